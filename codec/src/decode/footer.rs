@@ -1,0 +1,453 @@
+//! Reading and checking a snapshot's footer before any data is decoded.
+//!
+//! parquet trusts the footer: a column chunk whose offset or length is out of range trips an
+//! assertion inside it (arrow-rs issue 6255), and sizes it declares become allocations. So every
+//! range is checked against the file's length, and every count against [`Limits`], here, first.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData};
+
+use super::slice::FileSlice;
+use crate::config::{Compression, Limits};
+use crate::error::{Error, Result};
+use crate::metadata::SnapshotHeader;
+use crate::model::{CollectionId, SnapshotId, Timestamp};
+use crate::schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys};
+
+const MAGIC: &[u8; 4] = b"PAR1";
+/// The fixed tail of a Parquet file: a 4-byte footer length and the magic.
+const FOOTER_TAIL: u64 = 8;
+/// Footer keys that are not shown in [`SnapshotInfo::footer`]: parquet's own copy of the Arrow
+/// schema, base64, as long as it is unreadable.
+const HIDDEN_FOOTER_KEYS: &[&str] = &["ARROW:schema"];
+
+/// What a snapshot file's footer says, read without decoding any vector.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SnapshotInfo {
+    /// Collection, snapshot and creation time.
+    pub header: SnapshotHeader,
+    /// The file's schema version.
+    pub schema_version: u32,
+    /// Documents in the file.
+    pub vector_count: u64,
+    /// Their dimension.
+    pub dimension: u32,
+    /// The vector column's compression (Parquet does not record a zstd level, so zstd reads as
+    /// the default level). `None` for a codec this crate does not write.
+    pub compression: Option<Compression>,
+    /// The row groups, in file order.
+    pub row_groups: Vec<RowGroupInfo>,
+    /// The file's length in bytes.
+    pub file_bytes: u64,
+    /// Bytes of column data as stored (compressed), all row groups.
+    pub compressed_bytes: u64,
+    /// Bytes of column data before compression, all row groups.
+    pub uncompressed_bytes: u64,
+    /// The writer that made the file, as it names itself.
+    pub created_by: Option<String>,
+    /// Every footer key-value pair, `akidb.*` and others, except parquet's encoded Arrow schema.
+    pub footer: BTreeMap<String, String>,
+}
+
+/// One row group of a snapshot file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RowGroupInfo {
+    /// Documents in the row group.
+    pub rows: u64,
+    /// Where its column chunks lie in the file: what a ranged read must fetch to decode it.
+    pub byte_range: Range<u64>,
+    /// Its column data as stored.
+    pub compressed_bytes: u64,
+    /// Its column data before compression.
+    pub uncompressed_bytes: u64,
+}
+
+/// The result of [`ParquetFooter::parse`] on the tail of a file.
+#[derive(Debug)]
+pub enum FooterParse {
+    /// The tail held the whole footer.
+    Complete(Box<ParquetFooter>),
+    /// The footer is longer: fetch at least this many bytes from the end of the file and parse
+    /// again.
+    NeedTail(u64),
+}
+
+/// A snapshot file's footer, parsed and checked: the file can be decoded one row group at a
+/// time from byte ranges fetched separately (the sans-I/O shape of parquet's push decoder).
+///
+/// ```
+/// use akidb_snapshot_codec::*;
+/// use uuid::Uuid;
+///
+/// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
+/// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
+/// # let docs: Vec<_> = (0..30u128).map(|i| VectorDocument::new(Uuid::from_u128(i), vec![1.0; 4])).collect();
+/// let config = ParquetConfig::default().with_row_group_size(10);
+/// let (file, _) = encode_parquet(&docs, &header, &config).unwrap();
+/// let file_len = file.len() as u64;
+///
+/// // Fetch a tail, as a ranged read would, and parse the footer from it.
+/// let tail_len = ParquetFooter::SUGGESTED_TAIL_BYTES.min(file_len);
+/// let tail = bytes::Bytes::copy_from_slice(&file[(file_len - tail_len) as usize..]);
+/// let FooterParse::Complete(footer) = ParquetFooter::parse(tail, file_len, &Limits::default())
+///     .unwrap() else { panic!("the tail holds the footer") };
+/// assert_eq!(footer.info().row_groups.len(), 3);
+///
+/// // Then each row group from its own range.
+/// let range = footer.info().row_groups[1].byte_range.clone();
+/// let chunk = bytes::Bytes::copy_from_slice(&file[range.start as usize..range.end as usize]);
+/// let rows = footer.decode_row_group(1, chunk).unwrap();
+/// assert_eq!(rows, docs[10..20]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ParquetFooter {
+    info: SnapshotInfo,
+    arrow: ArrowReaderMetadata,
+    limits: Limits,
+}
+
+impl ParquetFooter {
+    /// A tail read of this size holds the whole footer of most snapshots (about 2 KB for one
+    /// row group, plus about 1 KB per further row group).
+    pub const SUGGESTED_TAIL_BYTES: u64 = 64 * 1024;
+
+    /// Parses the footer from `tail`, the last `tail.len()` bytes of a file of `file_len` bytes.
+    pub fn parse(tail: Bytes, file_len: u64, limits: &Limits) -> Result<FooterParse> {
+        super::guard(|| {
+            let tail_offset = file_len.checked_sub(tail.len() as u64).ok_or_else(|| {
+                Error::corruption(format!(
+                    "a tail of {} bytes was given for a file of {file_len} bytes",
+                    tail.len()
+                ))
+            })?;
+            check_magic(&tail, file_len)?;
+            let slice = FileSlice::new(tail_offset, tail, file_len)
+                .ok_or_else(|| Error::corruption("the tail lies outside the file"))?;
+            let mut reader = ParquetMetaDataReader::new();
+            match reader.try_parse_sized(&slice, file_len) {
+                Ok(()) => {}
+                Err(ParquetError::NeedMoreData(needed)) => {
+                    return Ok(FooterParse::NeedTail(needed as u64));
+                }
+                Err(e) => {
+                    return Err(Error::corruption_from(
+                        "the Parquet footer is unreadable",
+                        e,
+                    ));
+                }
+            }
+            let metadata = reader
+                .finish()
+                .map_err(|e| Error::corruption_from("the Parquet footer is unreadable", e))?;
+            Self::check(metadata, file_len, limits).map(|f| FooterParse::Complete(Box::new(f)))
+        })
+    }
+
+    /// Parses the footer of a whole file.
+    pub(crate) fn of_file(file: &Bytes, limits: &Limits) -> Result<Self> {
+        let tail_len = file_tail_len(file)?;
+        let tail = file.slice(file.len() - tail_len..);
+        match Self::parse(tail, file.len() as u64, limits)? {
+            FooterParse::Complete(footer) => Ok(*footer),
+            FooterParse::NeedTail(needed) => Err(Error::corruption(format!(
+                "the footer claims {needed} bytes, more than the file's {}",
+                file.len()
+            ))),
+        }
+    }
+
+    /// What the footer says.
+    pub fn info(&self) -> &SnapshotInfo {
+        &self.info
+    }
+
+    /// The limits this footer was checked against, which also bound its decoding.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub(crate) fn arrow(&self) -> &ArrowReaderMetadata {
+        &self.arrow
+    }
+
+    fn check(metadata: ParquetMetaData, file_len: u64, limits: &Limits) -> Result<Self> {
+        let file = metadata.file_metadata();
+        let footer: BTreeMap<String, String> = file
+            .key_value_metadata()
+            .into_iter()
+            .flatten()
+            .filter_map(|kv| Some((kv.key.clone(), kv.value.clone()?)))
+            .collect();
+        let created_by = file.created_by().map(str::to_owned);
+        let keys = FooterKeys::read(&footer, created_by.as_deref())?;
+
+        Limits::check(
+            "the vector dimension",
+            "max_dimension",
+            keys.dimension.into(),
+            limits.max_dimension.into(),
+        )?;
+        let file_rows = u64::try_from(file.num_rows())
+            .map_err(|_| Error::corruption("the footer declares a negative row count"))?;
+        Limits::check("the document count", "max_rows", file_rows, limits.max_rows)?;
+        if file_rows != keys.vector_count {
+            return Err(Error::corruption(format!(
+                "the footer says {} documents (akidb.vector_count) but the file holds {file_rows} rows",
+                keys.vector_count
+            )));
+        }
+
+        let mut row_groups = Vec::with_capacity(metadata.num_row_groups());
+        let mut rows_in_groups = 0u64;
+        for (i, rg) in metadata.row_groups().iter().enumerate() {
+            let info = check_row_group(i, rg, file_len, limits)?;
+            rows_in_groups += info.rows;
+            row_groups.push(info);
+        }
+        if rows_in_groups != file_rows {
+            return Err(Error::corruption(format!(
+                "the row groups hold {rows_in_groups} rows but the file declares {file_rows}"
+            )));
+        }
+
+        let compression = metadata
+            .row_groups()
+            .first()
+            .and_then(|rg| {
+                rg.columns().iter().find(|c| {
+                    c.column_path()
+                        .parts()
+                        .first()
+                        .is_some_and(|p| p == columns::VECTOR)
+                })
+            })
+            .and_then(|c| Compression::from_parquet(c.compression()));
+
+        // Reading with our own schema makes parquet check the file's columns against it, and
+        // coerce a plain LIST (a writer that embedded no Arrow schema) to the fixed-size list.
+        let metadata = Arc::new(metadata);
+        let options = ArrowReaderOptions::new()
+            .with_schema(arrow_schema(keys.dimension as i32))
+            .with_skip_arrow_metadata(true);
+        let arrow = ArrowReaderMetadata::try_new(Arc::clone(&metadata), options).map_err(|e| {
+            Error::Decoding {
+                message: "the file's columns are not those of an akidb snapshot".to_owned(),
+                source: Some(e.into()),
+            }
+        })?;
+
+        let info = SnapshotInfo {
+            header: keys.header,
+            schema_version: keys.schema_version,
+            vector_count: keys.vector_count,
+            dimension: keys.dimension,
+            compression,
+            compressed_bytes: row_groups.iter().map(|rg| rg.compressed_bytes).sum(),
+            uncompressed_bytes: row_groups.iter().map(|rg| rg.uncompressed_bytes).sum(),
+            row_groups,
+            file_bytes: file_len,
+            created_by,
+            footer: footer
+                .into_iter()
+                .filter(|(k, _)| !HIDDEN_FOOTER_KEYS.contains(&k.as_str()))
+                .collect(),
+        };
+        Ok(ParquetFooter {
+            info,
+            arrow,
+            limits: *limits,
+        })
+    }
+}
+
+/// Reads a snapshot's footer from a whole file in memory, without decoding any vector.
+///
+/// ```
+/// use akidb_snapshot_codec::*;
+/// use uuid::Uuid;
+///
+/// let header = SnapshotHeader::new(
+///     CollectionId::from_uuid(Uuid::from_u128(1)),
+///     SnapshotId::from_uuid(Uuid::from_u128(2)),
+///     Timestamp::from_millis(0),
+/// );
+/// let docs = vec![VectorDocument::new(Uuid::from_u128(3), vec![1.0, 2.0, 3.0])];
+/// let (bytes, _) = encode_parquet(&docs, &header, &ParquetConfig::default()).unwrap();
+/// let info = inspect_parquet(&bytes, &Limits::default()).unwrap();
+/// assert_eq!((info.vector_count, info.dimension), (1, 3));
+/// assert_eq!(info.header, header);
+/// assert_eq!(info.compression, Some(Compression::default()));
+/// assert_eq!(info.footer["akidb.schema_version"], "1");
+/// ```
+pub fn inspect_parquet(file: &[u8], limits: &Limits) -> Result<SnapshotInfo> {
+    // Only the footer is copied, not the file.
+    let tail_len = file_tail_len(file)?;
+    let tail = Bytes::copy_from_slice(&file[file.len() - tail_len..]);
+    match ParquetFooter::parse(tail, file.len() as u64, limits)? {
+        FooterParse::Complete(footer) => Ok(footer.info),
+        FooterParse::NeedTail(needed) => Err(Error::corruption(format!(
+            "the footer claims {needed} bytes, more than the file's {}",
+            file.len()
+        ))),
+    }
+}
+
+/// How many bytes from the end of `file` hold its footer, by the length the file declares.
+fn file_tail_len(file: &[u8]) -> Result<usize> {
+    check_magic(file, file.len() as u64)?;
+    if !file.starts_with(MAGIC) {
+        return Err(Error::corruption(
+            "the file does not start with the Parquet magic `PAR1`: its beginning is damaged",
+        ));
+    }
+    let at = file.len() - FOOTER_TAIL as usize;
+    let footer_len = u32::from_le_bytes([file[at], file[at + 1], file[at + 2], file[at + 3]]);
+    let tail = (footer_len as u64).saturating_add(FOOTER_TAIL);
+    if tail > file.len() as u64 - MAGIC.len() as u64 {
+        return Err(Error::corruption(format!(
+            "the footer claims {footer_len} bytes, more than the file's {}; the file is truncated",
+            file.len()
+        )));
+    }
+    Ok(tail as usize)
+}
+
+/// Checks the trailing magic of a tail and the file's minimum length.
+fn check_magic(tail: &[u8], file_len: u64) -> Result<()> {
+    if file_len < (MAGIC.len() as u64) + FOOTER_TAIL || tail.len() < FOOTER_TAIL as usize {
+        return Err(Error::corruption(format!(
+            "{file_len} bytes is too short for a Parquet file; it is empty or truncated"
+        )));
+    }
+    match &tail[tail.len() - 4..] {
+        m if m == MAGIC => Ok(()),
+        b"PARE" => Err(Error::decoding(
+            "the Parquet file is encrypted; akidb snapshots are not, and this reader cannot decrypt",
+        )),
+        _ => Err(Error::corruption(
+            "the file does not end with the Parquet magic `PAR1`: it is not Parquet, or it is truncated",
+        )),
+    }
+}
+
+fn check_row_group(
+    index: usize,
+    rg: &RowGroupMetaData,
+    file_len: u64,
+    limits: &Limits,
+) -> Result<RowGroupInfo> {
+    let bad = |what: String| Error::corruption(format!("row group {index}: {what}"));
+    let rows = u64::try_from(rg.num_rows()).map_err(|_| bad("negative row count".into()))?;
+    let mut start = u64::MAX;
+    let mut end = 0u64;
+    let mut compressed = 0u64;
+    let mut uncompressed = 0u64;
+    for column in rg.columns() {
+        let path = column.column_path().string();
+        // The same quantities parquet's `ColumnChunkMetaData::byte_range` asserts on.
+        let first_page = column
+            .dictionary_page_offset()
+            .unwrap_or_else(|| column.data_page_offset());
+        let offset = u64::try_from(first_page)
+            .map_err(|_| bad(format!("column {path} starts at a negative offset")))?;
+        let length = u64::try_from(column.compressed_size())
+            .map_err(|_| bad(format!("column {path} has a negative length")))?;
+        let chunk_end = offset
+            .checked_add(length)
+            .filter(|&e| e <= file_len)
+            .ok_or_else(|| {
+                bad(format!(
+                    "column {path} lies at {offset}..+{length}, beyond the file's {file_len} bytes"
+                ))
+            })?;
+        let raw = u64::try_from(column.uncompressed_size())
+            .map_err(|_| bad(format!("column {path} has a negative uncompressed size")))?;
+        start = start.min(offset);
+        end = end.max(chunk_end);
+        compressed += length;
+        uncompressed = uncompressed.saturating_add(raw);
+    }
+    Limits::check(
+        "a row group's uncompressed size",
+        "max_row_group_bytes",
+        uncompressed,
+        limits.max_row_group_bytes,
+    )?;
+    Ok(RowGroupInfo {
+        rows,
+        byte_range: start.min(end)..end,
+        compressed_bytes: compressed,
+        uncompressed_bytes: uncompressed,
+    })
+}
+
+/// The `akidb.*` footer keys, parsed.
+struct FooterKeys {
+    header: SnapshotHeader,
+    schema_version: u32,
+    vector_count: u64,
+    dimension: u32,
+}
+
+impl FooterKeys {
+    fn read(footer: &BTreeMap<String, String>, created_by: Option<&str>) -> Result<Self> {
+        let Some(version) = footer.get(footer_keys::SCHEMA_VERSION) else {
+            return Err(Error::decoding(format!(
+                "the Parquet file has no `{}` footer key, so it was not written as an akidb \
+                 snapshot (it was written by {})",
+                footer_keys::SCHEMA_VERSION,
+                created_by.unwrap_or("an unnamed writer")
+            )));
+        };
+        let schema_version: u32 = parse_key(footer_keys::SCHEMA_VERSION, version)?;
+        if schema_version > SCHEMA_VERSION {
+            return Err(Error::UnsupportedSchemaVersion {
+                found: schema_version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let get = |key: &'static str| {
+            footer
+                .get(key)
+                .map(String::as_str)
+                .ok_or_else(|| Error::decoding(format!("the footer key `{key}` is missing")))
+        };
+        let collection_id: CollectionId =
+            parse_key(footer_keys::COLLECTION_ID, get(footer_keys::COLLECTION_ID)?)?;
+        let snapshot_id: SnapshotId =
+            parse_key(footer_keys::SNAPSHOT_ID, get(footer_keys::SNAPSHOT_ID)?)?;
+        let created_at: Timestamp =
+            parse_key(footer_keys::CREATED_AT, get(footer_keys::CREATED_AT)?)?;
+        let vector_count = parse_key(footer_keys::VECTOR_COUNT, get(footer_keys::VECTOR_COUNT)?)?;
+        let dimension: u32 = parse_key(footer_keys::DIMENSION, get(footer_keys::DIMENSION)?)?;
+        if dimension == 0 || dimension > i32::MAX as u32 {
+            return Err(Error::corruption(format!(
+                "the footer declares vectors of dimension {dimension}"
+            )));
+        }
+        Ok(FooterKeys {
+            header: SnapshotHeader::new(collection_id, snapshot_id, created_at),
+            schema_version,
+            vector_count,
+            dimension,
+        })
+    }
+}
+
+fn parse_key<T: std::str::FromStr>(key: &str, value: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e| {
+        let shown: String = value.chars().take(80).collect();
+        Error::corruption(format!("the footer key `{key}` holds `{shown}`: {e}"))
+    })
+}

@@ -1,0 +1,275 @@
+//! Writing Parquet snapshots: a streaming [`ParquetWriter`] and the whole-collection
+//! [`encode_parquet`].
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, FixedSizeBinaryArray, FixedSizeListArray, Float32Array, Int32Array, RecordBatch,
+    StringArray, TimestampMillisecondArray,
+};
+use arrow_buffer::Buffer;
+use arrow_schema::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Encoding;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use crate::checksum::HashingWriter;
+use crate::config::{ParquetConfig, VectorEncoding};
+use crate::error::{Error, Result};
+use crate::metadata::{FileSummary, SnapshotFormat, SnapshotHeader};
+use crate::model::VectorDocument;
+use crate::schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys, vector_element};
+use crate::validate::DocumentValidator;
+
+/// Encodes a whole collection to Parquet bytes.
+///
+/// ```
+/// use akidb_snapshot_codec::*;
+/// use uuid::Uuid;
+///
+/// let header = SnapshotHeader::new(
+///     CollectionId::from_uuid(Uuid::from_u128(1)),
+///     SnapshotId::from_uuid(Uuid::from_u128(2)),
+///     Timestamp::from_millis(1_700_000_000_000),
+/// );
+/// let docs: Vec<_> = (0..100u128)
+///     .map(|i| VectorDocument::new(Uuid::from_u128(i), vec![i as f32; 8]))
+///     .collect();
+/// let (bytes, summary) = encode_parquet(&docs, &header, &ParquetConfig::default()).unwrap();
+/// assert_eq!(summary.vector_count, 100);
+/// assert_eq!(summary.size_bytes, bytes.len() as u64);
+/// assert_eq!(decode_parquet(bytes.into(), &Limits::default()).unwrap(), docs);
+/// ```
+pub fn encode_parquet(
+    docs: &[VectorDocument],
+    header: &SnapshotHeader,
+    config: &ParquetConfig,
+) -> Result<(Vec<u8>, FileSummary)> {
+    let mut writer = ParquetWriter::try_new(Vec::new(), *header, config.clone())?;
+    writer.write(docs)?;
+    writer.finish()
+}
+
+/// Writes a Parquet snapshot to any `io::Write`, batch by batch, holding about one row group in
+/// memory whatever the size of the snapshot. The SHA-256 and size of the file are computed as it
+/// is written.
+///
+/// The dimension is taken from the first document; every batch is validated before any of it
+/// is written, so a rejected batch can be fixed and written again.
+///
+/// ```
+/// use akidb_snapshot_codec::*;
+/// use uuid::Uuid;
+///
+/// let header = SnapshotHeader::new(
+///     CollectionId::from_uuid(Uuid::from_u128(1)),
+///     SnapshotId::from_uuid(Uuid::from_u128(2)),
+///     Timestamp::from_millis(0),
+/// );
+/// let config = ParquetConfig::default().with_row_group_size(1_000);
+/// let mut writer = ParquetWriter::try_new(Vec::new(), header, config).unwrap();
+/// for batch in 0..5u128 {
+///     let docs: Vec<_> = (0..500)
+///         .map(|i| VectorDocument::new(Uuid::from_u128(batch * 500 + i), vec![0.25; 16]))
+///         .collect();
+///     writer.write(&docs).unwrap();
+/// }
+/// let (bytes, summary) = writer.finish().unwrap();
+/// assert_eq!(summary.vector_count, 2_500);
+/// let info = inspect_parquet(&bytes, &Limits::default()).unwrap();
+/// assert_eq!(info.row_groups.len(), 3);
+/// ```
+pub struct ParquetWriter<W: Write + Send> {
+    header: SnapshotHeader,
+    config: ParquetConfig,
+    validator: DocumentValidator,
+    state: WriterState<W>,
+}
+
+enum WriterState<W: Write + Send> {
+    /// No document yet, so no dimension, so no schema.
+    Waiting(HashingWriter<W>),
+    Open {
+        writer: Box<ArrowWriter<HashingWriter<W>>>,
+        schema: SchemaRef,
+    },
+    /// A write failed part-way: the sink holds an unusable prefix.
+    Failed,
+}
+
+impl<W: Write + Send> std::fmt::Debug for ParquetWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetWriter")
+            .field("header", &self.header)
+            .field("config", &self.config)
+            .field("validator", &self.validator)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write + Send> ParquetWriter<W> {
+    /// A writer of the snapshot `header` into `sink`. Fails if `config` is invalid.
+    pub fn try_new(sink: W, header: SnapshotHeader, config: ParquetConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(ParquetWriter {
+            header,
+            config,
+            validator: DocumentValidator::new(SnapshotFormat::Parquet),
+            state: WriterState::Waiting(HashingWriter::new(sink)),
+        })
+    }
+
+    /// Validates and writes the next batch of documents.
+    pub fn write(&mut self, docs: &[VectorDocument]) -> Result<()> {
+        self.validator.check(docs)?;
+        let Some(dimension) = self.validator.dimension() else {
+            return Ok(()); // an empty batch before any document
+        };
+        if let WriterState::Waiting(_) = self.state {
+            self.open(dimension)?;
+        }
+        let WriterState::Open { writer, schema } = &mut self.state else {
+            return Err(Error::writer_failed());
+        };
+        // One row group's worth at a time, so the Arrow copy of a large batch never exceeds it.
+        for chunk in docs.chunks(self.config.row_group_size()) {
+            let batch = to_record_batch(chunk, schema, dimension)?;
+            if let Err(e) = writer.write(&batch) {
+                self.state = WriterState::Failed;
+                return Err(Error::encoding("writing a row group failed", e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the footer and returns the sink with the file's summary. Fails with
+    /// [`Error::Validation`] if no document was written.
+    pub fn finish(mut self) -> Result<(W, FileSummary)> {
+        let (vector_count, dimension) = self.validator.finish()?;
+        let WriterState::Open { mut writer, .. } =
+            std::mem::replace(&mut self.state, WriterState::Failed)
+        else {
+            return Err(Error::writer_failed());
+        };
+        writer.append_key_value_metadata(KeyValue::new(
+            footer_keys::VECTOR_COUNT.to_owned(),
+            vector_count.to_string(),
+        ));
+        let sink = writer
+            .into_inner()
+            .map_err(|e| Error::encoding("writing the footer failed", e))?;
+        let (sink, checksum_sha256, size_bytes) = sink.finish();
+        Ok((
+            sink,
+            FileSummary {
+                vector_count,
+                dimension,
+                size_bytes,
+                checksum_sha256,
+            },
+        ))
+    }
+
+    fn open(&mut self, dimension: usize) -> Result<()> {
+        let WriterState::Waiting(sink) = std::mem::replace(&mut self.state, WriterState::Failed)
+        else {
+            return Err(Error::writer_failed());
+        };
+        // DocumentValidator bounds the dimension by i32::MAX.
+        let schema = arrow_schema(dimension as i32);
+        let props = writer_properties(&self.config, &self.header, dimension)?;
+        let writer = ArrowWriter::try_new(sink, Arc::clone(&schema), Some(props))
+            .map_err(|e| Error::encoding("could not start the Parquet writer", e))?;
+        self.state = WriterState::Open {
+            writer: Box::new(writer),
+            schema,
+        };
+        Ok(())
+    }
+}
+
+fn writer_properties(
+    config: &ParquetConfig,
+    header: &SnapshotHeader,
+    dimension: usize,
+) -> Result<WriterProperties> {
+    let created_at = header.created_at_rfc3339()?;
+    let footer = [
+        (footer_keys::SCHEMA_VERSION, SCHEMA_VERSION.to_string()),
+        (footer_keys::COLLECTION_ID, header.collection_id.to_string()),
+        (footer_keys::SNAPSHOT_ID, header.snapshot_id.to_string()),
+        (footer_keys::DIMENSION, dimension.to_string()),
+        (footer_keys::CREATED_AT, created_at),
+    ]
+    .into_iter()
+    .map(|(k, v)| KeyValue::new(k.to_owned(), v))
+    .collect();
+
+    let vector = ColumnPath::new(vec![
+        columns::VECTOR.to_owned(),
+        "list".to_owned(),
+        columns::VECTOR_ELEMENT.to_owned(),
+    ]);
+    let mut props = WriterProperties::builder()
+        .set_created_by(concat!("akidb-snapshot-codec ", env!("CARGO_PKG_VERSION")).to_owned())
+        .set_compression(config.compression().to_parquet()?)
+        .set_max_row_group_row_count(Some(config.row_group_size()))
+        .set_key_value_metadata(Some(footer))
+        .set_dictionary_enabled(false)
+        // Min/max of embedding floats prune nothing and cost a pass over every value.
+        .set_column_statistics_enabled(vector.clone(), EnabledStatistics::None);
+    if config.enable_dictionary() {
+        for column in [columns::EXTERNAL_ID, columns::METADATA_JSON] {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(column), true);
+        }
+    }
+    if config.vector_encoding() == VectorEncoding::ByteStreamSplit {
+        props = props.set_column_encoding(vector, Encoding::BYTE_STREAM_SPLIT);
+    }
+    Ok(props.build())
+}
+
+/// The Arrow form of `docs`, already validated to have `dimension` floats each.
+fn to_record_batch(
+    docs: &[VectorDocument],
+    schema: &SchemaRef,
+    dimension: usize,
+) -> Result<RecordBatch> {
+    let mut ids = Vec::with_capacity(docs.len() * 16);
+    let mut floats = Vec::with_capacity(docs.len() * dimension);
+    for doc in docs {
+        ids.extend_from_slice(doc.document_id.as_bytes());
+        floats.extend_from_slice(&doc.vector);
+    }
+    let arrow_error = |e| Error::encoding("could not build the Arrow batch", e);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(FixedSizeBinaryArray::new(16, Buffer::from_vec(ids), None)),
+        Arc::new(StringArray::from_iter(
+            docs.iter().map(|d| d.external_id.as_deref()),
+        )),
+        Arc::new(Int32Array::from(vec![dimension as i32; docs.len()])),
+        Arc::new(
+            FixedSizeListArray::try_new(
+                vector_element(),
+                dimension as i32,
+                Arc::new(Float32Array::from(floats)),
+                None,
+            )
+            .map_err(arrow_error)?,
+        ),
+        Arc::new(StringArray::from_iter(
+            docs.iter()
+                .map(|d| d.metadata.as_ref().map(|m| m.to_string())),
+        )),
+        Arc::new(
+            TimestampMillisecondArray::from_iter_values(
+                docs.iter().map(|d| d.inserted_at.as_millis()),
+            )
+            .with_timezone("UTC"),
+        ),
+    ];
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(arrow_error)
+}

@@ -1,0 +1,65 @@
+//! The Parquet codec of akidb-snapshot: vector collections to and from Parquet files (and the
+//! legacy JSON format), in memory, with no I/O of its own.
+//!
+//! - **Pure and synchronous.** It takes bytes or an `io::Write`, nothing else: no files, no
+//!   sockets, no async runtime, no `unsafe`. It builds for `wasm32-unknown-unknown`.
+//! - **Exact.** Every `f32` bit pattern survives a Parquet roundtrip (NaN payloads, `-0.0`,
+//!   subnormals). The JSON format cannot hold non-finite floats and says so.
+//! - **Standard.** The files open unchanged in pyarrow, DuckDB, Polars and other Parquet readers:
+//!   UUID and JSON logical types, fixed-size float lists, UTC millisecond timestamps
+//!   ([`arrow_schema`]).
+//! - **Safe on hostile input.** Every decoder returns `Ok` or a typed [`Error`] for any bytes;
+//!   footers are checked against the file's length and the caller's [`Limits`] before parquet
+//!   reads them.
+//! - **Bounded memory.** [`ParquetWriter`] and [`ParquetReader`] hold one row group at a time.
+//!
+//! ```
+//! use akidb_snapshot_codec::*;
+//! use uuid::Uuid;
+//!
+//! let header = SnapshotHeader::new(
+//!     CollectionId::from_uuid(Uuid::from_u128(1)),
+//!     SnapshotId::from_uuid(Uuid::from_u128(2)),
+//!     Timestamp::from_millis(1_700_000_000_000),
+//! );
+//! let docs = vec![
+//!     VectorDocument::new(Uuid::from_u128(10), vec![0.1, f32::NAN, -0.0])
+//!         .with_external_id("a")
+//!         .with_metadata(serde_json::json!({"tag": "x"})),
+//! ];
+//!
+//! let (bytes, summary) = encode_parquet(&docs, &header, &ParquetConfig::default())?;
+//! summary.checksum_sha256.verify(&bytes)?;
+//! let back = decode_parquet(bytes.into(), &Limits::default())?;
+//! assert_eq!(back[0].vector[1].to_bits(), f32::NAN.to_bits());
+//! assert_eq!(back[0].vector[2].to_bits(), (-0.0f32).to_bits());
+//! # Ok::<(), akidb_snapshot_codec::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod checksum;
+mod config;
+mod decode;
+mod encode;
+mod error;
+mod json;
+mod metadata;
+mod model;
+mod parallel;
+mod schema;
+mod validate;
+
+pub use checksum::{HashingWriter, ParseDigestError, Sha256Digest};
+pub use config::{Compression, Limits, ParquetConfig, ParseConfigError, VectorEncoding};
+pub use decode::{
+    FooterParse, ParquetFooter, ParquetReader, RowGroupInfo, SnapshotInfo, decode_parquet,
+    inspect_parquet,
+};
+pub use encode::{ParquetWriter, encode_parquet};
+pub use error::{BoxError, DocumentRef, Error, ErrorKind, Result};
+pub use json::{JsonSnapshot, JsonWriter, decode_json, encode_json};
+pub use metadata::{FileSummary, SnapshotFormat, SnapshotHeader, SnapshotMetadata};
+pub use model::{CollectionId, SnapshotId, Timestamp, VectorDocument};
+pub use schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys};
+pub use validate::DocumentValidator;

@@ -1,0 +1,122 @@
+//! What makes a collection of documents a valid snapshot, checked batch by batch so a streaming
+//! writer can check as it goes.
+
+use crate::error::{DocumentRef, Error, Result};
+use crate::metadata::SnapshotFormat;
+use crate::model::VectorDocument;
+
+/// Checks documents as they arrive, in batches, counting positions across batches.
+///
+/// ```
+/// use akidb_snapshot_codec::{DocumentValidator, ErrorKind, SnapshotFormat, VectorDocument};
+/// use uuid::Uuid;
+///
+/// let mut validator = DocumentValidator::new(SnapshotFormat::Parquet);
+/// validator.check(&[VectorDocument::new(Uuid::from_u128(1), vec![1.0, 2.0])]).unwrap();
+/// let err = validator
+///     .check(&[VectorDocument::new(Uuid::from_u128(2), vec![1.0])])
+///     .unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Validation);
+/// assert!(err.to_string().contains("document #1"), "{err}");
+/// assert_eq!(validator.finish().unwrap(), (1, 2));
+/// ```
+#[derive(Debug, Clone)]
+pub struct DocumentValidator {
+    format: SnapshotFormat,
+    dimension: Option<usize>,
+    accepted: u64,
+}
+
+impl DocumentValidator {
+    /// A validator for documents bound for `format`. The JSON format also requires finite floats
+    /// and timestamps that RFC 3339 can write.
+    pub fn new(format: SnapshotFormat) -> Self {
+        DocumentValidator {
+            format,
+            dimension: None,
+            accepted: 0,
+        }
+    }
+
+    /// Checks the next batch. On error nothing of the batch is accepted.
+    pub fn check(&mut self, docs: &[VectorDocument]) -> Result<()> {
+        let mut dimension = self.dimension;
+        for (offset, doc) in docs.iter().enumerate() {
+            let at = DocumentRef::new(self.accepted + offset as u64, doc.document_id);
+            let expected = *dimension.get_or_insert(doc.vector.len());
+            check_document(doc, expected, self.format, at)?;
+        }
+        self.dimension = dimension;
+        self.accepted += docs.len() as u64;
+        Ok(())
+    }
+
+    /// The dimension of the documents so far, once there is one.
+    pub fn dimension(&self) -> Option<usize> {
+        self.dimension
+    }
+
+    /// The count and dimension of everything accepted; an empty input is an error.
+    pub fn finish(&self) -> Result<(u64, u32)> {
+        match self.dimension {
+            // check_document bounds the dimension by i32::MAX, so the cast is exact.
+            Some(dimension) if self.accepted > 0 => Ok((self.accepted, dimension as u32)),
+            _ => Err(Error::validation(
+                DocumentRef::NONE,
+                "a snapshot needs at least one document, and none were given",
+            )),
+        }
+    }
+}
+
+fn check_document(
+    doc: &VectorDocument,
+    expected: usize,
+    format: SnapshotFormat,
+    at: DocumentRef,
+) -> Result<()> {
+    let dimension = doc.vector.len();
+    if dimension == 0 {
+        return Err(Error::validation(at, "the vector is empty"));
+    }
+    if dimension > i32::MAX as usize {
+        return Err(Error::validation(
+            at,
+            format!(
+                "the vector has {dimension} floats; Parquet lists hold at most {}",
+                i32::MAX
+            ),
+        ));
+    }
+    if dimension != expected {
+        return Err(Error::validation(
+            at,
+            format!(
+                "the vector has dimension {dimension}, but the snapshot's first document has \
+                 {expected}; every vector of a snapshot has the same dimension"
+            ),
+        ));
+    }
+    if format == SnapshotFormat::Json {
+        if let Some(i) = doc.vector.iter().position(|x| !x.is_finite()) {
+            return Err(Error::validation(
+                at,
+                format!(
+                    "vector[{i}] is {}, which the JSON format cannot hold; use the Parquet format, \
+                     which keeps every float bit for bit",
+                    doc.vector[i]
+                ),
+            ));
+        }
+        if doc.inserted_at.to_rfc3339().is_none() {
+            return Err(Error::validation(
+                at,
+                format!(
+                    "inserted_at ({}) is outside the years 0 to 9999 that the JSON format can write",
+                    doc.inserted_at
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
