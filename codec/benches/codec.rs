@@ -1,1 +1,182 @@
-fn main() {}
+//! Encode and decode throughput, and file sizes, of the Parquet codec.
+//!
+//! `cargo bench -p akidb-snapshot-codec --bench codec` (docs/BENCHMARKS.md has the figures).
+//! Throughput counts the vector payload (rows × dimension × 4 bytes), as the pyarrow reference
+//! figures do. The real embeddings are read from ../shared/data (AKIDB_DATA overrides the
+//! folder); without them only the synthetic set runs.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use akidb_snapshot_codec::*;
+use criterion::{BenchmarkId, Criterion, Throughput};
+use uuid::Uuid;
+
+struct Dataset {
+    name: &'static str,
+    docs: Vec<VectorDocument>,
+}
+
+impl Dataset {
+    fn payload_bytes(&self) -> u64 {
+        (self.docs.len() * self.docs[0].dimension() * 4) as u64
+    }
+}
+
+fn documents(rows: impl IntoIterator<Item = Vec<f32>>) -> Vec<VectorDocument> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, vector)| {
+            VectorDocument::new(
+                Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0000 + i as u128),
+                vector,
+            )
+            .with_inserted_at(Timestamp::from_millis(1_700_000_000_000 + i as i64))
+        })
+        .collect()
+}
+
+/// 10,000 × 512 floats uniform in [-1, 1), from a fixed-seed xorshift: incompressible mantissas,
+/// like the random matrices of the pyarrow reference figures.
+fn synthetic() -> Dataset {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    };
+    let rows = (0..10_000).map(|_| (0..512).map(|_| next()).collect());
+    Dataset {
+        name: "random-10k-512",
+        docs: documents(rows),
+    }
+}
+
+/// The 10,000 × 384 MiniLM sentence embeddings of ../shared/data.
+fn real() -> Option<Dataset> {
+    let dir = std::env::var_os("AKIDB_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    let bytes = std::fs::read(dir.join("minilm-10k-384.npy")).ok()?;
+    let npy = npyz::NpyFile::new(&bytes[..]).ok()?;
+    let dimension = *npy.shape().get(1)? as usize;
+    let floats: Vec<f32> = npy.into_vec().ok()?;
+    let rows = floats.chunks(dimension).map(<[f32]>::to_vec);
+    Some(Dataset {
+        name: "minilm-10k-384",
+        docs: documents(rows),
+    })
+}
+
+fn header() -> SnapshotHeader {
+    SnapshotHeader::new(
+        CollectionId::from_uuid(Uuid::from_u128(1)),
+        SnapshotId::from_uuid(Uuid::from_u128(2)),
+        Timestamp::from_millis(1_700_000_000_000),
+    )
+}
+
+fn configs() -> Vec<(&'static str, ParquetConfig)> {
+    let base = ParquetConfig::default();
+    vec![
+        ("default (zstd(1), byte_stream_split)", base.clone()),
+        (
+            "zstd(1), plain",
+            base.clone().with_vector_encoding(VectorEncoding::Plain),
+        ),
+        (
+            "zstd(3), byte_stream_split",
+            base.clone()
+                .with_compression(Compression::Zstd { level: 3 }),
+        ),
+        (
+            "zstd(9), byte_stream_split",
+            base.clone()
+                .with_compression(Compression::Zstd { level: 9 }),
+        ),
+        (
+            "snappy, byte_stream_split",
+            base.clone().with_compression(Compression::Snappy),
+        ),
+        (
+            "lz4, byte_stream_split",
+            base.clone().with_compression(Compression::Lz4),
+        ),
+        (
+            "none, plain",
+            base.with_compression(Compression::None)
+                .with_vector_encoding(VectorEncoding::Plain),
+        ),
+    ]
+}
+
+/// Sizes do not vary between runs, so they are printed once rather than timed.
+fn report_sizes(sets: &[Dataset]) {
+    for set in sets {
+        let (json, _) = encode_json(&set.docs, &header()).expect("encode json");
+        println!(
+            "sizes {}: payload {} B, JSON {} B",
+            set.name,
+            set.payload_bytes(),
+            json.len()
+        );
+        for (name, config) in configs() {
+            let (file, _) = encode_parquet(&set.docs, &header(), &config).expect("encode");
+            println!(
+                "sizes {}: {name}: {} B, {:.3}x smaller than JSON, {:.3} of payload",
+                set.name,
+                file.len(),
+                json.len() as f64 / file.len() as f64,
+                file.len() as f64 / set.payload_bytes() as f64,
+            );
+        }
+    }
+}
+
+fn bench(c: &mut Criterion, sets: &[Dataset]) {
+    let mut encode = c.benchmark_group("encode");
+    for set in sets {
+        encode.throughput(Throughput::Bytes(set.payload_bytes()));
+        for (name, config) in configs().into_iter().take(1) {
+            encode.bench_with_input(BenchmarkId::new(set.name, name), &config, |b, config| {
+                b.iter(|| encode_parquet(black_box(&set.docs), &header(), config).expect("encode"))
+            });
+        }
+        encode.bench_function(BenchmarkId::new(set.name, "json"), |b| {
+            b.iter(|| encode_json(black_box(&set.docs), &header()).expect("encode"))
+        });
+    }
+    encode.finish();
+
+    let mut decode = c.benchmark_group("decode");
+    for set in sets {
+        decode.throughput(Throughput::Bytes(set.payload_bytes()));
+        for (name, config) in configs().into_iter().take(1) {
+            let (file, _) = encode_parquet(&set.docs, &header(), &config).expect("encode");
+            let file = bytes::Bytes::from(file);
+            decode.bench_with_input(BenchmarkId::new(set.name, name), &file, |b, file| {
+                b.iter(|| {
+                    decode_parquet(black_box(file.clone()), &Limits::default()).expect("decode")
+                })
+            });
+        }
+        let (json, _) = encode_json(&set.docs, &header()).expect("encode");
+        decode.bench_function(BenchmarkId::new(set.name, "json"), |b| {
+            b.iter(|| decode_json(black_box(&json)).expect("decode"))
+        });
+    }
+    decode.finish();
+}
+
+fn main() {
+    let sets: Vec<Dataset> = std::iter::once(synthetic()).chain(real()).collect();
+    if std::env::var_os("AKIDB_BENCH_SIZES").is_some() {
+        report_sizes(&sets);
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c, &sets);
+    c.final_summary();
+}

@@ -124,6 +124,9 @@ impl<W: Write + Send> ParquetWriter<W> {
 
     /// Validates and writes the next batch of documents.
     pub fn write(&mut self, docs: &[VectorDocument]) -> Result<()> {
+        if let WriterState::Failed = self.state {
+            return Err(Error::writer_failed());
+        }
         self.validator.check(docs)?;
         let Some(dimension) = self.validator.dimension() else {
             return Ok(()); // an empty batch before any document

@@ -29,8 +29,13 @@ pub struct VectorDocument {
     pub external_id: Option<String>,
     /// The embedding. Every document of a snapshot has the same dimension.
     pub vector: Vec<f32>,
-    /// Arbitrary JSON that travels with the document.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Arbitrary JSON that travels with the document. `Some(Value::Null)` (metadata that is
+    /// JSON `null`) and `None` (no metadata) stay distinct in both formats.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_value"
+    )]
     pub metadata: Option<serde_json::Value>,
     /// When the document was inserted, in UTC, to the millisecond.
     pub inserted_at: Timestamp,
@@ -70,6 +75,12 @@ impl VectorDocument {
     pub fn dimension(&self) -> usize {
         self.vector.len()
     }
+}
+
+/// A field that is present is `Some`, even when it holds `null`; only an absent one (serde's
+/// `default`) is `None`.
+fn present_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 /// A point in time in UTC, to the millisecond: the precision a snapshot stores.

@@ -10,10 +10,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
-use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData};
 
-use super::slice::FileSlice;
 use crate::config::{Compression, Limits};
 use crate::error::{Error, Result};
 use crate::metadata::SnapshotHeader;
@@ -122,30 +120,18 @@ impl ParquetFooter {
     /// Parses the footer from `tail`, the last `tail.len()` bytes of a file of `file_len` bytes.
     pub fn parse(tail: Bytes, file_len: u64, limits: &Limits) -> Result<FooterParse> {
         super::guard(|| {
-            let tail_offset = file_len.checked_sub(tail.len() as u64).ok_or_else(|| {
-                Error::corruption(format!(
+            if tail.len() as u64 > file_len {
+                return Err(Error::corruption(format!(
                     "a tail of {} bytes was given for a file of {file_len} bytes",
                     tail.len()
-                ))
-            })?;
-            check_magic(&tail, file_len)?;
-            let slice = FileSlice::new(tail_offset, tail, file_len)
-                .ok_or_else(|| Error::corruption("the tail lies outside the file"))?;
-            let mut reader = ParquetMetaDataReader::new();
-            match reader.try_parse_sized(&slice, file_len) {
-                Ok(()) => {}
-                Err(ParquetError::NeedMoreData(needed)) => {
-                    return Ok(FooterParse::NeedTail(needed as u64));
-                }
-                Err(e) => {
-                    return Err(Error::corruption_from(
-                        "the Parquet footer is unreadable",
-                        e,
-                    ));
-                }
+                )));
             }
-            let metadata = reader
-                .finish()
+            let needed = declared_tail_len(&tail, file_len)?;
+            let Some(at) = tail.len().checked_sub(needed as usize) else {
+                return Ok(FooterParse::NeedTail(needed));
+            };
+            let footer = &tail[at..tail.len() - FOOTER_TAIL as usize];
+            let metadata = ParquetMetaDataReader::decode_metadata(footer)
                 .map_err(|e| Error::corruption_from("the Parquet footer is unreadable", e))?;
             Self::check(metadata, file_len, limits).map(|f| FooterParse::Complete(Box::new(f)))
         })
@@ -153,15 +139,8 @@ impl ParquetFooter {
 
     /// Parses the footer of a whole file.
     pub(crate) fn of_file(file: &Bytes, limits: &Limits) -> Result<Self> {
-        let tail_len = file_tail_len(file)?;
-        let tail = file.slice(file.len() - tail_len..);
-        match Self::parse(tail, file.len() as u64, limits)? {
-            FooterParse::Complete(footer) => Ok(*footer),
-            FooterParse::NeedTail(needed) => Err(Error::corruption(format!(
-                "the footer claims {needed} bytes, more than the file's {}",
-                file.len()
-            ))),
-        }
+        check_head(file)?;
+        Self::parse(file.clone(), file.len() as u64, limits)?.whole_file(file.len())
     }
 
     /// What the footer says.
@@ -208,7 +187,7 @@ impl ParquetFooter {
         let mut row_groups = Vec::with_capacity(metadata.num_row_groups());
         let mut rows_in_groups = 0u64;
         for (i, rg) in metadata.row_groups().iter().enumerate() {
-            let info = check_row_group(i, rg, file_len, limits)?;
+            let info = check_row_group(i, rg, keys.dimension, file_len, limits)?;
             rows_in_groups += info.rows;
             row_groups.push(info);
         }
@@ -288,59 +267,72 @@ impl ParquetFooter {
 /// assert_eq!(info.footer["akidb.schema_version"], "1");
 /// ```
 pub fn inspect_parquet(file: &[u8], limits: &Limits) -> Result<SnapshotInfo> {
+    check_head(file)?;
     // Only the footer is copied, not the file.
-    let tail_len = file_tail_len(file)?;
-    let tail = Bytes::copy_from_slice(&file[file.len() - tail_len..]);
-    match ParquetFooter::parse(tail, file.len() as u64, limits)? {
-        FooterParse::Complete(footer) => Ok(footer.info),
-        FooterParse::NeedTail(needed) => Err(Error::corruption(format!(
-            "the footer claims {needed} bytes, more than the file's {}",
-            file.len()
-        ))),
+    let needed = declared_tail_len(file, file.len() as u64)? as usize;
+    let tail = Bytes::copy_from_slice(&file[file.len() - needed..]);
+    let footer = ParquetFooter::parse(tail, file.len() as u64, limits)?.whole_file(file.len())?;
+    Ok(footer.info)
+}
+
+impl FooterParse {
+    /// The footer, when the tail parsed was all of it a file has.
+    fn whole_file(self, file_len: usize) -> Result<ParquetFooter> {
+        match self {
+            FooterParse::Complete(footer) => Ok(*footer),
+            // declared_tail_len refuses a footer longer than the file before this can happen.
+            FooterParse::NeedTail(needed) => Err(Error::corruption(format!(
+                "the footer claims {needed} bytes, more than the file's {file_len}"
+            ))),
+        }
     }
 }
 
-/// How many bytes from the end of `file` hold its footer, by the length the file declares.
-fn file_tail_len(file: &[u8]) -> Result<usize> {
-    check_magic(file, file.len() as u64)?;
-    if !file.starts_with(MAGIC) {
-        return Err(Error::corruption(
-            "the file does not start with the Parquet magic `PAR1`: its beginning is damaged",
-        ));
-    }
-    let at = file.len() - FOOTER_TAIL as usize;
-    let footer_len = u32::from_le_bytes([file[at], file[at + 1], file[at + 2], file[at + 3]]);
-    let tail = (footer_len as u64).saturating_add(FOOTER_TAIL);
-    if tail > file.len() as u64 - MAGIC.len() as u64 {
-        return Err(Error::corruption(format!(
-            "the footer claims {footer_len} bytes, more than the file's {}; the file is truncated",
-            file.len()
-        )));
-    }
-    Ok(tail as usize)
-}
-
-/// Checks the trailing magic of a tail and the file's minimum length.
-fn check_magic(tail: &[u8], file_len: u64) -> Result<()> {
-    if file_len < (MAGIC.len() as u64) + FOOTER_TAIL || tail.len() < FOOTER_TAIL as usize {
+/// How many bytes from the end of the file hold its footer, by the length `tail` declares.
+fn declared_tail_len(tail: &[u8], file_len: u64) -> Result<u64> {
+    if file_len < MAGIC.len() as u64 + FOOTER_TAIL || tail.len() < FOOTER_TAIL as usize {
         return Err(Error::corruption(format!(
             "{file_len} bytes is too short for a Parquet file; it is empty or truncated"
         )));
     }
-    match &tail[tail.len() - 4..] {
-        m if m == MAGIC => Ok(()),
-        b"PARE" => Err(Error::decoding(
-            "the Parquet file is encrypted; akidb snapshots are not, and this reader cannot decrypt",
-        )),
-        _ => Err(Error::corruption(
-            "the file does not end with the Parquet magic `PAR1`: it is not Parquet, or it is truncated",
-        )),
+    let (length, magic) = tail[tail.len() - FOOTER_TAIL as usize..].split_at(4);
+    match magic {
+        m if m == MAGIC => {}
+        b"PARE" => {
+            return Err(Error::decoding(
+                "the Parquet file is encrypted; akidb snapshots are not, and this reader cannot decrypt",
+            ));
+        }
+        _ => {
+            return Err(Error::corruption(
+                "the file does not end with the Parquet magic `PAR1`: it is not Parquet, or it is truncated",
+            ));
+        }
     }
+    let footer_len = u32::from_le_bytes([length[0], length[1], length[2], length[3]]);
+    let needed = u64::from(footer_len) + FOOTER_TAIL;
+    if needed > file_len - MAGIC.len() as u64 {
+        return Err(Error::corruption(format!(
+            "the footer claims {footer_len} bytes, more than the file's {file_len}; the file is truncated"
+        )));
+    }
+    Ok(needed)
+}
+
+/// Checks the leading magic of a whole file.
+fn check_head(file: &[u8]) -> Result<()> {
+    if file.len() >= MAGIC.len() && !file.starts_with(MAGIC) {
+        return Err(Error::corruption(
+            "the file does not start with the Parquet magic `PAR1`: its beginning is damaged",
+        ));
+    }
+    Ok(())
 }
 
 fn check_row_group(
     index: usize,
     rg: &RowGroupMetaData,
+    dimension: u32,
     file_len: u64,
     limits: &Limits,
 ) -> Result<RowGroupInfo> {
@@ -370,6 +362,16 @@ fn check_row_group(
             })?;
         let raw = u64::try_from(column.uncompressed_size())
             .map_err(|_| bad(format!("column {path} has a negative uncompressed size")))?;
+        let is_vector =
+            column.column_path().parts().first().map(String::as_str) == Some(columns::VECTOR);
+        if is_vector
+            && u64::try_from(column.num_values()).ok() != rows.checked_mul(dimension.into())
+        {
+            return Err(bad(format!(
+                "the vector column holds {} floats, not {rows} rows × dimension {dimension}",
+                column.num_values()
+            )));
+        }
         start = start.min(offset);
         end = end.max(chunk_end);
         compressed += length;

@@ -1,0 +1,422 @@
+//! Any bytes given to a decoder give `Ok` or a typed error, never a panic, and never a wrong
+//! answer passed off as right.
+
+mod common;
+
+use std::sync::Arc;
+
+use akidb_snapshot_codec::*;
+use arrow_array::{Int32Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use bytes::Bytes;
+use common::*;
+use parquet::arrow::ArrowWriter;
+use parquet::file::metadata::{
+    FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataBuilder, ParquetMetaDataReader,
+    ParquetMetaDataWriter,
+};
+
+fn snapshot(rows: usize, rows_per_group: usize) -> Vec<u8> {
+    let config = ParquetConfig::default().with_row_group_size(rows_per_group);
+    encode_parquet(&docs(rows, 8), &header(), &config)
+        .unwrap()
+        .0
+}
+
+/// Every way of reading the file, each of which must agree that it is broken.
+fn all_decoders(file: &[u8]) -> Vec<Result<(), Error>> {
+    let bytes = Bytes::copy_from_slice(file);
+    vec![
+        decode_parquet(bytes.clone(), &Limits::default()).map(drop),
+        inspect_parquet(file, &Limits::default()).map(drop),
+        ParquetReader::try_new(bytes, &Limits::default())
+            .and_then(|reader| reader.collect::<Result<Vec<_>>>())
+            .map(drop),
+    ]
+}
+
+fn kind_of(file: &[u8]) -> ErrorKind {
+    decode_parquet(Bytes::copy_from_slice(file), &Limits::default())
+        .unwrap_err()
+        .kind()
+}
+
+/// The file with its footer replaced by `edit` of it.
+fn rewrite_footer(file: &[u8], edit: impl FnOnce(ParquetMetaData) -> ParquetMetaData) -> Vec<u8> {
+    let metadata = ParquetMetaDataReader::new()
+        .parse_and_finish(&Bytes::copy_from_slice(file))
+        .unwrap();
+    let footer_len = u32::from_le_bytes(file[file.len() - 8..file.len() - 4].try_into().unwrap());
+    let mut out = file[..file.len() - 8 - footer_len as usize].to_vec();
+    ParquetMetaDataWriter::new(&mut out, &edit(metadata))
+        .finish()
+        .unwrap();
+    out
+}
+
+/// The file with its footer key-values replaced by `edit` of them.
+fn rewrite_keys(file: &[u8], edit: impl FnOnce(&mut Vec<KeyValue>)) -> Vec<u8> {
+    rewrite_footer(file, |metadata| {
+        let fm = metadata.file_metadata();
+        let mut keys = fm.key_value_metadata().cloned().unwrap_or_default();
+        edit(&mut keys);
+        let file_metadata = FileMetaData::new(
+            fm.version(),
+            fm.num_rows(),
+            fm.created_by().map(str::to_owned),
+            Some(keys),
+            fm.schema_descr_ptr(),
+            fm.column_orders().cloned(),
+        );
+        ParquetMetaDataBuilder::new(file_metadata)
+            .set_row_groups(metadata.row_groups().to_vec())
+            .build()
+    })
+}
+
+fn set_key(keys: &mut Vec<KeyValue>, key: &str, value: &str) {
+    keys.retain(|kv| kv.key != key);
+    keys.push(KeyValue::new(key.to_owned(), value.to_owned()));
+}
+
+#[test]
+fn garbage_and_empty_input_are_corruption() {
+    for input in [
+        &b""[..],
+        b"PAR1",
+        b"PAR1PAR1",
+        b"hello world, not parquet",
+        &[0u8; 64],
+        &[0xFF; 13],
+    ] {
+        for result in all_decoders(input) {
+            assert_eq!(
+                result.unwrap_err().kind(),
+                ErrorKind::DataCorruption,
+                "{input:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    let file = snapshot(40, 16);
+    for len in 0..file.len() {
+        for result in all_decoders(&file[..len]) {
+            let err = result.expect_err("a truncated file must not decode");
+            assert_eq!(err.kind(), ErrorKind::DataCorruption, "length {len}: {err}");
+        }
+    }
+}
+
+#[test]
+fn bit_flips_never_panic_and_never_change_the_vectors_silently() {
+    let file = snapshot(40, 16);
+    let original = decode_parquet(Bytes::copy_from_slice(&file), &Limits::default()).unwrap();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for _ in 0..3_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut damaged = file.clone();
+        let at = (state % file.len() as u64) as usize;
+        damaged[at] ^= 1 << (state >> 61);
+        for result in all_decoders(&damaged) {
+            // Parquet has no checksum of its own (the storage layer checks SHA-256 first), so a
+            // flip inside a float can decode; what must hold is a typed answer, no panic.
+            if let Err(err) = result {
+                assert!(
+                    matches!(
+                        err.kind(),
+                        ErrorKind::DataCorruption
+                            | ErrorKind::Decoding
+                            | ErrorKind::LimitExceeded
+                            | ErrorKind::UnsupportedSchemaVersion
+                    ),
+                    "offset {at}: {err}"
+                );
+            }
+        }
+        // The SHA-256 of the metadata file catches every flip.
+        let digest = Sha256Digest::of(&file);
+        assert_eq!(
+            digest.verify(&damaged).unwrap_err().kind(),
+            ErrorKind::DataCorruption
+        );
+    }
+    assert_eq!(original.len(), 40);
+}
+
+#[test]
+fn negative_column_offset_is_corruption_not_a_panic() {
+    // The footer parquet 60 asserts on (arrow-rs issue 6255).
+    let file = snapshot(20, 20);
+    for offset in [-5i64, i64::MIN, file.len() as i64 + 10, i64::MAX] {
+        let hostile = rewrite_footer(&file, |metadata| {
+            let mut row_groups = metadata.row_groups().to_vec();
+            let mut columns = row_groups[0].columns().to_vec();
+            columns[0] = columns[0]
+                .clone()
+                .into_builder()
+                .set_data_page_offset(offset)
+                .build()
+                .unwrap();
+            row_groups[0] = row_groups[0]
+                .clone()
+                .into_builder()
+                .set_column_metadata(columns)
+                .build()
+                .unwrap();
+            metadata.into_builder().set_row_groups(row_groups).build()
+        });
+        for result in all_decoders(&hostile) {
+            let err = result.unwrap_err();
+            assert_eq!(
+                err.kind(),
+                ErrorKind::DataCorruption,
+                "offset {offset}: {err}"
+            );
+            assert!(err.to_string().contains("row group 0"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn a_parquet_file_that_is_not_a_snapshot_is_a_decoding_error() {
+    let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int32, false)]));
+    let batch =
+        RecordBatch::try_new(schema.clone(), vec![Arc::new(Int32Array::from(vec![1, 2]))]).unwrap();
+    let mut file = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut file, schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let err = decode_parquet(file.into(), &Limits::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decoding);
+    assert!(err.to_string().contains("akidb.schema_version"), "{err}");
+}
+
+#[test]
+fn footer_keys_that_disagree_with_the_file_are_caught() {
+    let file = snapshot(10, 10);
+    let cases: [(&str, &str, ErrorKind, &str); 6] = [
+        (
+            "akidb.vector_count",
+            "11",
+            ErrorKind::DataCorruption,
+            "11 documents",
+        ),
+        (
+            "akidb.vector_count",
+            "ten",
+            ErrorKind::DataCorruption,
+            "akidb.vector_count",
+        ),
+        (
+            "akidb.dimension",
+            "9",
+            ErrorKind::DataCorruption,
+            "row group 0",
+        ),
+        (
+            "akidb.dimension",
+            "0",
+            ErrorKind::DataCorruption,
+            "dimension 0",
+        ),
+        (
+            "akidb.snapshot_id",
+            "../../etc",
+            ErrorKind::DataCorruption,
+            "akidb.snapshot_id",
+        ),
+        (
+            "akidb.created_at",
+            "yesterday",
+            ErrorKind::DataCorruption,
+            "akidb.created_at",
+        ),
+    ];
+    for (key, value, kind, says) in cases {
+        let edited = rewrite_keys(&file, |keys| set_key(keys, key, value));
+        for result in all_decoders(&edited) {
+            let err = result.unwrap_err();
+            assert_eq!(err.kind(), kind, "{key}={value}: {err}");
+            assert!(err.to_string().contains(says), "{key}={value}: {err}");
+        }
+    }
+    let missing = rewrite_keys(&file, |keys| {
+        keys.retain(|kv| kv.key != "akidb.collection_id")
+    });
+    assert_eq!(kind_of(&missing), ErrorKind::Decoding);
+}
+
+#[test]
+fn a_newer_schema_version_is_refused_clearly() {
+    let file = rewrite_keys(&snapshot(3, 3), |keys| {
+        set_key(keys, "akidb.schema_version", "2")
+    });
+    let err = decode_parquet(file.clone().into(), &Limits::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::UnsupportedSchemaVersion {
+                found: 2,
+                supported: 1
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("upgrade"), "{err}");
+    assert_eq!(
+        inspect_parquet(&file, &Limits::default())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::UnsupportedSchemaVersion
+    );
+}
+
+#[test]
+fn limits_bound_what_a_file_may_declare() {
+    let file = snapshot(30, 10);
+    let mut limits = Limits::default();
+    limits.max_rows = 29;
+    let err = decode_parquet(Bytes::copy_from_slice(&file), &limits).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                field: "max_rows",
+                value: 30,
+                limit: 29,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let mut limits = Limits::default();
+    limits.max_dimension = 7;
+    let err = inspect_parquet(&file, &limits).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                field: "max_dimension",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("Limits::max_dimension"), "{err}");
+
+    let mut limits = Limits::default();
+    limits.max_row_group_bytes = 100;
+    let err = ParquetReader::try_new(Bytes::copy_from_slice(&file), &limits).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                field: "max_row_group_bytes",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn row_counts_that_lie_are_refused_before_allocation() {
+    let file = snapshot(10, 10);
+    let with_rows = |rows: i64| {
+        rewrite_footer(&file, |metadata| {
+            let mut row_groups = metadata.row_groups().to_vec();
+            row_groups[0] = row_groups[0]
+                .clone()
+                .into_builder()
+                .set_num_rows(rows)
+                .build()
+                .unwrap();
+            metadata.into_builder().set_row_groups(row_groups).build()
+        })
+    };
+    for result in all_decoders(&with_rows(i64::MAX)) {
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::LimitExceeded);
+    }
+    for rows in [11, -1] {
+        for result in all_decoders(&with_rows(rows)) {
+            let err = result.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::DataCorruption, "{rows} rows: {err}");
+        }
+    }
+}
+
+#[test]
+fn json_garbage_is_corruption_and_foreign_json_is_decoding() {
+    for input in [&b""[..], b"{", b"\xff\xfe", b"{\"documents\": ["] {
+        assert_eq!(
+            decode_json(input).unwrap_err().kind(),
+            ErrorKind::DataCorruption,
+            "{input:?}"
+        );
+    }
+    for input in [&b"[]"[..], b"{}", b"{\"documents\": []}", b"42"] {
+        assert_eq!(
+            decode_json(input).unwrap_err().kind(),
+            ErrorKind::Decoding,
+            "{input:?}"
+        );
+    }
+}
+
+#[test]
+fn json_that_disagrees_with_itself_is_corruption() {
+    let (file, _) = encode_json(&docs(3, 2), &header()).unwrap();
+    let text = String::from_utf8(file).unwrap();
+    let cases = [
+        text.replace("\"vector_count\":3", "\"vector_count\":4"),
+        text.replace("\"dimension\":2", "\"dimension\":3"),
+        text.replacen("[0.0,0.001]", "[0.0]", 1),
+        text.replacen("[0.0,0.001]", "[0.0,1e300]", 1),
+    ];
+    for case in cases {
+        assert_ne!(case, text, "the edit must apply");
+        let err = decode_json(case.as_bytes()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DataCorruption, "{err}");
+    }
+}
+
+#[test]
+fn metadata_files_are_checked() {
+    let good = serde_json::json!({
+        "snapshot_id": "0192f0c1-5d0e-7c3a-9b7e-1f2a3b4c5d6e",
+        "collection_id": "0192f0c1-0000-7000-8000-000000000001",
+        "vector_count": 3, "dimension": 4, "created_at": "2024-05-01T12:00:00Z",
+        "size_bytes": 512, "compression": "zstd", "format": "parquet",
+        "checksum_sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        "schema_version": 1
+    });
+    assert!(SnapshotMetadata::from_json(good.to_string().as_bytes()).is_ok());
+    let edits: [(&str, serde_json::Value, ErrorKind); 6] = [
+        (
+            "schema_version",
+            2.into(),
+            ErrorKind::UnsupportedSchemaVersion,
+        ),
+        ("checksum_sha256", "abc".into(), ErrorKind::DataCorruption),
+        ("format", "avro".into(), ErrorKind::DataCorruption),
+        ("compression", "gzip".into(), ErrorKind::DataCorruption),
+        ("dimension", 0.into(), ErrorKind::DataCorruption),
+        ("snapshot_id", "../x".into(), ErrorKind::DataCorruption),
+    ];
+    for (key, value, kind) in edits {
+        let mut bad = good.clone();
+        bad[key] = value;
+        let err = SnapshotMetadata::from_json(bad.to_string().as_bytes()).unwrap_err();
+        assert_eq!(err.kind(), kind, "{key}: {err}");
+    }
+    assert_eq!(
+        SnapshotMetadata::from_json(b"{").unwrap_err().kind(),
+        ErrorKind::DataCorruption
+    );
+}

@@ -1,0 +1,193 @@
+//! Encode → decode is the identity, floats bit for bit, in every configuration and by every
+//! path: whole, streamed in batches, one row group at a time, from fetched byte ranges.
+
+mod common;
+
+use akidb_snapshot_codec::*;
+use bytes::Bytes;
+use common::*;
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn parquet_roundtrip_is_exact(
+        docs in collection(any_f32(), any::<i64>(), 2048, 12),
+        config in any_config(),
+    ) {
+        let (file, summary) = encode_parquet(&docs, &header(), &config).unwrap();
+        prop_assert_eq!(summary.vector_count, docs.len() as u64);
+        prop_assert_eq!(summary.dimension as usize, docs[0].dimension());
+        prop_assert_eq!(summary.size_bytes, file.len() as u64);
+        prop_assert_eq!(summary.checksum_sha256, Sha256Digest::of(&file));
+        let back = decode_parquet(Bytes::from(file), &Limits::default()).unwrap();
+        assert_same(&back, &docs);
+    }
+
+    #[test]
+    fn json_roundtrip_is_exact_for_finite_floats(
+        docs in collection(finite_f32(), RFC3339_MILLIS, 64, 12),
+    ) {
+        let (file, summary) = encode_json(&docs, &header()).unwrap();
+        prop_assert_eq!(summary.checksum_sha256, Sha256Digest::of(&file));
+        let back = decode_json(&file).unwrap();
+        prop_assert_eq!(back.header, header());
+        assert_same(&back.documents, &docs);
+    }
+
+    #[test]
+    fn streamed_batches_read_back_as_one_collection(
+        docs in collection(any_f32(), any::<i64>(), 16, 60),
+        rows_per_group in 1..25usize,
+        batch_sizes in prop::collection::vec(1..20usize, 1..8),
+    ) {
+        let config = ParquetConfig::default().with_row_group_size(rows_per_group);
+        let mut writer = ParquetWriter::try_new(Vec::new(), header(), config).unwrap();
+        writer.write(&[]).unwrap();
+        let mut rest = &docs[..];
+        for size in batch_sizes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (now, later) = rest.split_at((*size).min(rest.len()));
+            writer.write(now).unwrap();
+            rest = later;
+        }
+        let (file, _) = writer.finish().unwrap();
+
+        let reader = ParquetReader::try_new(Bytes::from(file), &Limits::default()).unwrap();
+        prop_assert_eq!(reader.info().row_groups.len(), docs.len().div_ceil(rows_per_group));
+        let mut back = Vec::new();
+        for group in reader {
+            let group = group.unwrap();
+            prop_assert!(group.len() <= rows_per_group);
+            back.extend(group);
+        }
+        assert_same(&back, &docs);
+    }
+}
+
+#[test]
+fn every_compression_roundtrips() {
+    let docs = docs(500, 32);
+    for compression in [
+        Compression::None,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd { level: 1 },
+        Compression::Zstd { level: 19 },
+    ] {
+        let config = ParquetConfig::default().with_compression(compression);
+        let (file, _) = encode_parquet(&docs, &header(), &config).unwrap();
+        let info = inspect_parquet(&file, &Limits::default()).unwrap();
+        assert_eq!(info.compression.map(|c| c.name()), Some(compression.name()));
+        assert_same(
+            &decode_parquet(file.into(), &Limits::default()).unwrap(),
+            &docs,
+        );
+    }
+}
+
+#[test]
+fn row_groups_decode_from_fetched_ranges() {
+    let docs = docs(95, 8);
+    let config = ParquetConfig::default().with_row_group_size(20);
+    let (file, _) = encode_parquet(&docs, &header(), &config).unwrap();
+    let len = file.len() as u64;
+
+    // A tail too short for the footer asks for more, then parses.
+    let short = Bytes::copy_from_slice(&file[file.len() - 16..]);
+    let FooterParse::NeedTail(needed) =
+        ParquetFooter::parse(short, len, &Limits::default()).unwrap()
+    else {
+        panic!("16 bytes cannot hold the footer")
+    };
+    assert!(needed > 16 && needed <= len);
+    let tail = Bytes::copy_from_slice(&file[file.len() - needed as usize..]);
+    let FooterParse::Complete(footer) =
+        ParquetFooter::parse(tail, len, &Limits::default()).unwrap()
+    else {
+        panic!("the footer is complete with the bytes it asked for")
+    };
+
+    let mut back = Vec::new();
+    for (i, group) in footer.info().row_groups.iter().enumerate() {
+        let range = group.byte_range.start as usize..group.byte_range.end as usize;
+        back.extend(
+            footer
+                .decode_row_group(i, Bytes::copy_from_slice(&file[range]))
+                .unwrap(),
+        );
+    }
+    assert_same(&back, &docs);
+
+    // The wrong bytes for a row group are the caller's mistake, not corruption.
+    let err = footer
+        .decode_row_group(0, Bytes::from_static(b"abc"))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
+    let err = footer.decode_row_group(99, Bytes::new()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
+}
+
+#[test]
+fn large_batches_are_split_into_configured_row_groups() {
+    let docs = docs(10_001, 4);
+    let (file, _) = encode_parquet(&docs, &header(), &ParquetConfig::default()).unwrap();
+    let info = inspect_parquet(&file, &Limits::default()).unwrap();
+    let rows: Vec<u64> = info.row_groups.iter().map(|rg| rg.rows).collect();
+    assert_eq!(rows, [10_000, 1]);
+    assert_eq!(info.vector_count, 10_001);
+}
+
+#[test]
+fn inspect_reports_the_footer() {
+    let docs = docs(30, 3);
+    let config = ParquetConfig::default().with_row_group_size(10);
+    let (file, summary) = encode_parquet(&docs, &header(), &config).unwrap();
+    let info = inspect_parquet(&file, &Limits::default()).unwrap();
+    assert_eq!(info.header, header());
+    assert_eq!((info.vector_count, info.dimension), (30, 3));
+    assert_eq!(info.schema_version, SCHEMA_VERSION);
+    assert_eq!(info.file_bytes, summary.size_bytes);
+    assert_eq!(info.row_groups.len(), 3);
+    assert_eq!(
+        info.compressed_bytes,
+        info.row_groups
+            .iter()
+            .map(|rg| rg.compressed_bytes)
+            .sum::<u64>()
+    );
+    assert!(info.uncompressed_bytes > 0);
+    assert_eq!(info.footer["akidb.vector_count"], "30");
+    assert_eq!(info.footer["akidb.created_at"], "2024-11-23T22:13:20.123Z");
+    assert!(!info.footer.contains_key("ARROW:schema"));
+    assert!(info.created_by.unwrap().starts_with("akidb-snapshot-codec"));
+    // Row groups are contiguous and inside the file.
+    for pair in info.row_groups.windows(2) {
+        assert_eq!(pair[0].byte_range.end, pair[1].byte_range.start);
+    }
+    assert!(info.row_groups.last().unwrap().byte_range.end < info.file_bytes);
+}
+
+#[test]
+fn metadata_file_roundtrips() {
+    let docs = docs(3, 2);
+    let (_, summary) = encode_parquet(&docs, &header(), &ParquetConfig::default()).unwrap();
+    let metadata = SnapshotMetadata::new(
+        &header(),
+        SnapshotFormat::Parquet,
+        Compression::Zstd { level: 7 },
+        &summary,
+    );
+    let text = metadata.to_json().unwrap();
+    let parsed = SnapshotMetadata::from_json(&text).unwrap();
+    assert_eq!(parsed, metadata);
+    let value: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(value["format"], "parquet");
+    assert_eq!(value["compression"], "zstd(7)");
+    assert_eq!(value["created_at"], "2024-11-23T22:13:20.123Z");
+    assert_eq!(value["schema_version"], 1);
+    assert_eq!(value["checksum_sha256"].as_str().unwrap().len(), 64);
+}
