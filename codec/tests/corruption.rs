@@ -11,10 +11,6 @@ use arrow_schema::{DataType, Field, Schema};
 use bytes::Bytes;
 use common::*;
 use parquet::arrow::ArrowWriter;
-use parquet::file::metadata::{
-    FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataBuilder, ParquetMetaDataReader,
-    ParquetMetaDataWriter,
-};
 
 fn snapshot(rows: usize, rows_per_group: usize) -> Vec<u8> {
     let config = ParquetConfig::default().with_row_group_size(rows_per_group);
@@ -39,44 +35,6 @@ fn kind_of(file: &[u8]) -> ErrorKind {
     decode_parquet(Bytes::copy_from_slice(file), &Limits::default())
         .unwrap_err()
         .kind()
-}
-
-/// The file with its footer replaced by `edit` of it.
-fn rewrite_footer(file: &[u8], edit: impl FnOnce(ParquetMetaData) -> ParquetMetaData) -> Vec<u8> {
-    let metadata = ParquetMetaDataReader::new()
-        .parse_and_finish(&Bytes::copy_from_slice(file))
-        .unwrap();
-    let footer_len = u32::from_le_bytes(file[file.len() - 8..file.len() - 4].try_into().unwrap());
-    let mut out = file[..file.len() - 8 - footer_len as usize].to_vec();
-    ParquetMetaDataWriter::new(&mut out, &edit(metadata))
-        .finish()
-        .unwrap();
-    out
-}
-
-/// The file with its footer key-values replaced by `edit` of them.
-fn rewrite_keys(file: &[u8], edit: impl FnOnce(&mut Vec<KeyValue>)) -> Vec<u8> {
-    rewrite_footer(file, |metadata| {
-        let fm = metadata.file_metadata();
-        let mut keys = fm.key_value_metadata().cloned().unwrap_or_default();
-        edit(&mut keys);
-        let file_metadata = FileMetaData::new(
-            fm.version(),
-            fm.num_rows(),
-            fm.created_by().map(str::to_owned),
-            Some(keys),
-            fm.schema_descr_ptr(),
-            fm.column_orders().cloned(),
-        );
-        ParquetMetaDataBuilder::new(file_metadata)
-            .set_row_groups(metadata.row_groups().to_vec())
-            .build()
-    })
-}
-
-fn set_key(keys: &mut Vec<KeyValue>, key: &str, value: &str) {
-    keys.retain(|kv| kv.key != key);
-    keys.push(KeyValue::new(key.to_owned(), value.to_owned()));
 }
 
 #[test]
@@ -153,23 +111,7 @@ fn negative_column_offset_is_corruption_not_a_panic() {
     // The footer parquet 60 asserts on (arrow-rs issue 6255).
     let file = snapshot(20, 20);
     for offset in [-5i64, i64::MIN, file.len() as i64 + 10, i64::MAX] {
-        let hostile = rewrite_footer(&file, |metadata| {
-            let mut row_groups = metadata.row_groups().to_vec();
-            let mut columns = row_groups[0].columns().to_vec();
-            columns[0] = columns[0]
-                .clone()
-                .into_builder()
-                .set_data_page_offset(offset)
-                .build()
-                .unwrap();
-            row_groups[0] = row_groups[0]
-                .clone()
-                .into_builder()
-                .set_column_metadata(columns)
-                .build()
-                .unwrap();
-            metadata.into_builder().set_row_groups(row_groups).build()
-        });
+        let hostile = with_column_offset(&file, offset);
         for result in all_decoders(&hostile) {
             let err = result.unwrap_err();
             assert_eq!(

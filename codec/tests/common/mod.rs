@@ -2,6 +2,11 @@
 #![allow(dead_code, unreachable_pub)]
 
 use akidb_snapshot_codec::*;
+use bytes::Bytes;
+use parquet::file::metadata::{
+    FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataBuilder, ParquetMetaDataReader,
+    ParquetMetaDataWriter,
+};
 use proptest::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
@@ -136,4 +141,67 @@ pub fn any_config() -> impl Strategy<Value = ParquetConfig> {
                 .with_dictionary(dictionary)
                 .with_vector_encoding(encoding)
         })
+}
+
+/// The file with its footer replaced by `edit` of it.
+pub fn rewrite_footer(
+    file: &[u8],
+    edit: impl FnOnce(ParquetMetaData) -> ParquetMetaData,
+) -> Vec<u8> {
+    let metadata = ParquetMetaDataReader::new()
+        .parse_and_finish(&Bytes::copy_from_slice(file))
+        .unwrap();
+    let footer_len = u32::from_le_bytes(file[file.len() - 8..file.len() - 4].try_into().unwrap());
+    let mut out = file[..file.len() - 8 - footer_len as usize].to_vec();
+    ParquetMetaDataWriter::new(&mut out, &edit(metadata))
+        .finish()
+        .unwrap();
+    out
+}
+
+/// The file with its footer key-values replaced by `edit` of them.
+pub fn rewrite_keys(file: &[u8], edit: impl FnOnce(&mut Vec<KeyValue>)) -> Vec<u8> {
+    rewrite_footer(file, |metadata| {
+        let fm = metadata.file_metadata();
+        let mut keys = fm.key_value_metadata().cloned().unwrap_or_default();
+        edit(&mut keys);
+        let file_metadata = FileMetaData::new(
+            fm.version(),
+            fm.num_rows(),
+            fm.created_by().map(str::to_owned),
+            Some(keys),
+            fm.schema_descr_ptr(),
+            fm.column_orders().cloned(),
+        );
+        ParquetMetaDataBuilder::new(file_metadata)
+            .set_row_groups(metadata.row_groups().to_vec())
+            .build()
+    })
+}
+
+pub fn set_key(keys: &mut Vec<KeyValue>, key: &str, value: &str) {
+    keys.retain(|kv| kv.key != key);
+    keys.push(KeyValue::new(key.to_owned(), value.to_owned()));
+}
+
+/// The file with column 0 of row group 0 starting at `offset`: the footer parquet 60 asserts on
+/// (arrow-rs issue 6255) when `offset` is negative.
+pub fn with_column_offset(file: &[u8], offset: i64) -> Vec<u8> {
+    rewrite_footer(file, |metadata| {
+        let mut row_groups = metadata.row_groups().to_vec();
+        let mut columns = row_groups[0].columns().to_vec();
+        columns[0] = columns[0]
+            .clone()
+            .into_builder()
+            .set_data_page_offset(offset)
+            .build()
+            .unwrap();
+        row_groups[0] = row_groups[0]
+            .clone()
+            .into_builder()
+            .set_column_metadata(columns)
+            .build()
+            .unwrap();
+        metadata.into_builder().set_row_groups(row_groups).build()
+    })
 }
