@@ -4,7 +4,7 @@
 //! Throughput counts the vector payload (rows × dimension × 4 bytes), as the pyarrow reference
 //! figures do. The real embeddings are read from ../shared/data (AKIDB_DATA overrides the
 //! folder); without them only the synthetic set runs.
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::print_stdout)] // a report: its output is the point
 
 use std::hint::black_box;
 use std::path::PathBuf;

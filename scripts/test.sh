@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test of akidb-snapshot. It first installs what the tests need, idempotently and
+# without questions, so it passes on a brand-new machine as well as on one that has run it before:
+#   - clang (Debian): zstd's C code for wasm32 cannot be compiled by gcc;
+#   - the wasm32-unknown-unknown target and clippy/rustfmt (rustup).
+# Then: formatting, clippy with warnings as errors, the workspace's tests (unit, integration,
+# doc), and the codec's wasm32 build with every compression.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "prerequisites"
+missing=()
+command -v clang >/dev/null 2>&1 || missing+=(clang)
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+rustup target list --installed | grep -qx wasm32-unknown-unknown \
+  || rustup target add wasm32-unknown-unknown
+for component in clippy rustfmt; do
+  rustup component list --installed | grep -q "^$component" || rustup component add "$component"
+done
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
+
+step "codec for wasm32 (every compression, zstd included)"
+cargo build -p akidb-snapshot-codec --target wasm32-unknown-unknown --release --locked
+
+step "all tests passed"
