@@ -37,9 +37,9 @@ fn documents(rows: impl IntoIterator<Item = Vec<f32>>) -> Vec<VectorDocument> {
         .collect()
 }
 
-/// 10,000 × 512 floats uniform in [-1, 1), from a fixed-seed xorshift: incompressible mantissas,
+/// `rows` × 512 floats uniform in [-1, 1), from a fixed-seed xorshift: incompressible mantissas,
 /// like the random matrices of the pyarrow reference figures.
-fn synthetic() -> Dataset {
+fn synthetic(name: &'static str, rows: usize) -> Dataset {
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
         state ^= state << 13;
@@ -135,25 +135,44 @@ fn report_sizes(sets: &[Dataset]) {
     }
 }
 
-fn bench(c: &mut Criterion, sets: &[Dataset]) {
-    let mut encode = c.benchmark_group("encode");
+/// The configurations timed: the default, and the default with four row groups in 10,000 rows
+/// so that row groups are encoded and decoded on both cores.
+fn timed_configs(set: &Dataset) -> Vec<(String, ParquetConfig)> {
+    let default = ParquetConfig::default();
+    let mut configs = vec![("default".to_owned(), default.clone())];
+    if set.docs.len() <= 10_000 {
+        let rows = set.docs.len().div_ceil(4);
+        configs.push((
+            format!("default, {rows} rows per group"),
+            default.with_row_group_size(rows),
+        ));
+    }
+    configs
+}
+
+fn bench(c: &mut Criterion, group: &str, sets: &[Dataset], samples: usize, json: bool) {
+    let mut encode = c.benchmark_group(format!("encode{group}"));
+    encode.sample_size(samples);
     for set in sets {
         encode.throughput(Throughput::Bytes(set.payload_bytes()));
-        for (name, config) in configs().into_iter().take(1) {
+        for (name, config) in timed_configs(set) {
             encode.bench_with_input(BenchmarkId::new(set.name, name), &config, |b, config| {
                 b.iter(|| encode_parquet(black_box(&set.docs), &header(), config).expect("encode"))
             });
         }
-        encode.bench_function(BenchmarkId::new(set.name, "json"), |b| {
-            b.iter(|| encode_json(black_box(&set.docs), &header()).expect("encode"))
-        });
+        if json {
+            encode.bench_function(BenchmarkId::new(set.name, "json"), |b| {
+                b.iter(|| encode_json(black_box(&set.docs), &header()).expect("encode"))
+            });
+        }
     }
     encode.finish();
 
-    let mut decode = c.benchmark_group("decode");
+    let mut decode = c.benchmark_group(format!("decode{group}"));
+    decode.sample_size(samples);
     for set in sets {
         decode.throughput(Throughput::Bytes(set.payload_bytes()));
-        for (name, config) in configs().into_iter().take(1) {
+        for (name, config) in timed_configs(set) {
             let (file, _) = encode_parquet(&set.docs, &header(), &config).expect("encode");
             let file = bytes::Bytes::from(file);
             decode.bench_with_input(BenchmarkId::new(set.name, name), &file, |b, file| {
@@ -162,21 +181,33 @@ fn bench(c: &mut Criterion, sets: &[Dataset]) {
                 })
             });
         }
-        let (json, _) = encode_json(&set.docs, &header()).expect("encode");
-        decode.bench_function(BenchmarkId::new(set.name, "json"), |b| {
-            b.iter(|| decode_json(black_box(&json)).expect("decode"))
-        });
+        if json {
+            let (file, _) = encode_json(&set.docs, &header()).expect("encode");
+            decode.bench_function(BenchmarkId::new(set.name, "json"), |b| {
+                b.iter(|| decode_json(black_box(&file)).expect("decode"))
+            });
+        }
     }
     decode.finish();
 }
 
 fn main() {
-    let sets: Vec<Dataset> = std::iter::once(synthetic()).chain(real()).collect();
+    let sets: Vec<Dataset> = std::iter::once(synthetic("random-10k-512", 10_000))
+        .chain(real())
+        .collect();
     if std::env::var_os("AKIDB_BENCH_SIZES").is_some() {
         report_sizes(&sets);
         return;
     }
     let mut c = Criterion::default().configure_from_args();
-    bench(&mut c, &sets);
+    bench(&mut c, "", &sets, 50, true);
+    drop(sets);
+    bench(
+        &mut c,
+        "-100k",
+        &[synthetic("random-100k-512", 100_000)],
+        10,
+        false,
+    );
     c.final_summary();
 }

@@ -11,9 +11,13 @@ use arrow_array::{
 use arrow_buffer::Buffer;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
+};
 use parquet::basic::Encoding;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 use crate::checksum::HashingWriter;
@@ -21,6 +25,7 @@ use crate::config::{ParquetConfig, VectorEncoding};
 use crate::error::{Error, Result};
 use crate::metadata::{FileSummary, SnapshotFormat, SnapshotHeader};
 use crate::model::VectorDocument;
+use crate::parallel::map_ordered;
 use crate::schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys, vector_element};
 use crate::validate::DocumentValidator;
 
@@ -48,13 +53,16 @@ pub fn encode_parquet(
     header: &SnapshotHeader,
     config: &ParquetConfig,
 ) -> Result<(Vec<u8>, FileSummary)> {
-    let mut writer = ParquetWriter::try_new(Vec::new(), *header, config.clone())?;
+    // Room for the floats and ids up front: growing a large Vec copies it.
+    let estimate = docs.iter().map(|d| d.vector.len() * 4 + 64).sum::<usize>() + (64 << 10);
+    let mut writer = ParquetWriter::try_new(Vec::with_capacity(estimate), *header, config.clone())?;
     writer.write(docs)?;
     writer.finish()
 }
 
-/// Writes a Parquet snapshot to any `io::Write`, batch by batch, holding about one row group in
-/// memory whatever the size of the snapshot. The SHA-256 and size of the file are computed as it
+/// Writes a Parquet snapshot to any `io::Write`, batch by batch, holding about one row group per
+/// core in memory whatever the size of the snapshot. Full row groups are encoded on all cores
+/// (feature `parallel`) and written in order. The SHA-256 and size of the file are computed as it
 /// is written.
 ///
 /// The dimension is taken from the first document; every batch is validated before any of it
@@ -92,12 +100,23 @@ pub struct ParquetWriter<W: Write + Send> {
 enum WriterState<W: Write + Send> {
     /// No document yet, so no dimension, so no schema.
     Waiting(HashingWriter<W>),
-    Open {
-        writer: Box<ArrowWriter<HashingWriter<W>>>,
-        schema: SchemaRef,
-    },
+    Open(Box<OpenFile<W>>),
     /// A write failed part-way: the sink holds an unusable prefix.
     Failed,
+}
+
+/// A file being written: row groups are gathered as Arrow batches, encoded a few at a time
+/// (one per core), and appended in order.
+struct OpenFile<W: Write + Send> {
+    file: SerializedFileWriter<HashingWriter<W>>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    dimension: usize,
+    /// Full row groups not encoded yet.
+    full: Vec<Vec<RecordBatch>>,
+    /// The row group being filled, and its row count.
+    filling: Vec<RecordBatch>,
+    filling_rows: usize,
 }
 
 impl<W: Write + Send> std::fmt::Debug for ParquetWriter<W> {
@@ -134,34 +153,35 @@ impl<W: Write + Send> ParquetWriter<W> {
         if let WriterState::Waiting(_) = self.state {
             self.open(dimension)?;
         }
-        let WriterState::Open { writer, schema } = &mut self.state else {
-            return Err(Error::writer_failed());
+        let result = match &mut self.state {
+            WriterState::Open(file) => file.push(docs, self.config.row_group_size()),
+            _ => Err(Error::writer_failed()),
         };
-        // One row group's worth at a time, so the Arrow copy of a large batch never exceeds it.
-        for chunk in docs.chunks(self.config.row_group_size()) {
-            let batch = to_record_batch(chunk, schema, dimension)?;
-            if let Err(e) = writer.write(&batch) {
-                self.state = WriterState::Failed;
-                return Err(Error::encoding("writing a row group failed", e));
-            }
+        if result.is_err() {
+            self.state = WriterState::Failed;
         }
-        Ok(())
+        result
     }
 
-    /// Writes the footer and returns the sink with the file's summary. Fails with
-    /// [`Error::Validation`] if no document was written.
+    /// Writes what is buffered and the footer, and returns the sink with the file's summary.
+    /// Fails with [`Error::Validation`] if no document was written.
     pub fn finish(mut self) -> Result<(W, FileSummary)> {
         let (vector_count, dimension) = self.validator.finish()?;
-        let WriterState::Open { mut writer, .. } =
-            std::mem::replace(&mut self.state, WriterState::Failed)
+        let WriterState::Open(mut file) = std::mem::replace(&mut self.state, WriterState::Failed)
         else {
             return Err(Error::writer_failed());
         };
-        writer.append_key_value_metadata(KeyValue::new(
+        let rest = std::mem::take(&mut file.filling);
+        if !rest.is_empty() {
+            file.full.push(rest);
+        }
+        file.encode_full()?;
+        let OpenFile { mut file, .. } = *file;
+        file.append_key_value_metadata(KeyValue::new(
             footer_keys::VECTOR_COUNT.to_owned(),
             vector_count.to_string(),
         ));
-        let sink = writer
+        let sink = file
             .into_inner()
             .map_err(|e| Error::encoding("writing the footer failed", e))?;
         let (sink, checksum_sha256, size_bytes) = sink.finish();
@@ -184,14 +204,95 @@ impl<W: Write + Send> ParquetWriter<W> {
         // DocumentValidator bounds the dimension by i32::MAX.
         let schema = arrow_schema(dimension as i32);
         let props = writer_properties(&self.config, &self.header, dimension)?;
-        let writer = ArrowWriter::try_new(sink, Arc::clone(&schema), Some(props))
+        // ArrowWriter puts the Arrow schema in the footer (other readers need it to see a
+        // fixed-size list); its low-level parts let row groups be encoded in parallel.
+        let (file, factory) = ArrowWriter::try_new(sink, Arc::clone(&schema), Some(props))
+            .and_then(ArrowWriter::into_serialized_writer)
             .map_err(|e| Error::encoding("could not start the Parquet writer", e))?;
-        self.state = WriterState::Open {
-            writer: Box::new(writer),
+        self.state = WriterState::Open(Box::new(OpenFile {
+            file,
+            factory,
             schema,
-        };
+            dimension,
+            full: Vec::new(),
+            filling: Vec::new(),
+            filling_rows: 0,
+        }));
         Ok(())
     }
+}
+
+impl<W: Write + Send> OpenFile<W> {
+    /// Adds validated documents, encoding row groups as enough of them fill up.
+    fn push(&mut self, mut docs: &[VectorDocument], rows_per_group: usize) -> Result<()> {
+        while !docs.is_empty() {
+            let room = rows_per_group - self.filling_rows;
+            let (now, later) = docs.split_at(room.min(docs.len()));
+            self.filling
+                .push(to_record_batch(now, &self.schema, self.dimension)?);
+            self.filling_rows += now.len();
+            if self.filling_rows == rows_per_group {
+                self.full.push(std::mem::take(&mut self.filling));
+                self.filling_rows = 0;
+                if self.full.len() >= crate::parallel::workers(usize::MAX) {
+                    self.encode_full()?;
+                }
+            }
+            docs = later;
+        }
+        Ok(())
+    }
+
+    /// Encodes the full row groups, one per core, and appends them in order.
+    fn encode_full(&mut self) -> Result<()> {
+        let first = self.file.flushed_row_groups().len();
+        let groups = std::mem::take(&mut self.full);
+        let encoded = map_ordered(groups.len(), |i| {
+            encode_row_group(&self.factory, &self.schema, first + i, &groups[i])
+        });
+        drop(groups);
+        for chunks in encoded {
+            let chunks = chunks.map_err(|e| Error::encoding("encoding a row group failed", e))?;
+            append_row_group(&mut self.file, chunks)
+                .map_err(|e| Error::encoding("writing a row group failed", e))?;
+        }
+        Ok(())
+    }
+}
+
+fn append_row_group<W: Write + Send>(
+    file: &mut SerializedFileWriter<W>,
+    chunks: Vec<ArrowColumnChunk>,
+) -> Result<(), parquet::errors::ParquetError> {
+    let mut row_group = file.next_row_group()?;
+    for chunk in chunks {
+        chunk.append_to_row_group(&mut row_group)?;
+    }
+    row_group.close().map(drop)
+}
+
+/// Encodes one row group's batches into its column chunks, compressed, in memory.
+fn encode_row_group(
+    factory: &ArrowRowGroupWriterFactory,
+    schema: &SchemaRef,
+    index: usize,
+    batches: &[RecordBatch],
+) -> Result<Vec<ArrowColumnChunk>, parquet::errors::ParquetError> {
+    let mut writers = factory.create_column_writers(index)?;
+    for batch in batches {
+        let mut next_writer = writers.iter_mut();
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            for leaf in compute_leaves(field, column)? {
+                let writer = next_writer.next().ok_or_else(|| {
+                    parquet::errors::ParquetError::General(
+                        "fewer column writers than leaves".into(),
+                    )
+                })?;
+                writer.write(&leaf)?;
+            }
+        }
+    }
+    writers.into_iter().map(ArrowColumnWriter::close).collect()
 }
 
 fn writer_properties(

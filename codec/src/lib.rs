@@ -54,7 +54,7 @@ pub use checksum::{HashingWriter, ParseDigestError, Sha256Digest};
 pub use config::{Compression, Limits, ParquetConfig, ParseConfigError, VectorEncoding};
 pub use decode::{
     FooterParse, ParquetFooter, ParquetReader, RowGroupInfo, SnapshotInfo, decode_parquet,
-    inspect_parquet,
+    decode_parquet_verified, inspect_parquet,
 };
 pub use encode::{ParquetWriter, encode_parquet};
 pub use error::{BoxError, DocumentRef, Error, ErrorKind, Result};

@@ -43,7 +43,8 @@ pub(crate) fn map_ordered<O: Send>(n: usize, f: impl Fn(usize) -> O + Sync) -> V
     done.into_iter().map(|(_, o)| o).collect()
 }
 
-fn workers(n: usize) -> usize {
+/// How many threads work on `n` items: one per core, at most `n`.
+pub(crate) fn workers(n: usize) -> usize {
     if !cfg!(feature = "parallel") || cfg!(target_family = "wasm") {
         return 1;
     }

@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData};
+use parquet::file::metadata::{
+    ColumnChunkMetaData, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData,
+};
+use parquet::file::page_index::offset_index::PageLocation;
 
 use crate::config::{Compression, Limits};
 use crate::error::{Error, Result};
@@ -110,6 +113,9 @@ pub struct ParquetFooter {
     info: SnapshotInfo,
     arrow: ArrowReaderMetadata,
     limits: Limits,
+    /// The first row of every vector page, per row group, once the offset index is loaded
+    /// (whole-file decoding only): where a row group can be cut into parts that share no page.
+    vector_pages: Vec<Vec<usize>>,
 }
 
 impl ParquetFooter {
@@ -210,18 +216,7 @@ impl ParquetFooter {
             })
             .and_then(|c| Compression::from_parquet(c.compression()));
 
-        // Reading with our own schema makes parquet check the file's columns against it, and
-        // coerce a plain LIST (a writer that embedded no Arrow schema) to the fixed-size list.
-        let metadata = Arc::new(metadata);
-        let options = ArrowReaderOptions::new()
-            .with_schema(arrow_schema(keys.dimension as i32))
-            .with_skip_arrow_metadata(true);
-        let arrow = ArrowReaderMetadata::try_new(Arc::clone(&metadata), options).map_err(|e| {
-            Error::Decoding {
-                message: "the file's columns are not those of an akidb snapshot".to_owned(),
-                source: Some(e.into()),
-            }
-        })?;
+        let arrow = reader_metadata(metadata, keys.dimension)?;
 
         let info = SnapshotInfo {
             header: keys.header,
@@ -243,8 +238,107 @@ impl ParquetFooter {
             info,
             arrow,
             limits: *limits,
+            vector_pages: Vec::new(),
         })
     }
+
+    /// Loads the offset index from the whole file, so that row groups can be decoded in parts.
+    /// Only for a file whose checksum was verified: a damaged index that still looks consistent
+    /// would shift rows between parts. Any problem with it (absent, out of range, unreadable,
+    /// inconsistent) leaves the footer as it was, and row groups are read whole.
+    pub(crate) fn load_offset_index(&mut self, file: &Bytes) {
+        let metadata = self.arrow.metadata();
+        let in_file = |range: Option<Range<u64>>| range.is_some_and(|r| r.end <= file.len() as u64);
+        let all_in_file = metadata
+            .row_groups()
+            .iter()
+            .flat_map(|rg| rg.columns())
+            .all(|c| in_file(c.offset_index_range()));
+        if !all_in_file {
+            return;
+        }
+        let mut reader = ParquetMetaDataReader::new_with_metadata(metadata.as_ref().clone())
+            .with_offset_index_policy(PageIndexPolicy::Optional)
+            .with_column_index_policy(PageIndexPolicy::Skip);
+        let Ok(with_index) = reader
+            .read_page_indexes(file)
+            .and_then(|()| reader.finish())
+        else {
+            return;
+        };
+        if with_index.page_index().is_none() {
+            return;
+        }
+        let mut vector_pages = Vec::with_capacity(self.info.row_groups.len());
+        for (i, (rg, rg_meta)) in self
+            .info
+            .row_groups
+            .iter()
+            .zip(metadata.row_groups())
+            .enumerate()
+        {
+            let page_index = with_index.page_index_for_row_group(i);
+            for (c, column) in rg_meta.columns().iter().enumerate() {
+                let Some(pages) = page_index.offset_index(c).map(|o| o.page_locations()) else {
+                    return;
+                };
+                let Some(starts) = checked_page_starts(pages, column, rg.rows) else {
+                    return;
+                };
+                if c == crate::schema::index::VECTOR {
+                    vector_pages.push(starts);
+                }
+            }
+        }
+        if let Ok(arrow) = reader_metadata(with_index, self.info.dimension) {
+            self.arrow = arrow;
+            self.vector_pages = vector_pages;
+        }
+    }
+
+    /// The first row of each vector page of row group `index`, if the offset index is loaded.
+    pub(crate) fn vector_pages(&self, index: usize) -> Option<&[usize]> {
+        self.vector_pages.get(index).map(Vec::as_slice)
+    }
+}
+
+/// The first row of each page, if the offset index of `column` is consistent: first rows
+/// strictly increasing from 0 and inside the row group, pages inside the column chunk.
+fn checked_page_starts(
+    pages: &[PageLocation],
+    column: &ColumnChunkMetaData,
+    rows: u64,
+) -> Option<Vec<usize>> {
+    let chunk_start = column
+        .dictionary_page_offset()
+        .unwrap_or_else(|| column.data_page_offset());
+    let chunk_end = chunk_start.checked_add(column.compressed_size())?;
+    let mut starts = Vec::with_capacity(pages.len());
+    for page in pages {
+        let end = page.offset.checked_add(page.compressed_page_size.into())?;
+        let first = u64::try_from(page.first_row_index).ok()?;
+        let increasing = starts
+            .last()
+            .map_or(first == 0, |&last| first > last as u64);
+        if page.offset < chunk_start || end > chunk_end || !increasing || first >= rows {
+            return None;
+        }
+        starts.push(usize::try_from(first).ok()?);
+    }
+    Some(starts).filter(|s| !s.is_empty())
+}
+
+/// How parquet is to read a snapshot: with our own schema, which makes it check the file's
+/// columns against it and coerce a plain LIST (from a writer that embedded no Arrow schema) to
+/// the fixed-size list.
+fn reader_metadata(metadata: ParquetMetaData, dimension: u32) -> Result<ArrowReaderMetadata> {
+    let options = ArrowReaderOptions::new()
+        .with_schema(arrow_schema(dimension as i32))
+        .with_skip_arrow_metadata(true);
+    ArrowReaderMetadata::try_new(Arc::new(metadata), options).map_err(|e| Error::Decoding {
+        message: "the file's columns are not those of an akidb snapshot".to_owned(),
+        source: Some(e.into()),
+    })
 }
 
 /// Reads a snapshot's footer from a whole file in memory, without decoding any vector.
