@@ -21,7 +21,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 use crate::checksum::HashingWriter;
-use crate::config::{ParquetConfig, VectorEncoding};
+use crate::config::{ParquetConfig, VectorEncoding, arrow_batch_rows};
 use crate::error::{Error, Result};
 use crate::metadata::{FileSummary, SnapshotFormat, SnapshotHeader};
 use crate::model::VectorDocument;
@@ -228,8 +228,10 @@ impl<W: Write + Send> OpenFile<W> {
         while !docs.is_empty() {
             let room = rows_per_group - self.filling_rows;
             let (now, later) = docs.split_at(room.min(docs.len()));
-            self.filling
-                .push(to_record_batch(now, &self.schema, self.dimension)?);
+            for batch in now.chunks(arrow_batch_rows(self.dimension)) {
+                self.filling
+                    .push(to_record_batch(batch, &self.schema, self.dimension)?);
+            }
             self.filling_rows += now.len();
             if self.filling_rows == rows_per_group {
                 self.full.push(std::mem::take(&mut self.filling));

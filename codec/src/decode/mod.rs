@@ -18,15 +18,11 @@ use parquet::file::reader::ChunkReader;
 pub use footer::{FooterParse, ParquetFooter, RowGroupInfo, SnapshotInfo, inspect_parquet};
 
 use crate::checksum::Sha256Digest;
-use crate::config::Limits;
+use crate::config::{Limits, arrow_batch_rows};
 use crate::error::{Error, Result};
 use crate::model::VectorDocument;
 use crate::parallel::{map_ordered, workers};
 use slice::FileSlice;
-
-/// Rows are decoded in Arrow batches of about this many bytes of vectors, so a footer that
-/// declares a huge row group cannot make the reader reserve memory for it up front.
-const BATCH_TARGET_BYTES: usize = 64 << 20;
 
 /// Decodes a whole Parquet snapshot. Row groups are decoded on all cores (feature `parallel`).
 ///
@@ -236,7 +232,7 @@ impl ParquetFooter {
                 .map(|rg| rg.rows)
                 .sum::<u64>()
                 + rows.start as u64;
-            let batch_rows = (BATCH_TARGET_BYTES / (dimension * 4)).clamp(1, rows.len().max(1));
+            let batch_rows = arrow_batch_rows(dimension).min(rows.len().max(1));
             let unreadable = |e: parquet::errors::ParquetError| {
                 Error::corruption_from(format!("row group {index} is unreadable"), e)
             };
