@@ -47,9 +47,11 @@ fn synthetic(name: &'static str, rows: usize) -> Dataset {
         state ^= state << 17;
         (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
     };
-    let rows = (0..10_000).map(|_| (0..512).map(|_| next()).collect());
+    let rows: Vec<Vec<f32>> = (0..rows)
+        .map(|_| (0..512).map(|_| next()).collect())
+        .collect();
     Dataset {
-        name: "random-10k-512",
+        name,
         docs: documents(rows),
     }
 }
@@ -175,9 +177,19 @@ fn bench(c: &mut Criterion, group: &str, sets: &[Dataset], samples: usize, json:
         for (name, config) in timed_configs(set) {
             let (file, _) = encode_parquet(&set.docs, &header(), &config).expect("encode");
             let file = bytes::Bytes::from(file);
-            decode.bench_with_input(BenchmarkId::new(set.name, name), &file, |b, file| {
+            decode.bench_with_input(BenchmarkId::new(set.name, &name), &file, |b, file| {
                 b.iter(|| {
                     decode_parquet(black_box(file.clone()), &Limits::default()).expect("decode")
+                })
+            });
+            // The restore path: the SHA-256 is checked first, after which the page index is
+            // trusted to decode one row group on both cores.
+            let digest = Sha256Digest::of(&file);
+            let id = BenchmarkId::new(set.name, format!("{name}, verified"));
+            decode.bench_with_input(id, &file, |b, file| {
+                b.iter(|| {
+                    decode_parquet_verified(black_box(file.clone()), &digest, &Limits::default())
+                        .expect("decode")
                 })
             });
         }

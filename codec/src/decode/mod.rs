@@ -41,7 +41,7 @@ use slice::FileSlice;
 /// ```
 pub fn decode_parquet(file: Bytes, limits: &Limits) -> Result<Vec<VectorDocument>> {
     let footer = ParquetFooter::of_file(&file, limits)?;
-    footer.decode_whole(file)
+    footer.decode_whole(file, None)
 }
 
 /// Checks that `file` has the SHA-256 `expected`, then decodes it. Once the bytes are known to
@@ -69,12 +69,15 @@ pub fn decode_parquet_verified(
     expected: &Sha256Digest,
     limits: &Limits,
 ) -> Result<Vec<VectorDocument>> {
-    expected.verify(&file)?;
-    let mut footer = ParquetFooter::of_file(&file, limits)?;
+    let mut footer = match ParquetFooter::of_file(&file, limits) {
+        Ok(footer) => footer,
+        // A damaged file is reported as such, whatever part of it the damage hit.
+        Err(e) => return Err(expected.verify(&file).err().unwrap_or(e)),
+    };
     if footer.info().row_groups.len() < workers(usize::MAX) {
         footer.load_offset_index(&file);
     }
-    footer.decode_whole(file)
+    footer.decode_whole(file, Some(expected))
 }
 
 /// Reads a Parquet snapshot one row group at a time: memory is bounded by the largest row
@@ -167,13 +170,29 @@ impl ParquetFooter {
         self.decode_rows(slice, index, self.rows_of(index))
     }
 
-    /// Decodes every row group of `file`, in parts on all cores.
-    fn decode_whole(&self, file: Bytes) -> Result<Vec<VectorDocument>> {
-        let parts = self.parts(workers(usize::MAX));
+    /// Decodes every row group of `file`, in parts on all cores. With `expected`, the SHA-256 is
+    /// checked as one more part, beside the decoding rather than before it: what was decoded is
+    /// returned only if the checksum holds, and decoding untrusted bytes is safe meanwhile.
+    fn decode_whole(
+        &self,
+        file: Bytes,
+        expected: Option<&Sha256Digest>,
+    ) -> Result<Vec<VectorDocument>> {
+        let threads = workers(usize::MAX);
+        // Smaller parts when the checksum takes a thread's time, so the others even out.
+        let parts = self.parts(if expected.is_some() {
+            threads * 2
+        } else {
+            threads
+        });
         let whole = FileSlice::whole(file);
-        let decoded = map_ordered(parts.len(), |i| {
-            let (index, rows) = parts[i].clone();
-            self.decode_rows(whole.clone(), index, rows)
+        let decoded = map_ordered(parts.len() + 1, |i| match (i, expected) {
+            (0, Some(digest)) => digest.verify(whole.bytes()).map(|()| Vec::new()),
+            (0, None) => Ok(Vec::new()),
+            (i, _) => {
+                let (index, rows) = parts[i - 1].clone();
+                self.decode_rows(whole.clone(), index, rows)
+            }
         });
         let mut documents = Vec::with_capacity(self.info().vector_count as usize);
         for part in decoded {

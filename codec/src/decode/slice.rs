@@ -33,6 +33,11 @@ impl FileSlice {
         })
     }
 
+    /// The bytes held.
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.data
+    }
+
     fn window(&self, start: u64, length: usize) -> Result<Bytes, ParquetError> {
         let missing = || {
             ParquetError::General(format!(
