@@ -37,8 +37,8 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// The zstd level used when none is named. Level 1 is as small as level 9 on embeddings
-    /// once their bytes are split by stream, and several times faster (docs/BENCHMARKS.md).
+    /// The zstd level used when none is named. Once the floats' bytes are split by stream,
+    /// higher levels make embedding files no smaller and slower (docs/BENCHMARKS.md).
     pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
 
     /// The codec's name without a level: `none`, `snappy`, `lz4` or `zstd`.
@@ -186,7 +186,7 @@ pub enum VectorEncoding {
     Plain,
     /// Parquet's `BYTE_STREAM_SPLIT`: the first bytes of every float, then the second bytes, and
     /// so on. Sign and exponent bytes of embeddings repeat, so the compressor finds them; on real
-    /// embeddings this makes zstd files about 10% smaller at no cost in speed. The default.
+    /// embeddings this makes zstd files 8.6% smaller (docs/BENCHMARKS.md). The default.
     #[default]
     ByteStreamSplit,
 }

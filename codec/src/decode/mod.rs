@@ -219,10 +219,10 @@ impl ParquetFooter {
                 if let Some(pages) = self.vector_pages(index) {
                     for k in 1..cuts_per_group {
                         let target = rows.end * k / cuts_per_group;
-                        if let Some(&cut) = pages.iter().find(|&&first| first >= target) {
-                            if cut > *bounds.last().unwrap_or(&0) {
-                                bounds.push(cut);
-                            }
+                        if let Some(&cut) = pages.iter().find(|&&first| first >= target)
+                            && cut > *bounds.last().unwrap_or(&0)
+                        {
+                            bounds.push(cut);
                         }
                     }
                 }
