@@ -6,8 +6,10 @@
 //! folder); without them only the synthetic set runs.
 #![allow(missing_docs, clippy::print_stdout)] // a report: its output is the point
 
+#[path = "support/data.rs"]
+mod data;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use akidb_snapshot_codec::*;
 use criterion::{BenchmarkId, Criterion, Throughput};
@@ -37,38 +39,18 @@ fn documents(rows: impl IntoIterator<Item = Vec<f32>>) -> Vec<VectorDocument> {
         .collect()
 }
 
-/// `rows` × 512 floats uniform in [-1, 1), from a fixed-seed xorshift: incompressible mantissas,
-/// like the random matrices of the pyarrow reference figures.
 fn synthetic(name: &'static str, rows: usize) -> Dataset {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    };
-    let rows: Vec<Vec<f32>> = (0..rows)
-        .map(|_| (0..512).map(|_| next()).collect())
-        .collect();
     Dataset {
         name,
-        docs: documents(rows),
+        docs: documents(data::random_vectors(rows, 512)),
     }
 }
 
-/// The 10,000 × 384 MiniLM sentence embeddings of ../shared/data.
 fn real() -> Option<Dataset> {
-    let dir = std::env::var_os("AKIDB_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let bytes = std::fs::read(dir.join("minilm-10k-384.npy")).ok()?;
-    let npy = npyz::NpyFile::new(&bytes[..]).ok()?;
-    let dimension = *npy.shape().get(1)? as usize;
-    let floats: Vec<f32> = npy.into_vec().ok()?;
-    let rows = floats.chunks(dimension).map(<[f32]>::to_vec);
+    let (vectors, _) = data::minilm()?;
     Some(Dataset {
         name: "minilm-10k-384",
-        docs: documents(rows),
+        docs: documents(vectors),
     })
 }
 

@@ -11,6 +11,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program
 #![allow(missing_docs)]
 
+#[path = "../benches/support/data.rs"]
+mod data;
+
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -84,10 +87,10 @@ fn run() -> BoxResult<()> {
         )
         .into());
     }
-    if let Some(checksum) = metadata.checksum_sha256 {
-        checksum.verify(&bytes)?;
-    }
-    let restored = decode_parquet(bytes.into(), &Limits::default())?;
+    let restored = match &metadata.checksum_sha256 {
+        Some(checksum) => decode_parquet_verified(bytes.into(), checksum, &Limits::default())?,
+        None => decode_parquet(bytes.into(), &Limits::default())?,
+    };
     let restore_time = started.elapsed();
     if restored.len() as u64 != metadata.vector_count
         || restored[0].dimension() != metadata.dimension as usize
@@ -142,41 +145,18 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn load_documents() -> BoxResult<(String, Vec<VectorDocument>)> {
-    let dir = std::env::var_os("AKIDB_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let dir = dir.canonicalize().unwrap_or(dir);
-    let npy = dir.join("minilm-10k-384.npy");
     let now = Timestamp::from(chrono::Utc::now());
-    let (source, rows, sentences): (String, Vec<Vec<f32>>, Vec<String>) = match std::fs::read(&npy)
-    {
-        Ok(bytes) => {
-            let file = npyz::NpyFile::new(&bytes[..])?;
-            let dimension = *file.shape().get(1).ok_or("the .npy file is not a matrix")? as usize;
-            let floats: Vec<f32> = file.into_vec()?;
-            let text = std::fs::read_to_string(dir.join("minilm-10k-384.txt")).unwrap_or_default();
-            (
-                format!("real MiniLM embeddings from {}", npy.display()),
-                floats.chunks(dimension).map(<[f32]>::to_vec).collect(),
-                text.lines().map(str::to_owned).collect(),
-            )
+    let (source, rows, sentences) = match data::minilm() {
+        Some((rows, sentences)) => {
+            let from = format!("real MiniLM embeddings from {}", data::data_dir().display());
+            (from, rows, sentences)
         }
-        Err(_) => {
-            let mut state = 0x9E37_79B9_7F4A_7C15u64;
-            let mut next = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            };
-            let rows = (0..10_000)
-                .map(|_| (0..384).map(|_| next()).collect())
-                .collect();
-            (
-                format!("random vectors; {} was not found", npy.display()),
-                rows,
-                Vec::new(),
-            )
+        None => {
+            let why = format!(
+                "random vectors; no embeddings in {}",
+                data::data_dir().display()
+            );
+            (why, data::random_vectors(10_000, 384), Vec::new())
         }
     };
     let documents = rows

@@ -222,11 +222,9 @@ fn a_damaged_page_index_never_changes_the_documents() {
     let footer_len = u32::from_le_bytes(file[file.len() - 8..file.len() - 4].try_into().unwrap());
     let index_end = file.len() - 8 - footer_len as usize;
     assert!(index_end > index_start, "the file has a page index");
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut random = xorshift(0x9E37_79B9_7F4A_7C15u64);
     for _ in 0..400 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
+        let state = random();
         let mut damaged = file.clone();
         let at = index_start + (state % (index_end - index_start) as u64) as usize;
         damaged[at] ^= 1 << (state >> 61);

@@ -205,3 +205,14 @@ pub fn with_column_offset(file: &[u8], offset: i64) -> Vec<u8> {
         metadata.into_builder().set_row_groups(row_groups).build()
     })
 }
+
+/// A fixed-seed xorshift64 stream, for tests that damage files at many places.
+pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
