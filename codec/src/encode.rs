@@ -130,9 +130,11 @@ impl<W: Write + Send> std::fmt::Debug for ParquetWriter<W> {
 }
 
 impl<W: Write + Send> ParquetWriter<W> {
-    /// A writer of the snapshot `header` into `sink`. Fails if `config` is invalid.
+    /// A writer of the snapshot `header` into `sink`. Fails with [`Error::Validation`] if
+    /// `config` is invalid or `header.created_at` cannot be written.
     pub fn try_new(sink: W, header: SnapshotHeader, config: ParquetConfig) -> Result<Self> {
         config.validate()?;
+        header.created_at_rfc3339()?;
         Ok(ParquetWriter {
             header,
             config,

@@ -46,7 +46,7 @@ pub fn encode_json(
     docs: &[VectorDocument],
     header: &SnapshotHeader,
 ) -> Result<(Vec<u8>, FileSummary)> {
-    let mut writer = JsonWriter::new(Vec::new(), *header);
+    let mut writer = JsonWriter::try_new(Vec::new(), *header)?;
     writer.write(docs)?;
     writer.finish()
 }
@@ -60,7 +60,7 @@ pub fn encode_json(
 ///
 /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
 /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
-/// let mut writer = JsonWriter::new(Vec::new(), header);
+/// let mut writer = JsonWriter::try_new(Vec::new(), header).unwrap();
 /// writer.write(&[VectorDocument::new(Uuid::from_u128(3), vec![1.0])]).unwrap();
 /// writer.write(&[VectorDocument::new(Uuid::from_u128(4), vec![2.0])]).unwrap();
 /// let (bytes, summary) = writer.finish().unwrap();
@@ -77,15 +77,17 @@ pub struct JsonWriter<W: Write> {
 }
 
 impl<W: Write> JsonWriter<W> {
-    /// A writer of the snapshot `header` into `sink`.
-    pub fn new(sink: W, header: SnapshotHeader) -> Self {
-        JsonWriter {
+    /// A writer of the snapshot `header` into `sink`. Fails with [`Error::Validation`] if
+    /// `header.created_at` cannot be written.
+    pub fn try_new(sink: W, header: SnapshotHeader) -> Result<Self> {
+        header.created_at_rfc3339()?;
+        Ok(JsonWriter {
             sink: HashingWriter::new(sink),
             header,
             validator: DocumentValidator::new(SnapshotFormat::Json),
             started: false,
             failed: false,
-        }
+        })
     }
 
     /// Validates and writes the next batch.

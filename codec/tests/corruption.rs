@@ -123,6 +123,18 @@ fn negative_column_offset_is_corruption_not_a_panic() {
 }
 
 #[test]
+fn an_encrypted_footer_is_a_decoding_error_that_says_so() {
+    let mut file = snapshot(5, 5);
+    let len = file.len();
+    file[len - 4..].copy_from_slice(b"PARE");
+    for result in all_decoders(&file) {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decoding, "{err}");
+        assert!(err.to_string().contains("encrypted"), "{err}");
+    }
+}
+
+#[test]
 fn a_parquet_file_that_is_not_a_snapshot_is_a_decoding_error() {
     let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int32, false)]));
     let batch =
@@ -359,4 +371,28 @@ fn metadata_files_are_checked() {
         SnapshotMetadata::from_json(b"{").unwrap_err().kind(),
         ErrorKind::DataCorruption
     );
+}
+
+#[test]
+fn a_tiny_file_declaring_billions_of_rows_allocates_nothing_for_them() {
+    // Within Limits::max_rows, so only the decoding itself can find the lie.
+    let file = snapshot(10, 10);
+    let billions = 4_000_000_000i64;
+    let hostile = rewrite_keys(
+        &rewrite_footer(&file, |metadata| {
+            let mut row_groups = metadata.row_groups().to_vec();
+            row_groups[0] = row_groups[0]
+                .clone()
+                .into_builder()
+                .set_num_rows(billions)
+                .build()
+                .unwrap();
+            metadata.into_builder().set_row_groups(row_groups).build()
+        }),
+        |keys| set_key(keys, "akidb.vector_count", &billions.to_string()),
+    );
+    for result in all_decoders(&hostile) {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DataCorruption, "{err}");
+    }
 }

@@ -112,6 +112,11 @@ fn created_at_outside_rfc3339_is_rejected() {
     assert!(message.contains("created_at"), "{message}");
     let message = validation_message(encode_json(&docs, &header).unwrap_err());
     assert!(message.contains("created_at"), "{message}");
+    // Refused when the writers are made, before anything is written.
+    let parquet = ParquetWriter::try_new(Vec::new(), header, ParquetConfig::default());
+    assert_eq!(parquet.unwrap_err().kind(), ErrorKind::Validation);
+    let json = JsonWriter::try_new(Vec::new(), header);
+    assert_eq!(json.unwrap_err().kind(), ErrorKind::Validation);
 }
 
 #[test]
@@ -173,7 +178,7 @@ fn a_failed_sink_fails_the_writer_for_good() {
     assert!(again.to_string().contains("failed earlier"), "{again}");
     assert_eq!(writer.finish().unwrap_err().kind(), ErrorKind::Encoding);
 
-    let mut json = JsonWriter::new(FullDisk, header());
+    let mut json = JsonWriter::try_new(FullDisk, header()).unwrap();
     assert_eq!(
         json.write(&docs(1, 2)).unwrap_err().kind(),
         ErrorKind::Encoding

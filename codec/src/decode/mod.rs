@@ -194,7 +194,12 @@ impl ParquetFooter {
                 self.decode_rows(whole.clone(), index, rows)
             }
         });
-        let mut documents = Vec::with_capacity(self.info().vector_count as usize);
+        // Sized by what was decoded, never by the counts the footer declares.
+        let decoded_rows = decoded
+            .iter()
+            .map(|part| part.as_ref().map_or(0, Vec::len))
+            .sum();
+        let mut documents = Vec::with_capacity(decoded_rows);
         for part in decoded {
             documents.append(&mut part?);
         }
@@ -269,7 +274,8 @@ impl ParquetFooter {
                     .with_row_selection(selection)
                     .with_row_selection_policy(RowSelectionPolicy::Selectors);
             }
-            let mut documents = Vec::with_capacity(rows.len());
+            // Grown batch by batch from decoded data: `rows` is only what the footer declares.
+            let mut documents = Vec::new();
             for batch in builder.build().map_err(unreadable)? {
                 batch::append_documents(
                     &batch.map_err(|e| {
