@@ -1,8 +1,14 @@
 //! Writing Parquet snapshots: a streaming [`ParquetWriter`] and the whole-collection
 //! [`encode_parquet`].
 
+mod split;
+
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use parquet::column::writer::ColumnCloseResult;
+use parquet::errors::ParquetError;
 
 use arrow_array::{
     ArrayRef, FixedSizeBinaryArray, FixedSizeListArray, Float32Array, Int32Array, RecordBatch,
@@ -25,9 +31,11 @@ use crate::config::{ParquetConfig, VectorEncoding, arrow_batch_rows};
 use crate::error::{Error, Result};
 use crate::metadata::{FileSummary, SnapshotFormat, SnapshotHeader};
 use crate::model::VectorDocument;
-use crate::parallel::map_ordered;
+use crate::parallel::{map_ordered, workers};
+use crate::schema::index::VECTOR;
 use crate::schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys, vector_element};
 use crate::validate::DocumentValidator;
+use split::{PageCapture, splice};
 
 /// Encodes a whole collection to Parquet bytes.
 ///
@@ -238,7 +246,7 @@ impl<W: Write + Send> OpenFile<W> {
             if self.filling_rows == rows_per_group {
                 self.full.push(std::mem::take(&mut self.filling));
                 self.filling_rows = 0;
-                if self.full.len() >= crate::parallel::workers(usize::MAX) {
+                if self.full.len() >= workers(usize::MAX) {
                     self.encode_full()?;
                 }
             }
@@ -247,13 +255,26 @@ impl<W: Write + Send> OpenFile<W> {
         Ok(())
     }
 
-    /// Encodes the full row groups, one per core, and appends them in order.
+    /// Encodes the full row groups, one per core, and appends them in order. A lone row group
+    /// has its vector column cut in two instead, so that it too uses two cores (`split`).
     fn encode_full(&mut self) -> Result<()> {
         let first = self.file.flushed_row_groups().len();
         let groups = std::mem::take(&mut self.full);
-        let encoded = map_ordered(groups.len(), |i| {
-            encode_row_group(&self.factory, &self.schema, first + i, &groups[i])
-        });
+        let threads = workers(usize::MAX);
+        let encoded = if let [lone] = groups.as_slice()
+            && threads > 1
+            && lone.len() > 1
+        {
+            vec![self.encode_split(first, lone)]
+        } else {
+            map_ordered(groups.len(), |i| {
+                let mut writers = self.factory.create_column_writers(first + i)?;
+                for (column, writer) in writers.iter_mut().enumerate() {
+                    write_column(writer, &self.schema, column, &groups[i])?;
+                }
+                close_all(writers)
+            })
+        };
         drop(groups);
         for chunks in encoded {
             let chunks = chunks.map_err(|e| Error::encoding("encoding a row group failed", e))?;
@@ -262,41 +283,103 @@ impl<W: Write + Send> OpenFile<W> {
         }
         Ok(())
     }
+
+    /// Row group `index` with its vector column encoded in two halves on two threads, the other
+    /// columns beside the first half.
+    fn encode_split(&self, index: usize, batches: &[RecordBatch]) -> ParquetResult<Vec<Chunk>> {
+        let (first, second) = batches.split_at(batches.len() / 2);
+        let mut others = self.factory.create_column_writers(index)?;
+        drop(others.remove(VECTOR));
+        let half = || -> ParquetResult<(ArrowColumnWriter, Arc<PageCapture>)> {
+            let capture = Arc::new(PageCapture::default());
+            let factory = ArrowRowGroupWriterFactory::new(&self.file, Arc::clone(&self.schema))
+                .with_page_store_factory(Arc::clone(&capture) as _);
+            Ok((
+                factory.create_column_writers(index)?.swap_remove(VECTOR),
+                capture,
+            ))
+        };
+        let halves = [(half()?, first), (half()?, second)].map(|h| Mutex::new(Some(h)));
+        let others = Mutex::new(Some(others));
+        let schema = &self.schema;
+        let closed = map_ordered(2, |i| -> ParquetResult<(HalfChunk, Vec<Chunk>)> {
+            let taken = halves[i].lock().ok().and_then(|mut h| h.take());
+            let ((mut writer, capture), rows) =
+                taken.ok_or_else(|| ParquetError::General("a half was encoded twice".into()))?;
+            write_column(&mut writer, schema, VECTOR, rows)?;
+            let vector = writer.close()?.close().clone();
+            let pages = capture.column(VECTOR).ok_or_else(|| {
+                ParquetError::General("the vector pages were not captured".into())
+            })?;
+            // The small columns go beside the first half, which is otherwise the lighter.
+            let mut rest = Vec::new();
+            if let Some(writers) = others.lock().ok().and_then(|mut o| o.take()) {
+                for (writer, column) in writers.into_iter().zip((0..).filter(|&c| c != VECTOR)) {
+                    let mut writer = writer;
+                    write_column(&mut writer, schema, column, batches)?;
+                    rest.push(Chunk::Arrow(writer.close()?));
+                }
+            }
+            Ok(((vector, pages), rest))
+        });
+        let mut closed = closed.into_iter();
+        let (Some(a), Some(b)) = (closed.next(), closed.next()) else {
+            return Err(ParquetError::General("two halves were expected".into()));
+        };
+        let ((a, mut rest_a), (b, rest_b)) = (a?, b?);
+        rest_a.extend(rest_b);
+        let (bytes, close) = splice(a, b)?;
+        rest_a.insert(VECTOR, Chunk::Spliced(bytes, close));
+        Ok(rest_a)
+    }
+}
+
+type ParquetResult<T> = Result<T, ParquetError>;
+
+/// Half of a vector column chunk: how its writer closed, and its pages.
+type HalfChunk = (ColumnCloseResult, split::CapturedPages);
+
+/// A column chunk ready to be appended: as the Arrow writer left it, or spliced from halves.
+enum Chunk {
+    Arrow(ArrowColumnChunk),
+    Spliced(Bytes, ColumnCloseResult),
+}
+
+/// Writes column `column` of every batch to `writer`. Every column of a snapshot is one leaf.
+fn write_column(
+    writer: &mut ArrowColumnWriter,
+    schema: &SchemaRef,
+    column: usize,
+    batches: &[RecordBatch],
+) -> ParquetResult<()> {
+    let field = schema.field(column);
+    for batch in batches {
+        for leaf in compute_leaves(field, batch.column(column))? {
+            writer.write(&leaf)?;
+        }
+    }
+    Ok(())
+}
+
+fn close_all(writers: Vec<ArrowColumnWriter>) -> ParquetResult<Vec<Chunk>> {
+    writers
+        .into_iter()
+        .map(|w| w.close().map(Chunk::Arrow))
+        .collect()
 }
 
 fn append_row_group<W: Write + Send>(
     file: &mut SerializedFileWriter<W>,
-    chunks: Vec<ArrowColumnChunk>,
-) -> Result<(), parquet::errors::ParquetError> {
+    chunks: Vec<Chunk>,
+) -> ParquetResult<()> {
     let mut row_group = file.next_row_group()?;
     for chunk in chunks {
-        chunk.append_to_row_group(&mut row_group)?;
-    }
-    row_group.close().map(drop)
-}
-
-/// Encodes one row group's batches into its column chunks, compressed, in memory.
-fn encode_row_group(
-    factory: &ArrowRowGroupWriterFactory,
-    schema: &SchemaRef,
-    index: usize,
-    batches: &[RecordBatch],
-) -> Result<Vec<ArrowColumnChunk>, parquet::errors::ParquetError> {
-    let mut writers = factory.create_column_writers(index)?;
-    for batch in batches {
-        let mut next_writer = writers.iter_mut();
-        for (field, column) in schema.fields().iter().zip(batch.columns()) {
-            for leaf in compute_leaves(field, column)? {
-                let writer = next_writer.next().ok_or_else(|| {
-                    parquet::errors::ParquetError::General(
-                        "fewer column writers than leaves".into(),
-                    )
-                })?;
-                writer.write(&leaf)?;
-            }
+        match chunk {
+            Chunk::Arrow(chunk) => chunk.append_to_row_group(&mut row_group)?,
+            Chunk::Spliced(bytes, close) => row_group.append_column(&bytes, close)?,
         }
     }
-    writers.into_iter().map(ArrowColumnWriter::close).collect()
+    row_group.close().map(drop)
 }
 
 fn writer_properties(
