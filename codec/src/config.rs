@@ -186,7 +186,7 @@ pub enum VectorEncoding {
     Plain,
     /// Parquet's `BYTE_STREAM_SPLIT`: the first bytes of every float, then the second bytes, and
     /// so on. Sign and exponent bytes of embeddings repeat, so the compressor finds them; on real
-    /// embeddings this makes zstd files 8.6% smaller (docs/BENCHMARKS.md). The default.
+    /// embeddings this makes zstd files 8.7% smaller (docs/BENCHMARKS.md). The default.
     #[default]
     ByteStreamSplit,
 }
