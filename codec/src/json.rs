@@ -144,16 +144,7 @@ impl<W: Write> JsonWriter<W> {
         )
         .and_then(|()| self.sink.flush())
         .map_err(|e| Error::encoding("writing the JSON snapshot failed", e))?;
-        let (sink, checksum_sha256, size_bytes) = self.sink.finish();
-        Ok((
-            sink,
-            FileSummary {
-                vector_count,
-                dimension,
-                size_bytes,
-                checksum_sha256,
-            },
-        ))
+        Ok(FileSummary::of(self.sink, vector_count, dimension))
     }
 }
 

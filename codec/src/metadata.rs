@@ -106,6 +106,25 @@ pub struct FileSummary {
     pub checksum_sha256: Sha256Digest,
 }
 
+impl FileSummary {
+    /// The summary of a file written through `sink`, which counted and hashed every byte; the
+    /// sink's inner writer is handed back beside it.
+    pub(crate) fn of<W: std::io::Write>(
+        sink: crate::checksum::HashingWriter<W>,
+        vector_count: u64,
+        dimension: u32,
+    ) -> (W, Self) {
+        let (inner, checksum_sha256, size_bytes) = sink.finish();
+        let summary = FileSummary {
+            vector_count,
+            dimension,
+            size_bytes,
+            checksum_sha256,
+        };
+        (inner, summary)
+    }
+}
+
 /// The metadata file of a snapshot, written after its data file: a snapshot exists once this
 /// file does.
 ///

@@ -280,18 +280,7 @@ fn limits_bound_what_a_file_may_declare() {
 #[test]
 fn row_counts_that_lie_are_refused_before_allocation() {
     let file = snapshot(10, 10);
-    let with_rows = |rows: i64| {
-        rewrite_footer(&file, |metadata| {
-            let mut row_groups = metadata.row_groups().to_vec();
-            row_groups[0] = row_groups[0]
-                .clone()
-                .into_builder()
-                .set_num_rows(rows)
-                .build()
-                .unwrap();
-            metadata.into_builder().set_row_groups(row_groups).build()
-        })
-    };
+    let with_rows = |rows: i64| with_row_count(&file, rows);
     for result in all_decoders(&with_rows(i64::MAX)) {
         assert_eq!(result.unwrap_err().kind(), ErrorKind::LimitExceeded);
     }
@@ -378,19 +367,9 @@ fn a_tiny_file_declaring_billions_of_rows_allocates_nothing_for_them() {
     // Within Limits::max_rows, so only the decoding itself can find the lie.
     let file = snapshot(10, 10);
     let billions = 4_000_000_000i64;
-    let hostile = rewrite_keys(
-        &rewrite_footer(&file, |metadata| {
-            let mut row_groups = metadata.row_groups().to_vec();
-            row_groups[0] = row_groups[0]
-                .clone()
-                .into_builder()
-                .set_num_rows(billions)
-                .build()
-                .unwrap();
-            metadata.into_builder().set_row_groups(row_groups).build()
-        }),
-        |keys| set_key(keys, "akidb.vector_count", &billions.to_string()),
-    );
+    let hostile = rewrite_keys(&with_row_count(&file, billions), |keys| {
+        set_key(keys, "akidb.vector_count", &billions.to_string())
+    });
     for result in all_decoders(&hostile) {
         let err = result.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DataCorruption, "{err}");

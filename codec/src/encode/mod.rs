@@ -195,16 +195,7 @@ impl<W: Write + Send> ParquetWriter<W> {
         let sink = file
             .into_inner()
             .map_err(|e| Error::encoding("writing the footer failed", e))?;
-        let (sink, checksum_sha256, size_bytes) = sink.finish();
-        Ok((
-            sink,
-            FileSummary {
-                vector_count,
-                dimension,
-                size_bytes,
-                checksum_sha256,
-            },
-        ))
+        Ok(FileSummary::of(sink, vector_count, dimension))
     }
 
     fn open(&mut self, dimension: usize) -> Result<()> {

@@ -216,3 +216,17 @@ pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
         state
     }
 }
+
+/// The file with row group 0 declaring `rows` rows.
+pub fn with_row_count(file: &[u8], rows: i64) -> Vec<u8> {
+    rewrite_footer(file, |metadata| {
+        let mut row_groups = metadata.row_groups().to_vec();
+        row_groups[0] = row_groups[0]
+            .clone()
+            .into_builder()
+            .set_num_rows(rows)
+            .build()
+            .unwrap();
+        metadata.into_builder().set_row_groups(row_groups).build()
+    })
+}
