@@ -4,7 +4,8 @@
 #   - clang (Debian): zstd's C code for wasm32 cannot be compiled by gcc;
 #   - the wasm32-unknown-unknown target and clippy/rustfmt (rustup).
 # Then: formatting, clippy with warnings as errors, the workspace's tests (unit, integration,
-# doc), and the codec's wasm32 build with every compression.
+# doc), the docs, the codec without default features, and its wasm32 build with every
+# compression.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +35,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
 cargo test --workspace --locked
+
+step "docs (broken links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+step "codec with no default features (no threads, no compression)"
+cargo check -p akidb-snapshot-codec --no-default-features --locked
 
 step "codec for wasm32 (every compression, zstd included)"
 cargo build -p akidb-snapshot-codec --target wasm32-unknown-unknown --release --locked

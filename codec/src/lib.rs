@@ -7,7 +7,7 @@
 //!   subnormals). The JSON format cannot hold non-finite floats and says so.
 //! - **Standard.** The files open unchanged in pyarrow, DuckDB, Polars and other Parquet readers:
 //!   UUID and JSON logical types, fixed-size float lists, UTC millisecond timestamps
-//!   ([`arrow_schema`]).
+//!   ([`arrow_schema()`]).
 //! - **Safe on hostile input.** Every decoder returns `Ok` or a typed [`Error`] for any bytes;
 //!   footers are checked against the file's length and the caller's [`Limits`] before parquet
 //!   reads them.
