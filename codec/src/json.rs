@@ -1,7 +1,7 @@
 //! The legacy JSON snapshot format (docs/JSON_FORMAT.md): readable forever, written only when a
 //! deployment asks for it.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
 use serde::Deserialize;
 
@@ -69,7 +69,8 @@ pub fn encode_json(
 /// ```
 #[derive(Debug)]
 pub struct JsonWriter<W: Write> {
-    sink: HashingWriter<W>,
+    /// serde_json writes token by token: buffered, the hasher and the sink see large blocks.
+    sink: BufWriter<HashingWriter<W>>,
     header: SnapshotHeader,
     validator: DocumentValidator,
     started: bool,
@@ -82,7 +83,7 @@ impl<W: Write> JsonWriter<W> {
     pub fn try_new(sink: W, header: SnapshotHeader) -> Result<Self> {
         header.created_at_rfc3339()?;
         Ok(JsonWriter {
-            sink: HashingWriter::new(sink),
+            sink: BufWriter::with_capacity(64 << 10, HashingWriter::new(sink)),
             header,
             validator: DocumentValidator::new(SnapshotFormat::Json),
             started: false,
@@ -142,9 +143,14 @@ impl<W: Write> JsonWriter<W> {
             self.sink,
             "\n],\"vector_count\":{vector_count},\"dimension\":{dimension}}}\n"
         )
-        .and_then(|()| self.sink.flush())
         .map_err(|e| Error::encoding("writing the JSON snapshot failed", e))?;
-        Ok(FileSummary::of(self.sink, vector_count, dimension))
+        let mut sink = self
+            .sink
+            .into_inner()
+            .map_err(|e| Error::encoding("writing the JSON snapshot failed", e.into_error()))?;
+        sink.flush()
+            .map_err(|e| Error::encoding("writing the JSON snapshot failed", e))?;
+        Ok(FileSummary::of(sink, vector_count, dimension))
     }
 }
 

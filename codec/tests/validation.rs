@@ -178,9 +178,10 @@ fn a_failed_sink_fails_the_writer_for_good() {
     assert!(again.to_string().contains("failed earlier"), "{again}");
     assert_eq!(writer.finish().unwrap_err().kind(), ErrorKind::Encoding);
 
+    // The JSON writer buffers too: again more than a buffer's worth.
     let mut json = JsonWriter::try_new(FullDisk, header()).unwrap();
     assert_eq!(
-        json.write(&docs(1, 2)).unwrap_err().kind(),
+        json.write(&docs(4_000, 64)).unwrap_err().kind(),
         ErrorKind::Encoding
     );
     assert!(

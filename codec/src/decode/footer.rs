@@ -112,7 +112,6 @@ pub enum FooterParse {
 pub struct ParquetFooter {
     info: SnapshotInfo,
     arrow: ArrowReaderMetadata,
-    limits: Limits,
     /// The first row of every vector page, per row group, once the offset index is loaded
     /// (whole-file decoding only): where a row group can be cut into parts that share no page.
     vector_pages: Vec<Vec<usize>>,
@@ -154,11 +153,6 @@ impl ParquetFooter {
         &self.info
     }
 
-    /// The limits this footer was checked against, which also bound its decoding.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     pub(crate) fn arrow(&self) -> &ArrowReaderMetadata {
         &self.arrow
     }
@@ -194,7 +188,7 @@ impl ParquetFooter {
         let mut rows_in_groups = 0u64;
         for (i, rg) in metadata.row_groups().iter().enumerate() {
             let info = check_row_group(i, rg, keys.dimension, file_len, limits)?;
-            rows_in_groups += info.rows;
+            rows_in_groups = rows_in_groups.saturating_add(info.rows);
             row_groups.push(info);
         }
         if rows_in_groups != file_rows {
@@ -206,14 +200,7 @@ impl ParquetFooter {
         let compression = metadata
             .row_groups()
             .first()
-            .and_then(|rg| {
-                rg.columns().iter().find(|c| {
-                    c.column_path()
-                        .parts()
-                        .first()
-                        .is_some_and(|p| p == columns::VECTOR)
-                })
-            })
+            .and_then(|rg| rg.columns().iter().find(|c| is_vector(c)))
             .and_then(|c| Compression::from_parquet(c.compression()));
 
         let arrow = reader_metadata(metadata, keys.dimension)?;
@@ -237,7 +224,6 @@ impl ParquetFooter {
         Ok(ParquetFooter {
             info,
             arrow,
-            limits: *limits,
             vector_pages: Vec::new(),
         })
     }
@@ -309,10 +295,8 @@ fn checked_page_starts(
     column: &ColumnChunkMetaData,
     rows: u64,
 ) -> Option<Vec<usize>> {
-    let chunk_start = column
-        .dictionary_page_offset()
-        .unwrap_or_else(|| column.data_page_offset());
-    let chunk_end = chunk_start.checked_add(column.compressed_size())?;
+    let start = chunk_start(column);
+    let chunk_end = start.checked_add(column.compressed_size())?;
     let mut starts = Vec::with_capacity(pages.len());
     for page in pages {
         let end = page.offset.checked_add(page.compressed_page_size.into())?;
@@ -320,12 +304,25 @@ fn checked_page_starts(
         let increasing = starts
             .last()
             .map_or(first == 0, |&last| first > last as u64);
-        if page.offset < chunk_start || end > chunk_end || !increasing || first >= rows {
+        if page.offset < start || end > chunk_end || !increasing || first >= rows {
             return None;
         }
         starts.push(usize::try_from(first).ok()?);
     }
     Some(starts).filter(|s| !s.is_empty())
+}
+
+/// Where a column chunk's first page starts: its dictionary page if it has one. The quantity
+/// parquet's `ColumnChunkMetaData::byte_range` asserts on, read here without asserting.
+fn chunk_start(column: &ColumnChunkMetaData) -> i64 {
+    column
+        .dictionary_page_offset()
+        .unwrap_or_else(|| column.data_page_offset())
+}
+
+/// Whether `column` is the vector column's leaf, by its path (the schema is not checked yet).
+fn is_vector(column: &ColumnChunkMetaData) -> bool {
+    column.column_path().parts().first().map(String::as_str) == Some(columns::VECTOR)
 }
 
 /// How parquet is to read a snapshot: with our own schema, which makes it check the file's
@@ -438,11 +435,7 @@ fn check_row_group(
     let mut uncompressed = 0u64;
     for column in rg.columns() {
         let path = column.column_path().string();
-        // The same quantities parquet's `ColumnChunkMetaData::byte_range` asserts on.
-        let first_page = column
-            .dictionary_page_offset()
-            .unwrap_or_else(|| column.data_page_offset());
-        let offset = u64::try_from(first_page)
+        let offset = u64::try_from(chunk_start(column))
             .map_err(|_| bad(format!("column {path} starts at a negative offset")))?;
         let length = u64::try_from(column.compressed_size())
             .map_err(|_| bad(format!("column {path} has a negative length")))?;
@@ -456,9 +449,7 @@ fn check_row_group(
             })?;
         let raw = u64::try_from(column.uncompressed_size())
             .map_err(|_| bad(format!("column {path} has a negative uncompressed size")))?;
-        let is_vector =
-            column.column_path().parts().first().map(String::as_str) == Some(columns::VECTOR);
-        if is_vector
+        if is_vector(column)
             && u64::try_from(column.num_values()).ok() != rows.checked_mul(dimension.into())
         {
             return Err(bad(format!(

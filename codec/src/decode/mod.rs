@@ -29,8 +29,7 @@ use slice::FileSlice;
 /// Any byte string gives `Ok` or a typed error, never a panic: damaged bytes are
 /// [`Error::DataCorruption`], a Parquet file that is not a snapshot is [`Error::Decoding`].
 /// Parquet carries no checksum of its own, so a flipped bit inside a float decodes; where the
-/// file's SHA-256 is known (a metadata file records it), [`decode_parquet_verified`] checks it
-/// first, and is faster too.
+/// file's SHA-256 is known (a metadata file records it), use [`decode_parquet_verified`].
 ///
 /// ```
 /// use akidb_snapshot_codec::{decode_parquet, ErrorKind, Limits};
@@ -257,7 +256,7 @@ impl ParquetFooter {
                 .sum::<u64>()
                 + rows.start as u64;
             let batch_rows = arrow_batch_rows(dimension).min(rows.len().max(1));
-            let unreadable = |e: parquet::errors::ParquetError| {
+            let unreadable = |e: crate::error::BoxError| {
                 Error::corruption_from(format!("row group {index} is unreadable"), e)
             };
             let mut builder =
@@ -276,11 +275,9 @@ impl ParquetFooter {
             }
             // Grown batch by batch from decoded data: `rows` is only what the footer declares.
             let mut documents = Vec::new();
-            for batch in builder.build().map_err(unreadable)? {
+            for batch in builder.build().map_err(|e| unreadable(e.into()))? {
                 batch::append_documents(
-                    &batch.map_err(|e| {
-                        Error::corruption_from(format!("row group {index} is unreadable"), e)
-                    })?,
+                    &batch.map_err(|e| unreadable(e.into()))?,
                     dimension,
                     first_row + documents.len() as u64,
                     &mut documents,

@@ -303,14 +303,20 @@ impl<W: Write + Send> OpenFile<W> {
             let pages = capture.column(VECTOR).ok_or_else(|| {
                 ParquetError::General("the vector pages were not captured".into())
             })?;
-            // The small columns go beside the first half, which is otherwise the lighter.
+            // The small columns go with the first half.
             let mut rest = Vec::new();
-            if let Some(writers) = others.lock().ok().and_then(|mut o| o.take()) {
-                for (writer, column) in writers.into_iter().zip((0..).filter(|&c| c != VECTOR)) {
-                    let mut writer = writer;
-                    write_column(&mut writer, schema, column, batches)?;
-                    rest.push(Chunk::Arrow(writer.close()?));
-                }
+            let mine = if i == 0 {
+                others.lock().ok().and_then(|mut o| o.take())
+            } else {
+                None
+            };
+            for (mut writer, column) in mine
+                .into_iter()
+                .flatten()
+                .zip((0..).filter(|&c| c != VECTOR))
+            {
+                write_column(&mut writer, schema, column, batches)?;
+                rest.push(Chunk::Arrow(writer.close()?));
             }
             Ok(((vector, pages), rest))
         });
@@ -318,11 +324,10 @@ impl<W: Write + Send> OpenFile<W> {
         let (Some(a), Some(b)) = (closed.next(), closed.next()) else {
             return Err(ParquetError::General("two halves were expected".into()));
         };
-        let ((a, mut rest_a), (b, rest_b)) = (a?, b?);
-        rest_a.extend(rest_b);
+        let ((a, mut chunks), (b, _)) = (a?, b?);
         let (bytes, close) = splice(a, b)?;
-        rest_a.insert(VECTOR, Chunk::Spliced(bytes, close));
-        Ok(rest_a)
+        chunks.insert(VECTOR, Chunk::Spliced(bytes, close));
+        Ok(chunks)
     }
 }
 
