@@ -1,0 +1,89 @@
+//! `StorageBackend`: a configured store and the snapshotter that writes to it.
+
+use std::sync::Arc;
+
+use crate::config::{SnapshotterType, StorageBackendConfig};
+use crate::error::Result;
+use crate::snapshotter::{JsonSnapshotter, ParquetSnapshotter, Snapshotter};
+use crate::store::SnapshotStore;
+use crate::uri::StoreUri;
+use crate::write::Encoding;
+
+/// A store opened from a [`StorageBackendConfig`], with the snapshotter its
+/// `snapshotter_type` names.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use akidb_snapshot::{StorageBackend, StorageBackendConfig};
+/// use akidb_snapshot::codec::{CollectionId, VectorDocument};
+/// use uuid::Uuid;
+///
+/// let config = StorageBackendConfig::from_toml_str(
+///     "[storage]\nuri = \"memory://\"\nsnapshotter_type = \"json\"").unwrap();
+/// let backend = StorageBackend::from_config(config).unwrap();
+/// let snapshotter = backend.snapshotter();
+///
+/// let collection = CollectionId::from_uuid(Uuid::now_v7());
+/// let id = snapshotter
+///     .create_snapshot(collection, vec![VectorDocument::new(Uuid::now_v7(), vec![1.0])])
+///     .await.unwrap();
+/// let listed = backend.store().list_snapshots(collection).await.unwrap();
+/// assert_eq!(listed[0].snapshot_id, id);
+/// assert_eq!(listed[0].format, akidb_snapshot::codec::SnapshotFormat::Json);
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct StorageBackend {
+    config: StorageBackendConfig,
+    store: SnapshotStore,
+    snapshotter: Arc<dyn Snapshotter>,
+}
+
+impl StorageBackend {
+    /// Opens the store at `uri` with every other setting at its default.
+    pub fn open(uri: &str) -> Result<Self> {
+        Self::from_config(StorageBackendConfig::with_uri(uri))
+    }
+
+    /// Opens the store the configuration names, with retries and timeouts.
+    pub fn from_config(config: StorageBackendConfig) -> Result<Self> {
+        config.validate()?;
+        let op = StoreUri::parse(&config.uri)?.open(&config)?;
+        let store = SnapshotStore::new(op);
+        let snapshotter: Arc<dyn Snapshotter> = match config.snapshotter_type {
+            SnapshotterType::Parquet => Arc::new(ParquetSnapshotter::on(
+                store.clone(),
+                config.parquet.clone(),
+            )),
+            SnapshotterType::Json => Arc::new(JsonSnapshotter::on(store.clone())),
+        };
+        Ok(StorageBackend {
+            config,
+            store,
+            snapshotter,
+        })
+    }
+
+    /// The configured snapshotter.
+    pub fn snapshotter(&self) -> Arc<dyn Snapshotter> {
+        Arc::clone(&self.snapshotter)
+    }
+
+    /// The store, for streaming, verification, retention and gc.
+    pub fn store(&self) -> &SnapshotStore {
+        &self.store
+    }
+
+    /// How the configured snapshotter writes.
+    pub fn encoding(&self) -> Encoding {
+        match self.config.snapshotter_type {
+            SnapshotterType::Json => Encoding::Json,
+            _ => Encoding::Parquet(self.config.parquet.clone()),
+        }
+    }
+
+    /// The configuration it was opened with.
+    pub fn config(&self) -> &StorageBackendConfig {
+        &self.config
+    }
+}

@@ -1,0 +1,303 @@
+//! Restoring a snapshot as a stream of document batches, with ranged reads.
+//!
+//! A Parquet file is read front to back in one range per row group (each range runs from the
+//! end of the previous one, so every byte is read exactly once and hashed in order), and each
+//! row group is decoded on the blocking pool as soon as it arrives, a few at a time. The footer
+//! comes from one read of the file's tail. The SHA-256 of the whole file can only be known
+//! after the last byte, so the stream checks it after its last batch: a consumer must treat the
+//! stream as failed if any item is an error. The `Vec` restore collects the stream, so it
+//! returns documents only when every check passed.
+
+use std::io::Write;
+use std::ops::Range;
+use std::sync::Arc;
+
+use akidb_snapshot_codec::{
+    FooterParse, HashingWriter, ParquetFooter, SnapshotFormat, SnapshotMetadata, VectorDocument,
+    decode_json,
+};
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+
+use crate::error::{Error, Result, Target};
+use crate::store::SnapshotStore;
+use crate::write::{Encoding, blocking};
+
+/// Documents restored a batch (a row group) at a time.
+pub type DocumentStream = BoxStream<'static, Result<Vec<VectorDocument>>>;
+
+/// Row groups decoded at once: enough to keep both the network and the cores busy, while
+/// memory stays a few row groups.
+const READ_AHEAD: usize = 2;
+
+/// The data file of a committed snapshot, with what its metadata promises.
+pub(crate) struct DataFile {
+    pub(crate) store: SnapshotStore,
+    pub(crate) key: String,
+    pub(crate) metadata: SnapshotMetadata,
+}
+
+impl DataFile {
+    fn target(&self) -> Target {
+        Target::snapshot(self.metadata.collection_id, self.metadata.snapshot_id)
+    }
+
+    fn corruption(&self, reason: impl Into<String>) -> Error {
+        Error::corruption(self.target(), reason)
+    }
+
+    /// Opens the stream: checks the size, reads the footer and checks it against the metadata.
+    pub(crate) async fn stream(self) -> Result<DocumentStream> {
+        let len = self.store.size_of(self.target(), &self.key).await?;
+        if len != self.metadata.size_bytes {
+            return Err(self.corruption(format!(
+                "{} holds {len} bytes but the metadata says {}",
+                self.key, self.metadata.size_bytes
+            )));
+        }
+        match self.metadata.format {
+            SnapshotFormat::Parquet => self.parquet(len).await,
+            SnapshotFormat::Json => self.json().await,
+            other => Err(self.corruption(format!(
+                "the metadata names format {other:?}, which this version cannot read"
+            ))),
+        }
+    }
+
+    async fn parquet(self, len: u64) -> Result<DocumentStream> {
+        let target = self.target();
+        let limits = *self.store.limits();
+        let mut tail_len = ParquetFooter::SUGGESTED_TAIL_BYTES.min(len);
+        let (tail, footer) = loop {
+            let tail = self.read(len - tail_len..len).await?;
+            let parsed = ParquetFooter::parse(tail.clone(), len, &limits)
+                .map_err(|e| Error::codec(target, e))?;
+            match parsed {
+                FooterParse::Complete(footer) => break (tail, footer),
+                FooterParse::NeedTail(needed) if needed > tail_len && needed <= len => {
+                    tail_len = needed;
+                }
+                FooterParse::NeedTail(needed) => {
+                    return Err(self.corruption(format!(
+                        "the footer asks for a {needed}-byte tail of a {len}-byte file"
+                    )));
+                }
+            }
+        };
+        self.check_footer(&footer)?;
+        let plan = ReadPlan::of(&footer, len, tail_len).map_err(|r| self.corruption(r))?;
+
+        let footer: Arc<ParquetFooter> = Arc::from(footer);
+        let file = Arc::new(self);
+        let tail_start = len - tail_len;
+        let reads = stream::iter(plan.row_groups.into_iter().enumerate())
+            .map({
+                let file = Arc::clone(&file);
+                let tail = tail.clone();
+                move |(index, segment)| {
+                    let file = Arc::clone(&file);
+                    let footer = Arc::clone(&footer);
+                    let tail = tail.clone();
+                    async move {
+                        let bytes = if segment.read.start >= tail_start {
+                            let at = (segment.read.start - tail_start) as usize;
+                            tail.slice(at..at + (segment.read.end - segment.read.start) as usize)
+                        } else {
+                            file.read(segment.read.clone()).await?
+                        };
+                        let group = bytes.slice(segment.group_in_read.clone());
+                        let docs = blocking(move || footer.decode_row_group(index, group))
+                            .await?
+                            .map_err(|e| Error::codec(file.target(), e))?;
+                        Ok::<_, Error>((bytes, docs))
+                    }
+                }
+            })
+            .buffered(READ_AHEAD);
+
+        let rest = plan.rest;
+        let trailing = tail.slice((rest.start - tail_start) as usize..);
+        let checks = Verifier::new(Arc::clone(&file));
+        Ok(checked(reads, checks, move |verifier| {
+            verifier.hash(&trailing);
+        }))
+    }
+
+    async fn json(self) -> Result<DocumentStream> {
+        let bytes = self.read(0..self.metadata.size_bytes).await?;
+        let target = self.target();
+        let file = Arc::new(self);
+        let mut verifier = Verifier::new(Arc::clone(&file));
+        verifier.hash(&bytes);
+        let snapshot = blocking(move || decode_json(&bytes))
+            .await?
+            .map_err(|e| Error::codec(target, e))?;
+        file.check_ids(snapshot.header.collection_id, snapshot.header.snapshot_id)?;
+        let dimension = snapshot.documents.first().map(VectorDocument::dimension);
+        if dimension.is_some_and(|d| d != file.metadata.dimension as usize) {
+            return Err(file.corruption(format!(
+                "the file holds vectors of dimension {} but the metadata says {}",
+                dimension.unwrap_or_default(),
+                file.metadata.dimension
+            )));
+        }
+        let batch_rows = Encoding::Json.batch_rows();
+        let mut docs = snapshot.documents;
+        let mut batches = Vec::new();
+        while docs.len() > batch_rows {
+            let rest = docs.split_off(batch_rows);
+            batches.push(docs);
+            docs = rest;
+        }
+        batches.push(docs);
+        let reads = stream::iter(batches.into_iter().map(|b| Ok((Bytes::new(), b))));
+        Ok(checked(reads, verifier, |_| {}))
+    }
+
+    async fn read(&self, range: Range<u64>) -> Result<Bytes> {
+        self.store.read_range(self.target(), &self.key, range).await
+    }
+
+    fn check_ids(
+        &self,
+        collection_id: akidb_snapshot_codec::CollectionId,
+        snapshot_id: akidb_snapshot_codec::SnapshotId,
+    ) -> Result<()> {
+        if collection_id != self.metadata.collection_id || snapshot_id != self.metadata.snapshot_id
+        {
+            return Err(self.corruption(format!(
+                "{} belongs to snapshot {snapshot_id} of collection {collection_id}",
+                self.key
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_footer(&self, footer: &ParquetFooter) -> Result<()> {
+        let info = footer.info();
+        self.check_ids(info.header.collection_id, info.header.snapshot_id)?;
+        let m = &self.metadata;
+        if info.vector_count != m.vector_count
+            || (m.vector_count > 0 && info.dimension != m.dimension)
+        {
+            return Err(self.corruption(format!(
+                "the file holds {} vectors of dimension {} but the metadata says {} of dimension {}",
+                info.vector_count, info.dimension, m.vector_count, m.dimension
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Which ranges to read so every byte is read once, in order.
+struct ReadPlan {
+    row_groups: Vec<Segment>,
+    /// From the end of the last row group to the end of the file (within the tail).
+    rest: Range<u64>,
+}
+
+struct Segment {
+    /// What to read: from the end of the previous segment to the end of this row group.
+    read: Range<u64>,
+    /// Where the row group sits in what was read.
+    group_in_read: Range<usize>,
+}
+
+impl ReadPlan {
+    fn of(footer: &ParquetFooter, len: u64, tail_len: u64) -> Result<ReadPlan, String> {
+        let mut cursor = 0;
+        let mut row_groups = Vec::new();
+        for (i, rg) in footer.info().row_groups.iter().enumerate() {
+            let range = &rg.byte_range;
+            if range.start < cursor {
+                return Err(format!(
+                    "row group {i} starts at byte {} inside what precedes it",
+                    range.start
+                ));
+            }
+            row_groups.push(Segment {
+                read: cursor..range.end,
+                group_in_read: (range.start - cursor) as usize..(range.end - cursor) as usize,
+            });
+            cursor = range.end;
+        }
+        if cursor < len - tail_len {
+            // The footer ends the file, so row groups end where the tail begins; a gap means
+            // a file this layout did not write.
+            return Err(format!(
+                "{} bytes between the last row group and the footer",
+                len - tail_len - cursor
+            ));
+        }
+        Ok(ReadPlan {
+            row_groups,
+            rest: cursor..len,
+        })
+    }
+}
+
+/// The checks that need every byte and every row: SHA-256, document count.
+struct Verifier {
+    file: Arc<DataFile>,
+    hasher: HashingWriter<std::io::Sink>,
+    rows: u64,
+}
+
+impl Verifier {
+    fn new(file: Arc<DataFile>) -> Self {
+        Verifier {
+            file,
+            hasher: HashingWriter::new(std::io::sink()),
+            rows: 0,
+        }
+    }
+
+    fn hash(&mut self, bytes: &[u8]) {
+        // Writing to a sink never fails.
+        let _ = self.hasher.write_all(bytes);
+        self.file.store.count_download(bytes.len() as u64);
+    }
+
+    fn finish(self) -> Result<()> {
+        let m = &self.file.metadata;
+        if self.rows != m.vector_count {
+            return Err(self.file.corruption(format!(
+                "decoded {} documents but the metadata says {}",
+                self.rows, m.vector_count
+            )));
+        }
+        let (_, digest, _) = self.hasher.finish();
+        match m.checksum_sha256 {
+            Some(expected) if expected != digest => Err(self.file.corruption(format!(
+                "SHA-256 of {} is {digest}, the metadata says {expected}",
+                self.file.key
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Hashes and counts what `reads` yields, runs `at_end` and the final checks after the last
+/// batch, and stops at the first error.
+fn checked(
+    reads: impl futures::Stream<Item = Result<(Bytes, Vec<VectorDocument>)>> + Send + 'static,
+    verifier: Verifier,
+    at_end: impl FnOnce(&mut Verifier) + Send + 'static,
+) -> DocumentStream {
+    let state = (reads.boxed(), verifier, at_end);
+    stream::try_unfold(state, |(mut reads, mut verifier, at_end)| async move {
+        match reads.try_next().await? {
+            Some((bytes, docs)) => {
+                verifier.hash(&bytes);
+                verifier.rows += docs.len() as u64;
+                Ok(Some((docs, (reads, verifier, at_end))))
+            }
+            None => {
+                at_end(&mut verifier);
+                verifier.finish()?;
+                Ok(None)
+            }
+        }
+    })
+    .boxed()
+}

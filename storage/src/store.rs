@@ -1,0 +1,585 @@
+//! The commit protocol of DESIGN.md over one opendal `Operator`.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use akidb_snapshot_codec::{
+    CollectionId, Limits, SnapshotFormat, SnapshotHeader, SnapshotId, SnapshotMetadata, Timestamp,
+    VectorDocument,
+};
+use bytes::Bytes;
+use futures::stream::{self, Stream, StreamExt, TryStreamExt};
+use opendal::Operator;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::error::{BoxError, Error, Result, Target};
+use crate::keys::{self, Key};
+use crate::metrics;
+use crate::read::{DataFile, DocumentStream};
+use crate::write::{Batch, Encoder, Encoding, Spool};
+
+/// S3 takes parts of at least 5 MiB; 8 MiB parts keep two in flight within a row group's size.
+const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
+const UPLOADS_IN_FLIGHT: usize = 2;
+/// Metadata files read at once by `list`.
+const LIST_READ_AHEAD: usize = 16;
+
+/// Snapshots in one store: create, restore, list, delete, verify and garbage collection, each
+/// following the commit protocol. Cheap to clone; clones share the store.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use akidb_snapshot::{Encoding, SnapshotStore};
+/// use akidb_snapshot::codec::{CollectionId, ParquetConfig, VectorDocument};
+/// use futures::{stream, TryStreamExt};
+/// use uuid::Uuid;
+///
+/// let store = SnapshotStore::new(opendal::Operator::new(
+///     opendal::services::Memory::default()).unwrap());
+/// let collection = CollectionId::from_uuid(Uuid::now_v7());
+/// let batches = (0..3).map(|b| {
+///     (0..100).map(|i| VectorDocument::new(Uuid::now_v7(), vec![(b * 100 + i) as f32; 8]))
+///         .collect::<Vec<_>>()
+/// });
+/// let metadata = store
+///     .create_snapshot_stream(collection, &Encoding::Parquet(ParquetConfig::default()),
+///         stream::iter(batches))
+///     .await.unwrap();
+/// assert_eq!(metadata.vector_count, 300);
+///
+/// let restored: Vec<_> = store.restore_snapshot_stream(collection, metadata.snapshot_id)
+///     .await.unwrap().try_concat().await.unwrap();
+/// assert_eq!(restored[150].vector, vec![150.0; 8]);
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct SnapshotStore {
+    op: Operator,
+    limits: Limits,
+    scheme: &'static str,
+}
+
+impl SnapshotStore {
+    /// Snapshots in the store `op` reaches, read with the codec's default [`Limits`].
+    pub fn new(op: Operator) -> Self {
+        let scheme = op.info().scheme();
+        SnapshotStore {
+            op,
+            limits: Limits::default(),
+            scheme,
+        }
+    }
+
+    /// Reads files with these limits instead (raise them for trusted files larger than the
+    /// defaults).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits files are read with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The opendal operator, with its layers.
+    pub fn operator(&self) -> &Operator {
+        &self.op
+    }
+
+    /// Creates a snapshot from a stream of document batches: the data file is written as the
+    /// batches arrive (a multipart upload on S3), then the metadata file commits it. Memory
+    /// stays about one row group beyond the batch being held. On any failure the partial data
+    /// file is aborted and nothing is committed.
+    pub async fn create_snapshot_stream<S>(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        batches: S,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Vec<VectorDocument>> + Send,
+    {
+        self.try_create_snapshot_stream(
+            collection_id,
+            encoding,
+            batches.map(Ok::<_, std::convert::Infallible>),
+        )
+        .await
+    }
+
+    /// As [`create_snapshot_stream`](Self::create_snapshot_stream), from a fallible stream (a
+    /// file being parsed, a cursor over a database): its first error aborts the snapshot and
+    /// is returned as [`Error::Input`].
+    pub async fn try_create_snapshot_stream<S, E>(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        batches: S,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<Vec<VectorDocument>, E>> + Send,
+        E: Into<BoxError>,
+    {
+        let rows = encoding.batch_rows();
+        let batches = batches
+            .map(move |b| b.map(|docs| stream::iter(Batch::split(docs, rows).map(Ok::<_, E>))))
+            .try_flatten();
+        self.create(collection_id, encoding, batches).await
+    }
+
+    /// Creates a snapshot of `docs`, encoding them a row group at a time without copying.
+    pub(crate) async fn create_snapshot(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        docs: Vec<VectorDocument>,
+    ) -> Result<SnapshotMetadata> {
+        let batches = Batch::split(docs, encoding.batch_rows()).map(Ok::<_, BoxError>);
+        self.create(collection_id, encoding, stream::iter(batches))
+            .await
+    }
+
+    async fn create<S, E>(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        batches: S,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<Batch, E>> + Send,
+        E: Into<BoxError>,
+    {
+        let header =
+            SnapshotHeader::new(collection_id, SnapshotId::from_uuid(Uuid::now_v7()), now());
+        let span = tracing::info_span!("create_snapshot", %collection_id,
+            snapshot_id = %header.snapshot_id, format = encoding.format().extension());
+        self.create_in_span(header, encoding, batches)
+            .instrument(span)
+            .await
+    }
+
+    async fn create_in_span<S, E>(
+        &self,
+        header: SnapshotHeader,
+        encoding: &Encoding,
+        batches: S,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<Batch, E>> + Send,
+        E: Into<BoxError>,
+    {
+        let started = Instant::now();
+        let target = Target::snapshot(header.collection_id, header.snapshot_id);
+        let format = encoding.format();
+        let data_key = keys::data_key(header.collection_id, header.snapshot_id, format);
+
+        let spool = Spool::default();
+        let encoder = Encoder::new(encoding, header.clone(), spool.clone())?;
+        let mut writer = self
+            .op
+            .writer_with(&data_key)
+            .chunk(UPLOAD_PART_BYTES)
+            .concurrent(UPLOADS_IN_FLIGHT)
+            .if_not_exists(true)
+            .await
+            .map_err(|e| Error::store(target, "write", &data_key, e))?;
+
+        let written = self
+            .write_data(target, &data_key, encoder, &spool, &mut writer, batches)
+            .await;
+        let summary = match written {
+            Ok(summary) => summary,
+            Err(e) => {
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(key = %data_key, error = %abort,
+                        "could not abort a partial data file; gc will remove it");
+                }
+                return Err(e);
+            }
+        };
+        writer
+            .close()
+            .await
+            .map_err(|e| Error::store(target, "write", &data_key, e))?;
+
+        let metadata = SnapshotMetadata::new(&header, format, encoding.compression(), &summary);
+        if let Err(e) = self.commit(target, &metadata).await {
+            // Not committed: remove the data file now rather than leave it to gc.
+            let _ = self.op.delete(&data_key).await;
+            return Err(e);
+        }
+        let elapsed = started.elapsed();
+        metrics::record_create(&metadata, elapsed);
+        tracing::info!(
+            vector_count = metadata.vector_count,
+            size_bytes = metadata.size_bytes,
+            duration_ms = elapsed.as_millis() as u64,
+            "snapshot created"
+        );
+        Ok(metadata)
+    }
+
+    async fn write_data<S, E>(
+        &self,
+        target: Target,
+        key: &str,
+        mut encoder: Encoder,
+        spool: &Spool,
+        writer: &mut opendal::Writer,
+        batches: S,
+    ) -> Result<akidb_snapshot_codec::FileSummary>
+    where
+        S: Stream<Item = Result<Batch, E>> + Send,
+        E: Into<BoxError>,
+    {
+        let mut batches = std::pin::pin!(batches);
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(|e| Error::Input {
+                target,
+                source: e.into(),
+            })?;
+            let (next, result) = encoder.write(batch).await?;
+            result.map_err(|e| Error::codec(target, e))?;
+            encoder = next;
+            self.upload(target, key, writer, spool.take()).await?;
+        }
+        let summary = encoder
+            .finish()
+            .await?
+            .map_err(|e| Error::codec(target, e))?;
+        self.upload(target, key, writer, spool.take()).await?;
+        Ok(summary)
+    }
+
+    async fn upload(
+        &self,
+        target: Target,
+        key: &str,
+        writer: &mut opendal::Writer,
+        bytes: Bytes,
+    ) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let len = bytes.len() as u64;
+        writer
+            .write(bytes)
+            .await
+            .map_err(|e| Error::store(target, "write", key, e))?;
+        metrics::record_upload(self.scheme, len);
+        Ok(())
+    }
+
+    /// Writes the metadata file, which makes the snapshot exist; never over an existing one.
+    async fn commit(&self, target: Target, metadata: &SnapshotMetadata) -> Result<()> {
+        let key = keys::metadata_key(metadata.collection_id, metadata.snapshot_id);
+        let json = metadata.to_json().map_err(|e| Error::codec(target, e))?;
+        let len = json.len() as u64;
+        self.op
+            .write_with(&key, json)
+            .if_not_exists(true)
+            .await
+            .map_err(|e| Error::store(target, "write", &key, e))?;
+        metrics::record_upload(self.scheme, len);
+        Ok(())
+    }
+
+    /// The metadata of a committed snapshot.
+    pub async fn metadata(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<SnapshotMetadata> {
+        let target = Target::snapshot(collection_id, snapshot_id);
+        let key = keys::metadata_key(collection_id, snapshot_id);
+        let bytes = self.read_all(target, &key).await?;
+        let metadata = SnapshotMetadata::from_json(&bytes).map_err(|e| Error::codec(target, e))?;
+        if metadata.collection_id != collection_id || metadata.snapshot_id != snapshot_id {
+            return Err(Error::corruption(
+                target,
+                format!(
+                    "{key} describes snapshot {} of collection {}",
+                    metadata.snapshot_id, metadata.collection_id
+                ),
+            ));
+        }
+        Ok(metadata)
+    }
+
+    /// Restores a snapshot as a stream of batches (one per row group), whatever format it was
+    /// written in. Size, footer, count and dimension are checked before the first batch; the
+    /// SHA-256 after the last, so a consumer must treat the stream as failed if any item is an
+    /// error.
+    pub async fn restore_snapshot_stream(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<DocumentStream> {
+        let metadata = self.metadata(collection_id, snapshot_id).await?;
+        let format = metadata.format;
+        let started = Instant::now();
+        let file = DataFile {
+            store: self.clone(),
+            key: keys::data_key(collection_id, snapshot_id, format),
+            metadata,
+        };
+        let batches = file.stream().await?;
+        let on_end = stream::once(async move {
+            metrics::record_restore(format, started.elapsed());
+            tracing::info!(%collection_id, %snapshot_id, format = format.extension(),
+                duration_ms = started.elapsed().as_millis() as u64, "snapshot restored");
+            None
+        });
+        // The restore is counted once the last batch passed every check.
+        Ok(batches
+            .map(Some)
+            .chain(on_end)
+            .filter_map(futures::future::ready)
+            .boxed())
+    }
+
+    /// Restores a whole snapshot into memory.
+    pub(crate) async fn restore_snapshot(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<Vec<VectorDocument>> {
+        let mut batches = self
+            .restore_snapshot_stream(collection_id, snapshot_id)
+            .await?;
+        let mut docs = Vec::new();
+        while let Some(batch) = batches.try_next().await? {
+            if docs.is_empty() {
+                docs.reserve_exact(batch.len());
+            }
+            docs.extend(batch);
+        }
+        Ok(docs)
+    }
+
+    /// Reads and checks a snapshot completely (size, SHA-256, every row group, count and
+    /// dimension) without keeping the documents. Returns its metadata when every check passed.
+    pub async fn verify_snapshot(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<SnapshotMetadata> {
+        let metadata = self.metadata(collection_id, snapshot_id).await?;
+        let file = DataFile {
+            store: self.clone(),
+            key: keys::data_key(collection_id, snapshot_id, metadata.format),
+            metadata: metadata.clone(),
+        };
+        file.stream()
+            .await?
+            .try_for_each(|_| async { Ok(()) })
+            .await?;
+        Ok(metadata)
+    }
+
+    /// Committed snapshots of a collection, newest first. A metadata file that cannot be read
+    /// is reported with a warning and left out: it does not describe a usable snapshot.
+    pub async fn list_snapshots(
+        &self,
+        collection_id: CollectionId,
+    ) -> Result<Vec<SnapshotMetadata>> {
+        let target = Target::collection(collection_id);
+        let prefix = keys::collection_prefix(collection_id);
+        let entries = self
+            .op
+            .list(&prefix)
+            .await
+            .map_err(|e| Error::store(target, "list", &prefix, e))?;
+        // The futures are made up front (not polled): a closure over `self` inside the stream
+        // would make the trait's future fail the `Send` check.
+        let reads: Vec<_> = entries
+            .iter()
+            .filter_map(|entry| match Key::parse(entry.path()) {
+                Some(Key::Metadata(c, s)) if c == collection_id => Some(s),
+                _ => None,
+            })
+            .map(|s| self.metadata(collection_id, s))
+            .collect();
+        let read: Vec<Result<SnapshotMetadata>> = stream::iter(reads)
+            .buffer_unordered(LIST_READ_AHEAD)
+            .collect()
+            .await;
+        let mut snapshots = Vec::with_capacity(read.len());
+        for metadata in read {
+            match metadata {
+                Ok(m) => snapshots.push(m),
+                // Deleted between the listing and the read.
+                Err(Error::NotFound { .. }) => {}
+                Err(e @ Error::Storage { .. }) => return Err(e),
+                Err(e) => tracing::warn!(error = %e, "skipping an unreadable metadata file"),
+            }
+        }
+        snapshots.sort_by(|a, b| {
+            (b.created_at, b.snapshot_id.as_uuid()).cmp(&(a.created_at, a.snapshot_id.as_uuid()))
+        });
+        Ok(snapshots)
+    }
+
+    /// Deletes a snapshot: its metadata file first (so it stops existing at once), then its
+    /// data file. [`Error::NotFound`] if it does not exist.
+    pub async fn delete_snapshot(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<()> {
+        let target = Target::snapshot(collection_id, snapshot_id);
+        let key = keys::metadata_key(collection_id, snapshot_id);
+        let data_keys: Vec<String> = match self.metadata(collection_id, snapshot_id).await {
+            Ok(m) => vec![keys::data_key(collection_id, snapshot_id, m.format)],
+            Err(e @ (Error::NotFound { .. } | Error::Storage { .. })) => return Err(e),
+            // An unreadable metadata file still names a snapshot: remove both possible files.
+            Err(_) => [SnapshotFormat::Parquet, SnapshotFormat::Json]
+                .into_iter()
+                .map(|f| keys::data_key(collection_id, snapshot_id, f))
+                .collect(),
+        };
+        self.op
+            .delete(&key)
+            .await
+            .map_err(|e| Error::store(target, "delete", &key, e))?;
+        for data in data_keys {
+            self.op
+                .delete(&data)
+                .await
+                .map_err(|e| Error::store(target, "delete", &data, e))?;
+        }
+        tracing::info!(%collection_id, %snapshot_id, "snapshot deleted");
+        Ok(())
+    }
+
+    /// Removes data files that no metadata file commits (left by a create that crashed or
+    /// failed to clean up) once they are older than `grace`, across every collection. A
+    /// file's age is its store modification time, or else the time in its UUID v7 snapshot id;
+    /// a file with neither is never removed. Returns the keys removed.
+    ///
+    /// `grace` must exceed the longest create: a data file being written has no metadata yet.
+    pub async fn gc(&self, grace: Duration) -> Result<Vec<String>> {
+        let target = Target::default();
+        let entries = self
+            .op
+            .list_with(keys::ROOT)
+            .recursive(true)
+            .await
+            .map_err(|e| Error::store(target, "list", keys::ROOT, e))?;
+        let mut committed = BTreeSet::new();
+        let mut data = Vec::new();
+        for entry in &entries {
+            match Key::parse(entry.path()) {
+                Some(Key::Metadata(c, s)) => {
+                    committed.insert((c, s));
+                }
+                Some(Key::Data(c, s, _)) => data.push((c, s, entry.path().to_owned())),
+                None => {}
+            }
+        }
+        let now = SystemTime::now();
+        let mut removed = Vec::new();
+        for (c, s, key) in data {
+            if committed.contains(&(c, s)) {
+                continue;
+            }
+            let target = Target::snapshot(c, s);
+            let modified = match self.op.stat(&key).await {
+                Ok(meta) => meta.last_modified().map(SystemTime::from),
+                Err(e) if e.kind() == opendal::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::store(target, "stat", &key, e)),
+            };
+            let Some(born) = modified.or_else(|| v7_time(s)) else {
+                tracing::warn!(%key, "orphaned data file of unknown age left in place");
+                continue;
+            };
+            if now.duration_since(born).unwrap_or_default() < grace {
+                continue;
+            }
+            // A metadata file written since the listing makes it a snapshot after all.
+            if self
+                .op
+                .exists(&keys::metadata_key(c, s))
+                .await
+                .unwrap_or(true)
+            {
+                continue;
+            }
+            self.op
+                .delete(&key)
+                .await
+                .map_err(|e| Error::store(target, "delete", &key, e))?;
+            tracing::info!(%key, "orphaned data file removed");
+            removed.push(key);
+        }
+        Ok(removed)
+    }
+
+    pub(crate) async fn size_of(&self, target: Target, key: &str) -> Result<u64> {
+        match self.op.stat(key).await {
+            Ok(meta) => Ok(meta.content_length()),
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => Err(Error::corruption(
+                target,
+                format!("the metadata file exists but the data file {key} is missing"),
+            )),
+            Err(e) => Err(Error::store(target, "stat", key, e)),
+        }
+    }
+
+    pub(crate) async fn read_range(
+        &self,
+        target: Target,
+        key: &str,
+        range: Range<u64>,
+    ) -> Result<Bytes> {
+        let expected = range.end - range.start;
+        let bytes = self
+            .op
+            .read_with(key)
+            .range(range)
+            .await
+            .map_err(|e| Error::store(target, "read", key, e))?
+            .to_bytes();
+        if bytes.len() as u64 != expected {
+            return Err(Error::corruption(
+                target,
+                format!(
+                    "{key} changed while being read: asked for {expected} bytes, got {}",
+                    bytes.len()
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    async fn read_all(&self, target: Target, key: &str) -> Result<Bytes> {
+        let bytes = self
+            .op
+            .read(key)
+            .await
+            .map_err(|e| Error::store(target, "read", key, e))?
+            .to_bytes();
+        self.count_download(bytes.len() as u64);
+        Ok(bytes)
+    }
+
+    pub(crate) fn count_download(&self, bytes: u64) {
+        metrics::record_download(self.scheme, bytes);
+    }
+}
+
+pub(crate) fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    Timestamp::from_millis(millis)
+}
+
+/// When a UUID v7 snapshot id was minted.
+fn v7_time(snapshot_id: SnapshotId) -> Option<SystemTime> {
+    let (secs, nanos) = snapshot_id.as_uuid().get_timestamp()?.to_unix();
+    Some(UNIX_EPOCH + Duration::new(secs, nanos))
+}

@@ -1,0 +1,183 @@
+//! Store URIs and the opendal `Operator` each one opens, with its layers.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use opendal::layers::{RetryLayer, TimeoutLayer};
+use opendal::{Configurator, Operator, OperatorUri, services};
+
+use crate::config::StorageBackendConfig;
+use crate::error::{Error, Result};
+use crate::metrics;
+
+/// Where temporary files of the local store live, under its root: a write goes there first
+/// and is renamed into place, so a crash never leaves a half-written file under `snapshots/`.
+const FS_TEMP_DIR: &str = ".akidb-tmp";
+
+/// A parsed store URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StoreUri {
+    /// `file://PATH`: a local folder, relative to the working directory unless absolute.
+    File(PathBuf),
+    /// `memory://`: a store that lives as long as the process (tests, dry runs).
+    Memory,
+    /// `s3://bucket/prefix?…`: the URI itself, handed to opendal's S3 configuration, which also
+    /// reads the standard AWS environment variables.
+    S3(String),
+}
+
+impl StoreUri {
+    pub(crate) fn parse(uri: &str) -> Result<StoreUri> {
+        let Some((scheme, rest)) = uri.split_once("://") else {
+            return Err(Error::config(format!(
+                "store URI {uri:?} has no scheme; use file://PATH, memory:// or s3://bucket/prefix"
+            )));
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "file" if rest.is_empty() => Err(Error::config(
+                "file:// needs a path, e.g. file://./akidb-snapshots or file:///var/backups",
+            )),
+            "file" => Ok(StoreUri::File(PathBuf::from(rest))),
+            "memory" if rest.is_empty() || rest == "/" => Ok(StoreUri::Memory),
+            "memory" => Err(Error::config(format!(
+                "memory:// takes no path or options, got {uri:?}"
+            ))),
+            "s3" => {
+                let bucket = rest.split(['/', '?']).next().unwrap_or_default();
+                if bucket.is_empty() {
+                    return Err(Error::config(format!(
+                        "{uri:?} names no bucket; use s3://bucket/prefix"
+                    )));
+                }
+                Ok(StoreUri::S3(uri.to_owned()))
+            }
+            other => Err(Error::config(format!(
+                "unsupported store scheme {other:?} in {uri:?}; use file://, memory:// or s3://"
+            ))),
+        }
+    }
+
+    /// Opens the store, with retries (outside) and per-attempt timeouts (inside), as opendal's
+    /// layer documentation prescribes.
+    pub(crate) fn open(&self, config: &StorageBackendConfig) -> Result<Operator> {
+        let base = match self {
+            StoreUri::File(path) => fs_operator(path)?,
+            StoreUri::Memory => Operator::new(services::Memory::default())
+                .map_err(|e| Error::config_from("cannot open the memory store", e))?,
+            StoreUri::S3(uri) => s3_operator(uri)?,
+        };
+        let retry = &config.retry;
+        let retry_layer = RetryLayer::new()
+            .with_jitter()
+            .with_factor(2.0)
+            .with_min_delay(retry.min_delay())
+            .with_max_delay(retry.max_delay())
+            .with_max_times(retry.max_retries)
+            .with_notify(metrics::record_retry);
+        Ok(base
+            .layer(
+                TimeoutLayer::new()
+                    .with_timeout(Duration::from_secs(config.timeout.request_secs))
+                    .with_io_timeout(Duration::from_secs(config.timeout.io_secs)),
+            )
+            .layer(retry_layer))
+    }
+}
+
+fn fs_operator(path: &Path) -> Result<Operator> {
+    let root = std::path::absolute(path).map_err(|e| {
+        Error::config_from(
+            format!("cannot resolve the store path {}", path.display()),
+            e,
+        )
+    })?;
+    std::fs::create_dir_all(&root).map_err(|e| {
+        Error::config_from(
+            format!("cannot create the store folder {}: {e}", root.display()),
+            e,
+        )
+    })?;
+    let root_text = root.to_str().ok_or_else(|| {
+        Error::config(format!(
+            "the store path {} is not valid UTF-8",
+            root.display()
+        ))
+    })?;
+    let temp = root.join(FS_TEMP_DIR);
+    let builder = services::Fs::default()
+        .root(root_text)
+        .atomic_write_dir(temp.to_str().unwrap_or(root_text));
+    Operator::new(builder)
+        .map_err(|e| Error::config_from(format!("cannot open {}: {e}", root.display()), e))
+}
+
+fn s3_operator(uri: &str) -> Result<Operator> {
+    // opendal's HTTP services need a transport installed once per process (reqwest here).
+    static HTTP: std::sync::Once = std::sync::Once::new();
+    HTTP.call_once(opendal::install_default);
+    let parsed = OperatorUri::new(uri, std::iter::empty())
+        .map_err(|e| Error::config_from(format!("{uri:?} is not a valid S3 URI: {e}"), e))?;
+    let config = services::S3Config::from_uri(&parsed)
+        .map_err(|e| Error::config_from(format!("{uri:?}: {e}"), e))?;
+    Operator::from_config(config).map_err(|e| {
+        Error::config_from(
+            format!(
+                "cannot open {uri:?}: {e}. Set AWS_REGION (or ?region=) and, for an \
+                 S3-compatible server, AWS_ENDPOINT_URL (or ?endpoint=)"
+            ),
+            e,
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn uris_parse() {
+        assert_eq!(
+            StoreUri::parse("file://./akidb-snapshots").unwrap(),
+            StoreUri::File("./akidb-snapshots".into())
+        );
+        assert_eq!(
+            StoreUri::parse("file:///var/backups").unwrap(),
+            StoreUri::File("/var/backups".into())
+        );
+        assert_eq!(StoreUri::parse("memory://").unwrap(), StoreUri::Memory);
+        assert_eq!(
+            StoreUri::parse("s3://bucket/prefix?region=eu-west-1").unwrap(),
+            StoreUri::S3("s3://bucket/prefix?region=eu-west-1".into())
+        );
+    }
+
+    #[test]
+    fn bad_uris_say_what_to_write() {
+        for (uri, needle) in [
+            ("./akidb-snapshots", "no scheme"),
+            ("file://", "needs a path"),
+            ("memory://x", "no path"),
+            ("s3://", "no bucket"),
+            ("s3:///prefix", "no bucket"),
+            ("gs://bucket", "unsupported store scheme \"gs\""),
+        ] {
+            let err = StoreUri::parse(uri).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(err.to_string().contains(needle), "{uri}: {err}");
+        }
+    }
+
+    #[test]
+    fn s3_options_come_from_the_query() {
+        let config = StorageBackendConfig::default();
+        let uri = StoreUri::parse(
+            "s3://bucket/some/prefix?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A9&access_key_id=a&secret_access_key=b",
+        )
+        .unwrap();
+        let op = uri.open(&config).unwrap();
+        let info = op.info();
+        assert_eq!(info.name(), "bucket");
+        assert_eq!(info.root(), "/some/prefix/");
+    }
+}

@@ -1,0 +1,164 @@
+//! Streaming a snapshot's data file into the store.
+//!
+//! The codec's writers are synchronous and CPU-bound, so each batch is encoded on tokio's
+//! blocking pool into a [`Spool`], and what the spool holds is then handed to an opendal
+//! writer (a multipart upload on S3, a temporary file renamed into place on a local disk).
+//! Batches are cut to at most one row group, so the spool holds about one row group's bytes.
+
+use std::io;
+use std::ops::{Deref, Range};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use akidb_snapshot_codec::{
+    Compression, FileSummary, JsonWriter, ParquetConfig, ParquetWriter, SnapshotFormat,
+    SnapshotHeader, VectorDocument,
+};
+use bytes::Bytes;
+
+use crate::error::{Error, Result, Target};
+
+/// How new snapshots are written.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// Parquet, with this configuration.
+    Parquet(ParquetConfig),
+    /// The legacy JSON format.
+    Json,
+}
+
+impl Encoding {
+    /// The file format written.
+    pub fn format(&self) -> SnapshotFormat {
+        match self {
+            Encoding::Parquet(_) => SnapshotFormat::Parquet,
+            Encoding::Json => SnapshotFormat::Json,
+        }
+    }
+
+    /// The compression the metadata file records.
+    pub fn compression(&self) -> Compression {
+        match self {
+            Encoding::Parquet(config) => config.compression(),
+            Encoding::Json => Compression::None,
+        }
+    }
+
+    /// How many documents are handed to the encoder at a time.
+    pub(crate) fn batch_rows(&self) -> usize {
+        match self {
+            Encoding::Parquet(config) => config.row_group_size(),
+            Encoding::Json => 10_000,
+        }
+    }
+}
+
+/// A slice of documents owned by an `Arc`, so it can cross into the blocking pool without a
+/// copy: the `Vec` entry points hand over the caller's vector once and encode it piece by piece.
+#[derive(Debug, Clone)]
+pub(crate) struct Batch {
+    docs: Arc<Vec<VectorDocument>>,
+    range: Range<usize>,
+}
+
+impl Batch {
+    /// `docs` cut into batches of at most `rows` documents.
+    pub(crate) fn split(docs: Vec<VectorDocument>, rows: usize) -> impl Iterator<Item = Batch> {
+        let len = docs.len();
+        let docs = Arc::new(docs);
+        (0..len).step_by(rows.max(1)).map(move |start| Batch {
+            docs: Arc::clone(&docs),
+            range: start..(start + rows).min(len),
+        })
+    }
+}
+
+impl Deref for Batch {
+    type Target = [VectorDocument];
+
+    fn deref(&self) -> &[VectorDocument] {
+        &self.docs[self.range.clone()]
+    }
+}
+
+/// An `io::Write` whose bytes the async side takes out between batches.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Spool(Arc<Mutex<Vec<u8>>>);
+
+impl Spool {
+    pub(crate) fn take(&self) -> Bytes {
+        let mut buf = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Bytes::from(std::mem::take(&mut *buf))
+    }
+}
+
+impl io::Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One of the codec's streaming writers, over a [`Spool`].
+pub(crate) enum Encoder {
+    Parquet(ParquetWriter<Spool>),
+    Json(JsonWriter<Spool>),
+}
+
+impl Encoder {
+    pub(crate) fn new(encoding: &Encoding, header: SnapshotHeader, spool: Spool) -> Result<Self> {
+        let target = Target::snapshot(header.collection_id, header.snapshot_id);
+        match encoding {
+            Encoding::Parquet(config) => {
+                ParquetWriter::try_new(spool, header, config.clone()).map(Encoder::Parquet)
+            }
+            Encoding::Json => JsonWriter::try_new(spool, header).map(Encoder::Json),
+        }
+        .map_err(|e| Error::codec(target, e))
+    }
+
+    /// Encodes `batch` on the blocking pool.
+    pub(crate) async fn write(
+        self,
+        batch: Batch,
+    ) -> Result<(Self, akidb_snapshot_codec::Result<()>)> {
+        blocking(move || {
+            let mut encoder = self;
+            let result = match &mut encoder {
+                Encoder::Parquet(w) => w.write(&batch),
+                Encoder::Json(w) => w.write(&batch),
+            };
+            (encoder, result)
+        })
+        .await
+    }
+
+    /// Writes the rest and the footer on the blocking pool.
+    pub(crate) async fn finish(self) -> Result<akidb_snapshot_codec::Result<FileSummary>> {
+        blocking(move || match self {
+            Encoder::Parquet(w) => w.finish().map(|(_, summary)| summary),
+            Encoder::Json(w) => w.finish().map(|(_, summary)| summary),
+        })
+        .await
+    }
+}
+
+/// Runs CPU-bound codec work off the async threads. The codec catches its own panics at its
+/// boundary, so a failure here (a panic that escaped, or a runtime shutting down) is reported
+/// as [`Error::Internal`] rather than raised in the caller.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Internal {
+            reason: format!("a codec task did not complete: {e}"),
+        })
+}

@@ -1,0 +1,155 @@
+//! Stores for the integration tests: a temporary folder, memory, and an S3-compatible server
+//! (moto) started on 127.0.0.1 by this process.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use akidb_snapshot::codec::{CollectionId, Timestamp, VectorDocument};
+use akidb_snapshot::{StorageBackend, StorageBackendConfig};
+use uuid::Uuid;
+
+pub const BUCKET: &str = "akidb-tests";
+
+/// The moto server of this test binary. Its standard input is a pipe from this process, so
+/// it exits when this process does.
+struct S3Server {
+    port: u16,
+    _child: Child,
+}
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("AKIDB_TEST_PYTHON") {
+        return p.into();
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(
+        venv.exists(),
+        "the S3 tests need moto: run `bash scripts/test.sh` once (it creates .venv with \
+         moto[server]), or set AKIDB_TEST_PYTHON to a python that has it"
+    );
+    venv
+}
+
+fn s3_server() -> &'static S3Server {
+    static SERVER: OnceLock<S3Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port on 127.0.0.1")
+            .port();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/s3_server.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg(port.to_string())
+            .arg(BUCKET)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the S3 server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("read the S3 server's first line");
+        assert_eq!(line.trim(), "ready", "the S3 server did not start");
+        S3Server {
+            port,
+            _child: child,
+        }
+    })
+}
+
+/// The endpoint of the S3 server.
+pub fn s3_endpoint() -> String {
+    format!("http://127.0.0.1:{}", s3_server().port)
+}
+
+/// A fresh prefix of the test bucket.
+pub fn s3_uri() -> String {
+    format!(
+        "s3://{BUCKET}/{}?endpoint={}&region=us-east-1&access_key_id=test&secret_access_key=test",
+        Uuid::now_v7(),
+        s3_endpoint()
+    )
+}
+
+/// A store under test, with whatever keeps it alive.
+pub struct TestStore {
+    pub name: &'static str,
+    pub uri: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestStore {
+    pub fn fs() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        TestStore {
+            name: "fs",
+            uri: format!("file://{}", dir.path().display()),
+            _dir: Some(dir),
+        }
+    }
+
+    pub fn memory() -> Self {
+        TestStore {
+            name: "memory",
+            uri: "memory://".into(),
+            _dir: None,
+        }
+    }
+
+    pub fn s3() -> Self {
+        TestStore {
+            name: "s3",
+            uri: s3_uri(),
+            _dir: None,
+        }
+    }
+
+    /// All three kinds.
+    pub fn all() -> Vec<TestStore> {
+        vec![Self::fs(), Self::memory(), Self::s3()]
+    }
+
+    pub fn config(&self) -> StorageBackendConfig {
+        StorageBackendConfig::with_uri(self.uri.clone())
+    }
+
+    pub fn backend(&self) -> StorageBackend {
+        StorageBackend::from_config(self.config()).expect("open the test store")
+    }
+}
+
+pub fn collection() -> CollectionId {
+    CollectionId::from_uuid(Uuid::now_v7())
+}
+
+/// `n` documents of dimension `dim`, every field exercised, reproducible from `seed`.
+pub fn docs(n: usize, dim: usize, seed: u64) -> Vec<VectorDocument> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..n)
+        .map(|i| {
+            let vector = (0..dim)
+                .map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+                .collect();
+            let mut doc = VectorDocument::new(Uuid::from_u64_pair(seed, i as u64), vector)
+                .with_inserted_at(Timestamp::from_millis(1_700_000_000_000 + i as i64));
+            if i % 3 == 0 {
+                doc = doc.with_external_id(format!("ext-{i}"));
+            }
+            if i % 5 == 0 {
+                doc = doc.with_metadata(serde_json::json!({ "i": i, "tag": "t" }));
+            }
+            doc
+        })
+        .collect()
+}
