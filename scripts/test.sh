@@ -2,7 +2,9 @@
 # Runs every test of akidb-snapshot. It first installs what the tests need, idempotently and
 # without questions, so it passes on a brand-new machine as well as on one that has run it before:
 #   - clang (Debian): zstd's C code for wasm32 cannot be compiled by gcc;
-#   - the wasm32-unknown-unknown target and clippy/rustfmt (rustup).
+#   - the wasm32-unknown-unknown target and clippy/rustfmt (rustup);
+#   - a Python venv in .venv with scripts/requirements-test.txt (moto's S3 server, which the
+#     storage tests start on 127.0.0.1 themselves).
 # Then: formatting, clippy with warnings as errors, the workspace's tests (unit, integration,
 # doc), the docs, the codec without default features, and its wasm32 build with every
 # compression.
@@ -26,6 +28,14 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown \
 for component in clippy rustfmt; do
   rustup component list --installed | grep -q "^$component" || rustup component add "$component"
 done
+
+venv_stamp=.venv/.requirements-installed
+if ! cmp -s scripts/requirements-test.txt "$venv_stamp" 2>/dev/null; then
+  python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+    -r scripts/requirements-test.txt
+  cp scripts/requirements-test.txt "$venv_stamp"
+fi
 
 step "format"
 cargo fmt --all -- --check

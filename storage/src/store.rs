@@ -177,7 +177,7 @@ impl SnapshotStore {
         let data_key = keys::data_key(header.collection_id, header.snapshot_id, format);
 
         let spool = Spool::default();
-        let encoder = Encoder::new(encoding, header.clone(), spool.clone())?;
+        let encoder = Encoder::new(encoding, header, spool.clone())?;
         let mut writer = self
             .op
             .writer_with(&data_key)

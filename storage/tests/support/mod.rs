@@ -153,3 +153,75 @@ pub fn docs(n: usize, dim: usize, seed: u64) -> Vec<VectorDocument> {
         })
         .collect()
 }
+
+/// What the fake S3 endpoint answers to every request.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer {
+    /// An HTTP status with an S3 error body.
+    Status(u16, &'static str),
+    /// Accept the request and never answer.
+    Silence,
+}
+
+/// An HTTP endpoint on 127.0.0.1 that answers every request the same way and counts them:
+/// how retries and timeouts are observed without a real failure.
+pub struct FakeS3 {
+    pub uri: String,
+    pub requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FakeS3 {
+    pub async fn start(answer: Answer) -> FakeS3 {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    match answer {
+                        Answer::Status(status, code) => {
+                            let body = format!(
+                                "<?xml version=\"1.0\"?><Error><Code>{code}</Code>\
+                                 <Message>{code}</Message></Error>"
+                            );
+                            let response = format!(
+                                "HTTP/1.1 {status} {code}\r\nContent-Type: application/xml\r\n\
+                                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                body.len()
+                            );
+                            let _ = socket.write_all(response.as_bytes()).await;
+                        }
+                        Answer::Silence => {
+                            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                        }
+                    }
+                });
+            }
+        });
+        FakeS3 {
+            uri: format!(
+                "s3://bucket/p?endpoint=http%3A%2F%2F127.0.0.1%3A{port}&region=us-east-1\
+                 &access_key_id=a&secret_access_key=b"
+            ),
+            requests,
+        }
+    }
+
+    pub fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
