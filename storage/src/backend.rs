@@ -50,12 +50,9 @@ impl StorageBackend {
         config.validate()?;
         let op = StoreUri::parse(&config.uri)?.open(&config)?;
         let store = SnapshotStore::new(op);
-        let snapshotter: Arc<dyn Snapshotter> = match config.snapshotter_type {
-            SnapshotterType::Parquet => Arc::new(ParquetSnapshotter::on(
-                store.clone(),
-                config.parquet.clone(),
-            )),
-            SnapshotterType::Json => Arc::new(JsonSnapshotter::on(store.clone())),
+        let snapshotter: Arc<dyn Snapshotter> = match encoding(&config) {
+            Encoding::Parquet(parquet) => Arc::new(ParquetSnapshotter::on(store.clone(), parquet)),
+            Encoding::Json => Arc::new(JsonSnapshotter::on(store.clone())),
         };
         Ok(StorageBackend {
             config,
@@ -76,14 +73,18 @@ impl StorageBackend {
 
     /// How the configured snapshotter writes.
     pub fn encoding(&self) -> Encoding {
-        match self.config.snapshotter_type {
-            SnapshotterType::Json => Encoding::Json,
-            _ => Encoding::Parquet(self.config.parquet.clone()),
-        }
+        encoding(&self.config)
     }
 
     /// The configuration it was opened with.
     pub fn config(&self) -> &StorageBackendConfig {
         &self.config
+    }
+}
+
+fn encoding(config: &StorageBackendConfig) -> Encoding {
+    match config.snapshotter_type {
+        SnapshotterType::Parquet => Encoding::Parquet(config.parquet.clone()),
+        SnapshotterType::Json => Encoding::Json,
     }
 }

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use akidb_snapshot_codec::{
@@ -327,14 +329,25 @@ impl SnapshotStore {
             metadata,
         };
         let batches = file.stream().await?;
-        let on_end = stream::once(async move {
-            metrics::record_restore(format, started.elapsed());
-            tracing::info!(%collection_id, %snapshot_id, format = format.extension(),
-                duration_ms = started.elapsed().as_millis() as u64, "snapshot restored");
-            None
-        });
-        // The restore is counted once the last batch passed every check.
+        // The restore is counted once the last batch passed every check, not after an error.
+        let failed = Arc::new(AtomicBool::new(false));
+        let on_end = {
+            let failed = Arc::clone(&failed);
+            stream::once(async move {
+                if !failed.load(Ordering::Relaxed) {
+                    metrics::record_restore(format, started.elapsed());
+                    tracing::info!(%collection_id, %snapshot_id, format = format.extension(),
+                        duration_ms = started.elapsed().as_millis() as u64, "snapshot restored");
+                }
+                None
+            })
+        };
         Ok(batches
+            .inspect(move |item| {
+                if item.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+            })
             .map(Some)
             .chain(on_end)
             .filter_map(futures::future::ready)

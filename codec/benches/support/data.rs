@@ -1,5 +1,5 @@
-//! Vectors for the bench and the `local_snapshot` example (each includes this file): random ones
-//! from a fixed seed, and the real embeddings of ../shared/data.
+//! Vectors for the codec bench, the storage benches and the `local_snapshot` example (each
+//! includes this file): random ones from a fixed seed, and the real embeddings of ../shared/data.
 
 use std::path::{Path, PathBuf};
 
