@@ -38,6 +38,25 @@ async fn counters_and_histograms_move() {
         2_000
     );
 
+    // A restore that fails its checksum is not counted as a restore.
+    let damaged = backend
+        .snapshotter()
+        .create_snapshot(c, docs(100, 32, 2))
+        .await
+        .unwrap();
+    let key = format!("snapshots/{c}/{damaged}.parquet");
+    let op = backend.store().operator();
+    let mut bytes = op.read(&key).await.unwrap().to_vec();
+    bytes[10] ^= 1;
+    op.delete(&key).await.unwrap();
+    op.write(&key, bytes).await.unwrap();
+    let err = backend
+        .snapshotter()
+        .restore_snapshot(c, damaged)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), akidb_snapshot::ErrorKind::DataCorruption);
+
     // A store that always answers 503: two retries.
     let server = FakeS3::start(Answer::Status(503, "SlowDown")).await;
     let mut config = StorageBackendConfig::with_uri(&server.uri);
