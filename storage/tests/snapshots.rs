@@ -529,6 +529,13 @@ async fn gc_removes_old_orphans_only() {
             .await
             .unwrap();
 
+        // Uncommitted, so not a snapshot.
+        let listed = store.list_snapshots(c).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].snapshot_id, kept);
+        let err = store.metadata(c, old_id).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+
         assert!(
             store
                 .gc(Duration::from_secs(7 * 24 * 3600))
