@@ -709,3 +709,32 @@ async fn restore_stream_is_lazy_and_stops_at_the_first_error() {
     assert_eq!(first.len(), 100);
     drop(batches);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_parquet_config_is_refused_before_anything_is_written() {
+    let bad = ParquetConfig::default().with_row_group_size(0);
+    let mut config = StorageBackendConfig::with_uri("memory://");
+    config.parquet = bad.clone();
+    let err = StorageBackend::from_config(config).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("row_group_size"), "{err}");
+
+    // Built directly, the snapshotter refuses it at create, with nothing in the store.
+    let op = TestStore::memory().backend().store().operator().clone();
+    let snapshotter = ParquetSnapshotter::new(op.clone(), bad);
+    let c = collection();
+    let err = snapshotter
+        .create_snapshot(c, docs(3, 2, 1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
+    assert!(err.to_string().contains("row_group_size"), "{err}");
+    assert!(
+        op.list_with("snapshots/")
+            .recursive(true)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.metadata().is_dir())
+    );
+}
