@@ -20,6 +20,7 @@ use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result, Target};
+use crate::keys;
 use crate::store::SnapshotStore;
 use crate::write::{Encoding, blocking};
 
@@ -32,12 +33,25 @@ const READ_AHEAD: usize = 2;
 
 /// The data file of a committed snapshot, with what its metadata promises.
 pub(crate) struct DataFile {
-    pub(crate) store: SnapshotStore,
-    pub(crate) key: String,
-    pub(crate) metadata: SnapshotMetadata,
+    store: SnapshotStore,
+    key: String,
+    metadata: SnapshotMetadata,
 }
 
 impl DataFile {
+    pub(crate) fn of(store: SnapshotStore, metadata: SnapshotMetadata) -> Self {
+        let key = keys::data_key(
+            metadata.collection_id,
+            metadata.snapshot_id,
+            metadata.format,
+        );
+        DataFile {
+            store,
+            key,
+            metadata,
+        }
+    }
+
     fn target(&self) -> Target {
         Target::snapshot(self.metadata.collection_id, self.metadata.snapshot_id)
     }
@@ -142,15 +156,12 @@ impl DataFile {
             )));
         }
         let batch_rows = Encoding::Json.batch_rows();
-        let mut docs = snapshot.documents;
-        let mut batches = Vec::new();
-        while docs.len() > batch_rows {
-            let rest = docs.split_off(batch_rows);
-            batches.push(docs);
-            docs = rest;
-        }
-        batches.push(docs);
-        let reads = stream::iter(batches.into_iter().map(|b| Ok((Bytes::new(), b))));
+        let mut docs = snapshot.documents.into_iter();
+        let batches = std::iter::from_fn(move || {
+            let batch: Vec<_> = docs.by_ref().take(batch_rows).collect();
+            (!batch.is_empty()).then_some(batch)
+        });
+        let reads = stream::iter(batches.map(|b| Ok((Bytes::new(), b))));
         Ok(checked(reads, verifier, |_| {}))
     }
 

@@ -158,70 +158,59 @@ impl SnapshotStore {
             SnapshotHeader::new(collection_id, SnapshotId::from_uuid(Uuid::now_v7()), now());
         let span = tracing::info_span!("create_snapshot", %collection_id,
             snapshot_id = %header.snapshot_id, format = encoding.format().extension());
-        self.create_in_span(header, encoding, batches)
-            .instrument(span)
-            .await
-    }
+        async move {
+            let started = Instant::now();
+            let target = Target::snapshot(header.collection_id, header.snapshot_id);
+            let format = encoding.format();
+            let data_key = keys::data_key(header.collection_id, header.snapshot_id, format);
 
-    async fn create_in_span<S, E>(
-        &self,
-        header: SnapshotHeader,
-        encoding: &Encoding,
-        batches: S,
-    ) -> Result<SnapshotMetadata>
-    where
-        S: Stream<Item = Result<Batch, E>> + Send,
-        E: Into<BoxError>,
-    {
-        let started = Instant::now();
-        let target = Target::snapshot(header.collection_id, header.snapshot_id);
-        let format = encoding.format();
-        let data_key = keys::data_key(header.collection_id, header.snapshot_id, format);
+            let spool = Spool::default();
+            let encoder = Encoder::new(encoding, header, spool.clone())?;
+            let mut writer = self
+                .op
+                .writer_with(&data_key)
+                .chunk(UPLOAD_PART_BYTES)
+                .concurrent(UPLOADS_IN_FLIGHT)
+                .if_not_exists(true)
+                .await
+                .map_err(|e| Error::store(target, "write", &data_key, e))?;
 
-        let spool = Spool::default();
-        let encoder = Encoder::new(encoding, header, spool.clone())?;
-        let mut writer = self
-            .op
-            .writer_with(&data_key)
-            .chunk(UPLOAD_PART_BYTES)
-            .concurrent(UPLOADS_IN_FLIGHT)
-            .if_not_exists(true)
-            .await
-            .map_err(|e| Error::store(target, "write", &data_key, e))?;
-
-        let written = self
-            .write_data(target, &data_key, encoder, &spool, &mut writer, batches)
-            .await;
-        let summary = match written {
-            Ok(summary) => summary,
-            Err(e) => {
-                if let Err(abort) = writer.abort().await {
-                    tracing::warn!(key = %data_key, error = %abort,
-                        "could not abort a partial data file; gc will remove it");
+            let written = self
+                .write_data(target, &data_key, encoder, &spool, &mut writer, batches)
+                .await;
+            let summary = match written {
+                Ok(summary) => summary,
+                Err(e) => {
+                    if let Err(abort) = writer.abort().await {
+                        tracing::warn!(key = %data_key, error = %abort,
+                            "could not abort a partial data file; gc will remove it");
+                    }
+                    return Err(e);
                 }
+            };
+            writer
+                .close()
+                .await
+                .map_err(|e| Error::store(target, "write", &data_key, e))?;
+
+            let metadata = SnapshotMetadata::new(&header, format, encoding.compression(), &summary);
+            if let Err(e) = self.commit(target, &metadata).await {
+                // Not committed: remove the data file now rather than leave it to gc.
+                let _ = self.op.delete(&data_key).await;
                 return Err(e);
             }
-        };
-        writer
-            .close()
-            .await
-            .map_err(|e| Error::store(target, "write", &data_key, e))?;
-
-        let metadata = SnapshotMetadata::new(&header, format, encoding.compression(), &summary);
-        if let Err(e) = self.commit(target, &metadata).await {
-            // Not committed: remove the data file now rather than leave it to gc.
-            let _ = self.op.delete(&data_key).await;
-            return Err(e);
+            let elapsed = started.elapsed();
+            metrics::record_create(&metadata, elapsed);
+            tracing::info!(
+                vector_count = metadata.vector_count,
+                size_bytes = metadata.size_bytes,
+                duration_ms = elapsed.as_millis() as u64,
+                "snapshot created"
+            );
+            Ok(metadata)
         }
-        let elapsed = started.elapsed();
-        metrics::record_create(&metadata, elapsed);
-        tracing::info!(
-            vector_count = metadata.vector_count,
-            size_bytes = metadata.size_bytes,
-            duration_ms = elapsed.as_millis() as u64,
-            "snapshot created"
-        );
-        Ok(metadata)
+        .instrument(span)
+        .await
     }
 
     async fn write_data<S, E>(
@@ -323,12 +312,7 @@ impl SnapshotStore {
         let metadata = self.metadata(collection_id, snapshot_id).await?;
         let format = metadata.format;
         let started = Instant::now();
-        let file = DataFile {
-            store: self.clone(),
-            key: keys::data_key(collection_id, snapshot_id, format),
-            metadata,
-        };
-        let batches = file.stream().await?;
+        let batches = DataFile::of(self.clone(), metadata).stream().await?;
         // The restore is counted once the last batch passed every check, not after an error.
         let failed = Arc::new(AtomicBool::new(false));
         let on_end = {
@@ -381,12 +365,8 @@ impl SnapshotStore {
         snapshot_id: SnapshotId,
     ) -> Result<SnapshotMetadata> {
         let metadata = self.metadata(collection_id, snapshot_id).await?;
-        let file = DataFile {
-            store: self.clone(),
-            key: keys::data_key(collection_id, snapshot_id, metadata.format),
-            metadata: metadata.clone(),
-        };
-        file.stream()
+        DataFile::of(self.clone(), metadata.clone())
+            .stream()
             .await?
             .try_for_each(|_| async { Ok(()) })
             .await?;
