@@ -41,13 +41,13 @@ step "format"
 cargo fmt --all -- --check
 
 step "clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --features akidb-snapshot/cli --locked -- -D warnings
 
 step "tests"
-cargo test --workspace --locked
+cargo test --workspace --features akidb-snapshot/cli --locked
 
 step "docs (broken links are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --features akidb-snapshot/cli --no-deps --locked
 
 step "codec with no default features (no threads, no compression)"
 cargo check -p akidb-snapshot-codec --no-default-features --locked

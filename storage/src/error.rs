@@ -82,7 +82,7 @@ pub enum Error {
         reason: String,
     },
     /// No such snapshot: its metadata file is not in the store.
-    #[error("{target} was not found (no metadata file at {key})")]
+    #[error("{target} was not found (nothing committed at {key})")]
     NotFound {
         /// Which snapshot.
         target: Target,

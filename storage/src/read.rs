@@ -13,8 +13,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use akidb_snapshot_codec::{
-    FooterParse, HashingWriter, ParquetFooter, SnapshotFormat, SnapshotMetadata, VectorDocument,
-    decode_json,
+    FooterParse, HashingWriter, ParquetFooter, SnapshotFormat, SnapshotInfo, SnapshotMetadata,
+    VectorDocument, decode_json,
 };
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -60,8 +60,8 @@ impl DataFile {
         Error::corruption(self.target(), reason)
     }
 
-    /// Opens the stream: checks the size, reads the footer and checks it against the metadata.
-    pub(crate) async fn stream(self) -> Result<DocumentStream> {
+    /// The data file's length, after checking it against the metadata.
+    async fn checked_len(&self) -> Result<u64> {
         let len = self.store.size_of(self.target(), &self.key).await?;
         if len != self.metadata.size_bytes {
             return Err(self.corruption(format!(
@@ -69,6 +69,12 @@ impl DataFile {
                 self.key, self.metadata.size_bytes
             )));
         }
+        Ok(len)
+    }
+
+    /// Opens the stream: checks the size, reads the footer and checks it against the metadata.
+    pub(crate) async fn stream(self) -> Result<DocumentStream> {
+        let len = self.checked_len().await?;
         match self.metadata.format {
             SnapshotFormat::Parquet => self.parquet(len).await,
             SnapshotFormat::Json => self.json().await,
@@ -78,16 +84,43 @@ impl DataFile {
         }
     }
 
-    async fn parquet(self, len: u64) -> Result<DocumentStream> {
+    /// What a Parquet data file's footer says, checked against the metadata, without reading
+    /// any row group; `None` for a JSON snapshot.
+    pub(crate) async fn info(self) -> Result<Option<SnapshotInfo>> {
+        let len = self.checked_len().await?;
+        if self.metadata.format != SnapshotFormat::Parquet {
+            return Ok(None);
+        }
+        let (_, _, footer) = self.footer(len).await?;
+        Ok(Some(footer.info().clone()))
+    }
+
+    /// The whole data file, after checking its size and SHA-256.
+    pub(crate) async fn bytes(self) -> Result<Bytes> {
+        let len = self.checked_len().await?;
+        let bytes = self.read(0..len).await?;
+        let mut verifier = Verifier::new(Arc::new(self));
+        verifier.hash(&bytes);
+        verifier.rows = verifier.file.metadata.vector_count;
+        verifier.finish()?;
+        Ok(bytes)
+    }
+
+    /// Reads the tail and parses the footer: the tail, its length, and the footer checked
+    /// against the metadata.
+    async fn footer(&self, len: u64) -> Result<(Bytes, u64, Box<ParquetFooter>)> {
         let target = self.target();
         let limits = *self.store.limits();
         let mut tail_len = ParquetFooter::SUGGESTED_TAIL_BYTES.min(len);
-        let (tail, footer) = loop {
+        loop {
             let tail = self.read(len - tail_len..len).await?;
             let parsed = ParquetFooter::parse(tail.clone(), len, &limits)
                 .map_err(|e| Error::codec(target, e))?;
             match parsed {
-                FooterParse::Complete(footer) => break (tail, footer),
+                FooterParse::Complete(footer) => {
+                    self.check_footer(&footer)?;
+                    return Ok((tail, tail_len, footer));
+                }
                 FooterParse::NeedTail(needed) if needed > tail_len && needed <= len => {
                     tail_len = needed;
                 }
@@ -97,8 +130,11 @@ impl DataFile {
                     )));
                 }
             }
-        };
-        self.check_footer(&footer)?;
+        }
+    }
+
+    async fn parquet(self, len: u64) -> Result<DocumentStream> {
+        let (tail, tail_len, footer) = self.footer(len).await?;
         let plan = ReadPlan::of(&footer, len, tail_len).map_err(|r| self.corruption(r))?;
 
         let footer: Arc<ParquetFooter> = Arc::from(footer);

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use akidb_snapshot_codec::{
-    CollectionId, Limits, SnapshotFormat, SnapshotHeader, SnapshotId, SnapshotMetadata, Timestamp,
-    VectorDocument,
+    CollectionId, Limits, SnapshotFormat, SnapshotHeader, SnapshotId, SnapshotInfo,
+    SnapshotMetadata, Timestamp, VectorDocument,
 };
 use bytes::Bytes;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
@@ -371,6 +371,42 @@ impl SnapshotStore {
             .try_for_each(|_| async { Ok(()) })
             .await?;
         Ok(metadata)
+    }
+
+    /// A snapshot's metadata and, for Parquet, what its footer says (row groups, sizes,
+    /// schema), checked against each other, without reading any row group.
+    pub async fn inspect_snapshot(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<(SnapshotMetadata, Option<SnapshotInfo>)> {
+        let metadata = self.metadata(collection_id, snapshot_id).await?;
+        let info = DataFile::of(self.clone(), metadata.clone()).info().await?;
+        Ok((metadata, info))
+    }
+
+    /// A snapshot's data file as stored, after checking its size and SHA-256 (to copy it
+    /// elsewhere unchanged).
+    pub async fn read_data_file(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<(SnapshotMetadata, Bytes)> {
+        let metadata = self.metadata(collection_id, snapshot_id).await?;
+        let bytes = DataFile::of(self.clone(), metadata.clone()).bytes().await?;
+        Ok((metadata, bytes))
+    }
+
+    /// The newest committed snapshot of a collection; [`Error::NotFound`] if it has none.
+    pub async fn latest_snapshot(&self, collection_id: CollectionId) -> Result<SnapshotMetadata> {
+        self.list_snapshots(collection_id)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::NotFound {
+                target: Target::collection(collection_id),
+                key: keys::collection_prefix(collection_id),
+            })
     }
 
     /// Committed snapshots of a collection, newest first. A metadata file that cannot be read

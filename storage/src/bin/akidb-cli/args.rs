@@ -1,0 +1,226 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use akidb_snapshot::codec::{CollectionId, Compression, SnapshotId};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Back up, inspect and restore vector collections as Parquet snapshots.
+///
+/// Snapshots live in a store: a local folder (the default, ./akidb-snapshots), S3 or an
+/// S3-compatible server, or memory. Each is a data file (.parquet, or .json for the legacy
+/// format) and a metadata file written last: a snapshot exists once its metadata does, and
+/// every restore checks its size, SHA-256, count and dimension.
+#[derive(Debug, Parser)]
+#[command(name = "akidb-cli", version, propagate_version = true)]
+#[command(after_help = "\
+Examples:
+  akidb-cli snapshot create --collection-id $C --input vectors.jsonl
+  akidb-cli snapshot list --collection-id $C
+  akidb-cli snapshot restore --collection-id $C --snapshot-id latest --output back.npy
+  akidb-cli --store s3://bucket/backups snapshot verify --collection-id $C --snapshot-id $S
+
+Exit codes: 0 success, 1 internal error, 2 usage, 3 validation, 4 not found, 5 corrupted
+snapshot, 6 storage failure, 7 configuration, 8 input or output file.")]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// The store: file://PATH, s3://bucket/prefix or memory://. S3 takes its region, endpoint
+    /// and credentials from AWS_REGION, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, or from the URI's query (?region=…&endpoint=…).
+    /// [default: the config file's uri, else file://./akidb-snapshots]
+    #[arg(long, global = true, value_name = "URI", env = "AKIDB_STORE")]
+    pub(crate) store: Option<String>,
+    /// A TOML file with a [storage] table (uri, snapshotter_type, [storage.parquet], …).
+    #[arg(long, global = true, value_name = "FILE", env = "AKIDB_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// Print one JSON document on stdout instead of text (and no progress bar).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// More log lines on stderr (-v: info, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr; no progress bar.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create, list, inspect, verify, restore, delete and prune snapshots.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SnapshotCommand {
+    /// Create a snapshot of a collection from a file of vectors.
+    ///
+    /// The input is read as it is encoded, so any size works: JSON Lines (.jsonl or .ndjson:
+    /// one document per line, {"vector": [...]} plus optional "document_id", "external_id",
+    /// "metadata", "inserted_at"; missing ids and times are generated), a NumPy float32 matrix
+    /// (.npy: one row per document, ids generated), or an existing snapshot file (.parquet or
+    /// .json, ids kept). Prints the new snapshot's id (with --json, its metadata).
+    Create(CreateArgs),
+    /// Restore a snapshot into a file: .jsonl, .npy (the vectors only), or .parquet.
+    Restore(RestoreArgs),
+    /// List a collection's snapshots, newest first.
+    List(CollectionArgs),
+    /// Delete a snapshot (its metadata file first, then its data).
+    Delete(SnapshotArgs),
+    /// Show a snapshot's metadata, schema, row groups, sizes and compression ratio, without
+    /// decoding its vectors.
+    Inspect(InspectArgs),
+    /// Check a snapshot completely: size, SHA-256, every row group, count and dimension.
+    /// Exits 0 only when all hold.
+    Verify(SnapshotArgs),
+    /// Delete old snapshots: beyond the newest --keep-last, or older than --max-age, but never
+    /// the newest --min-count.
+    Prune(PruneArgs),
+    /// Convert every snapshot of a collection from one format to another (JSON to Parquet),
+    /// verifying each new snapshot before any source is deleted.
+    Migrate(MigrateArgs),
+    /// Remove data files that no metadata file commits (left by interrupted creates), across
+    /// the whole store, once they are older than --grace.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CollectionArgs {
+    /// The collection (a UUID).
+    #[arg(long, value_name = "UUID")]
+    pub(crate) collection_id: CollectionId,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SnapshotArgs {
+    #[command(flatten)]
+    pub(crate) collection: CollectionArgs,
+    /// The snapshot (a UUID), or `latest` for the newest.
+    #[arg(long, value_name = "UUID|latest")]
+    pub(crate) snapshot_id: SnapshotRef,
+}
+
+/// A snapshot named by id, or the newest one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SnapshotRef {
+    Id(SnapshotId),
+    Latest,
+}
+
+impl FromStr for SnapshotRef {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("latest") {
+            return Ok(SnapshotRef::Latest);
+        }
+        s.parse()
+            .map(SnapshotRef::Id)
+            .map_err(|e| format!("not a UUID or `latest`: {e}"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Format {
+    Parquet,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    #[command(flatten)]
+    pub(crate) collection: CollectionArgs,
+    /// The documents: .jsonl/.ndjson, .npy, .parquet or .json.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) input: PathBuf,
+    /// The snapshot's format. [default: the config's snapshotter_type, else parquet]
+    #[arg(long)]
+    pub(crate) format: Option<Format>,
+    /// Parquet compression: zstd, zstd(LEVEL), snappy, lz4 or none. [default: zstd]
+    #[arg(long, value_name = "CODEC")]
+    pub(crate) compression: Option<Compression>,
+    /// Documents per Parquet row group (the unit of reading and of memory). [default: 10000]
+    #[arg(long, value_name = "N")]
+    pub(crate) row_group_size: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RestoreArgs {
+    #[command(flatten)]
+    pub(crate) snapshot: SnapshotArgs,
+    /// Where to write: .jsonl (every field), .npy (a float32 matrix of the vectors), or
+    /// .parquet (the snapshot file itself, checked, unchanged). Never overwritten.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// The collection (with --snapshot-id).
+    #[arg(
+        long,
+        value_name = "UUID",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub(crate) collection_id: Option<CollectionId>,
+    /// The snapshot (a UUID or `latest`).
+    #[arg(long, value_name = "UUID|latest", required_unless_present = "file")]
+    pub(crate) snapshot_id: Option<SnapshotRef>,
+    /// A snapshot file on disk instead (.parquet or .json).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PruneArgs {
+    #[command(flatten)]
+    pub(crate) collection: CollectionArgs,
+    /// Keep at most this many of the newest snapshots.
+    #[arg(long, value_name = "N")]
+    pub(crate) keep_last: Option<usize>,
+    /// Delete snapshots older than this (e.g. 30d, 12h, 1week).
+    #[arg(long, value_name = "AGE", value_parser = parse_duration)]
+    pub(crate) max_age: Option<Duration>,
+    /// Never delete the newest M, whatever the other rules say.
+    #[arg(long, value_name = "M", default_value_t = 1)]
+    pub(crate) min_count: usize,
+    /// Show what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    #[command(flatten)]
+    pub(crate) collection: CollectionArgs,
+    /// The format to convert from.
+    #[arg(long, value_enum)]
+    pub(crate) from_format: Format,
+    /// The format to convert to.
+    #[arg(long, value_enum)]
+    pub(crate) to_format: Format,
+    /// Delete each source snapshot once its conversion is verified.
+    #[arg(long)]
+    pub(crate) delete_source: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GcArgs {
+    /// Only remove orphans older than this: longer than any create takes.
+    #[arg(long, value_name = "AGE", default_value = "1h", value_parser = parse_duration)]
+    pub(crate) grace: Duration,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 30d, 12h, 90m)"))
+}

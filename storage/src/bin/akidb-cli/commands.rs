@@ -1,0 +1,516 @@
+//! What each command does, through the library.
+
+use std::path::Path;
+
+use akidb_snapshot::codec::{
+    CollectionId, Limits, SnapshotFormat, SnapshotId, SnapshotMetadata, decode_json,
+    inspect_parquet,
+};
+use akidb_snapshot::{
+    Encoding, Error, RetentionPolicy, SnapshotterType, StorageBackend, StorageBackendConfig,
+};
+use futures::TryStreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::args::{
+    Cli, Command, CreateArgs, Format, Global, InspectArgs, MigrateArgs, PruneArgs, RestoreArgs,
+    SnapshotArgs, SnapshotCommand, SnapshotRef,
+};
+use crate::exit::CliError;
+use crate::input::Input;
+use crate::output;
+
+/// Runs the command; returns the exit code of a success.
+pub(crate) async fn run(cli: Cli) -> Result<i32, CliError> {
+    let global = cli.global;
+    let Command::Snapshot(command) = cli.command;
+    match command {
+        SnapshotCommand::Create(args) => create(&global, args).await,
+        SnapshotCommand::Restore(args) => restore(&global, args).await,
+        SnapshotCommand::List(args) => list(&global, args.collection_id).await,
+        SnapshotCommand::Delete(args) => delete(&global, args).await,
+        SnapshotCommand::Inspect(args) => inspect(&global, args).await,
+        SnapshotCommand::Verify(args) => verify(&global, args).await,
+        SnapshotCommand::Prune(args) => prune(&global, args).await,
+        SnapshotCommand::Migrate(args) => migrate(&global, args).await,
+        SnapshotCommand::Gc(args) => gc(&global, args.grace).await,
+    }
+    .map(|()| 0)
+}
+
+fn config(global: &Global) -> Result<StorageBackendConfig, CliError> {
+    let mut config = match &global.config {
+        Some(path) => StorageBackendConfig::from_toml_file(path)?,
+        None => StorageBackendConfig::default(),
+    };
+    if let Some(uri) = &global.store {
+        config.uri = uri.clone();
+    }
+    Ok(config)
+}
+
+fn backend(global: &Global) -> Result<StorageBackend, CliError> {
+    Ok(StorageBackend::from_config(config(global)?)?)
+}
+
+/// A progress bar on stderr when it is a terminal (indicatif draws nothing otherwise), none
+/// with --quiet or --json.
+fn progress(global: &Global, total: Option<u64>, message: &'static str) -> ProgressBar {
+    if global.quiet || global.json {
+        return ProgressBar::hidden();
+    }
+    let (bar, template) = match total {
+        Some(n) => (
+            ProgressBar::new(n),
+            "{msg} [{bar:30}] {human_pos}/{human_len} documents, {per_sec}, {eta} left",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{spinner} {msg} {human_pos} documents, {per_sec}",
+        ),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(message);
+    bar
+}
+
+async fn resolve(
+    backend: &StorageBackend,
+    collection_id: CollectionId,
+    snapshot: SnapshotRef,
+) -> Result<SnapshotMetadata, Error> {
+    match snapshot {
+        SnapshotRef::Id(id) => backend.store().metadata(collection_id, id).await,
+        SnapshotRef::Latest => backend.store().latest_snapshot(collection_id).await,
+    }
+}
+
+fn format_of(format: Format) -> SnapshotterType {
+    match format {
+        Format::Parquet => SnapshotterType::Parquet,
+        Format::Json => SnapshotterType::Json,
+    }
+}
+
+async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
+    let mut config = config(global)?;
+    if let Some(format) = args.format {
+        config.snapshotter_type = format_of(format);
+    }
+    if let Some(compression) = args.compression {
+        config.parquet = config.parquet.with_compression(compression);
+    }
+    if let Some(rows) = args.row_group_size {
+        config.parquet = config.parquet.with_row_group_size(rows);
+    }
+    let backend = StorageBackend::from_config(config)?;
+    let input = Input::open(&args.input)?;
+    let encoding = backend.encoding();
+    let bar = progress(global, input.total(), "encoding");
+    let rows = match &encoding {
+        Encoding::Parquet(parquet) => parquet.row_group_size(),
+        _ => 10_000,
+    };
+    let created = backend
+        .store()
+        .try_create_snapshot_stream(
+            args.collection.collection_id,
+            &encoding,
+            input.stream(rows, bar.clone()),
+        )
+        .await;
+    bar.finish_and_clear();
+    let metadata = created.map_err(|e| locate(e, &input))?;
+    if global.json {
+        output::print_json(&metadata)?;
+    } else if global.quiet {
+        println!("{}", metadata.snapshot_id);
+    } else {
+        println!("{}", metadata.snapshot_id);
+        eprintln!(
+            "created snapshot {} of collection {}: {} vectors of dimension {}, {} ({}, {:.2}x compression of the raw float32)",
+            metadata.snapshot_id,
+            metadata.collection_id,
+            metadata.vector_count,
+            metadata.dimension,
+            output::megabytes(metadata.size_bytes),
+            metadata.compression,
+            output::ratio(&metadata)
+        );
+    }
+    Ok(())
+}
+
+/// Names the line or row of the input that a validation error is about.
+fn locate(error: Error, input: &Input) -> CliError {
+    if let Error::Codec {
+        source:
+            akidb_snapshot::codec::Error::Validation {
+                document:
+                    akidb_snapshot::codec::DocumentRef {
+                        position: Some(position),
+                        ..
+                    },
+                ..
+            },
+        ..
+    } = &error
+    {
+        let at = input.locate(*position);
+        return CliError::At(Box::new(error), at);
+    }
+    error.into()
+}
+
+async fn restore(global: &Global, args: RestoreArgs) -> Result<(), CliError> {
+    let backend = backend(global)?;
+    let collection_id = args.snapshot.collection.collection_id;
+    let metadata = resolve(&backend, collection_id, args.snapshot.snapshot_id).await?;
+    let id = metadata.snapshot_id;
+    let extension = args
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let bar = progress(global, Some(metadata.vector_count), "restoring");
+    let store = backend.store();
+    let written = match extension.as_deref() {
+        Some("parquet") if metadata.format == SnapshotFormat::Parquet => {
+            let (_, bytes) = store.read_data_file(collection_id, id).await?;
+            output::write_bytes(&args.output, &bytes).map(|()| metadata.vector_count)
+        }
+        Some("parquet") => {
+            let batches = store.restore_snapshot_stream(collection_id, id).await?;
+            output::write_parquet(&args.output, &metadata, batches, &bar).await
+        }
+        Some("jsonl" | "ndjson") => {
+            let batches = store.restore_snapshot_stream(collection_id, id).await?;
+            output::write_json_lines(&args.output, batches, &bar).await
+        }
+        Some("npy") => {
+            let batches = store.restore_snapshot_stream(collection_id, id).await?;
+            output::write_npy(&args.output, &metadata, batches, &bar).await
+        }
+        _ => Err(CliError::file(format!(
+            "{}: unknown output type; use .jsonl, .npy or .parquet",
+            args.output.display()
+        ))),
+    };
+    bar.finish_and_clear();
+    let written = written?;
+    if global.json {
+        output::print_json(&serde_json::json!({
+            "snapshot": metadata,
+            "output": args.output,
+            "documents": written,
+        }))?;
+    } else if !global.quiet {
+        println!(
+            "restored {written} documents of snapshot {id} into {} (size, SHA-256, count and dimension checked)",
+            args.output.display()
+        );
+    }
+    Ok(())
+}
+
+async fn list(global: &Global, collection_id: CollectionId) -> Result<(), CliError> {
+    let backend = backend(global)?;
+    let snapshots = backend.store().list_snapshots(collection_id).await?;
+    if global.json {
+        return output::print_json(&snapshots);
+    }
+    if snapshots.is_empty() {
+        eprintln!(
+            "no snapshots of collection {collection_id} in {}",
+            backend.config().uri
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<36}  {:<24}  {:<7}  {:>10}  {:>5}  {:>12}  COMPRESSION",
+        "SNAPSHOT", "CREATED", "FORMAT", "VECTORS", "DIM", "SIZE"
+    );
+    for m in &snapshots {
+        println!(
+            "{:<36}  {:<24}  {:<7}  {:>10}  {:>5}  {:>12}  {}",
+            m.snapshot_id,
+            m.created_at.to_rfc3339().unwrap_or_default(),
+            m.format.extension(),
+            m.vector_count,
+            m.dimension,
+            output::megabytes(m.size_bytes),
+            m.compression
+        );
+    }
+    Ok(())
+}
+
+async fn delete(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
+    let backend = backend(global)?;
+    let collection_id = args.collection.collection_id;
+    let metadata = resolve(&backend, collection_id, args.snapshot_id).await;
+    // An unreadable metadata file can still be deleted by id.
+    let id = match (metadata, args.snapshot_id) {
+        (Ok(m), _) => m.snapshot_id,
+        (Err(e), SnapshotRef::Latest) => return Err(e.into()),
+        (Err(e @ Error::NotFound { .. }), _) => return Err(e.into()),
+        (Err(_), SnapshotRef::Id(id)) => id,
+    };
+    backend.store().delete_snapshot(collection_id, id).await?;
+    if global.json {
+        output::print_json(&serde_json::json!({ "deleted": id }))?;
+    } else if !global.quiet {
+        println!("deleted snapshot {id} of collection {collection_id}");
+    }
+    Ok(())
+}
+
+async fn inspect(global: &Global, args: InspectArgs) -> Result<(), CliError> {
+    if let Some(path) = &args.file {
+        return inspect_file(global, path);
+    }
+    let (Some(collection_id), Some(snapshot)) = (args.collection_id, args.snapshot_id) else {
+        return Err(CliError::internal(
+            "clap let inspect through without a snapshot",
+        ));
+    };
+    let backend = backend(global)?;
+    let metadata = resolve(&backend, collection_id, snapshot).await?;
+    let (metadata, info) = backend
+        .store()
+        .inspect_snapshot(collection_id, metadata.snapshot_id)
+        .await?;
+    if global.json {
+        return output::print_json(&serde_json::json!({
+            "metadata": metadata,
+            "file": info.as_ref().map(output::info_json),
+        }));
+    }
+    output::print_metadata(&metadata);
+    if let Some(info) = &info {
+        output::print_info(info);
+    }
+    Ok(())
+}
+
+fn inspect_file(global: &Global, path: &Path) -> Result<(), CliError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| CliError::file(format!("cannot read {}: {e}", path.display())))?;
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let described = |e| Error::Codec {
+        target: Default::default(),
+        source: e,
+    };
+    if is_json {
+        let snapshot = decode_json(&bytes).map_err(described)?;
+        let dimension = snapshot.documents.first().map_or(0, |d| d.vector.len());
+        let summary = serde_json::json!({
+            "format": "json",
+            "collection_id": snapshot.header.collection_id,
+            "snapshot_id": snapshot.header.snapshot_id,
+            "created_at": snapshot.header.created_at,
+            "vector_count": snapshot.documents.len(),
+            "dimension": dimension,
+            "file_bytes": bytes.len(),
+        });
+        if global.json {
+            return output::print_json(&summary);
+        }
+        println!("{} (legacy JSON snapshot)", path.display());
+        println!("snapshot     {}", snapshot.header.snapshot_id);
+        println!("collection   {}", snapshot.header.collection_id);
+        println!(
+            "vectors      {} of dimension {dimension}",
+            snapshot.documents.len()
+        );
+        println!("size         {}", output::megabytes(bytes.len() as u64));
+        return Ok(());
+    }
+    let info = inspect_parquet(&bytes, &Limits::default()).map_err(described)?;
+    if global.json {
+        return output::print_json(&output::info_json(&info));
+    }
+    println!("{} (Parquet snapshot)", path.display());
+    println!("snapshot     {}", info.header.snapshot_id);
+    println!("collection   {}", info.header.collection_id);
+    println!(
+        "vectors      {} of dimension {}",
+        info.vector_count, info.dimension
+    );
+    println!(
+        "compression  {} ({:.2}x compression of the raw float32)",
+        info.compression
+            .map_or_else(|| "mixed".to_owned(), |c| c.to_string()),
+        info.vector_count as f64 * f64::from(info.dimension) * 4.0 / info.file_bytes.max(1) as f64
+    );
+    output::print_info(&info);
+    Ok(())
+}
+
+async fn verify(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
+    let backend = backend(global)?;
+    let collection_id = args.collection.collection_id;
+    let metadata = resolve(&backend, collection_id, args.snapshot_id).await?;
+    let bar = progress(global, None, "verifying");
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    let verified = backend
+        .store()
+        .verify_snapshot(collection_id, metadata.snapshot_id)
+        .await;
+    bar.finish_and_clear();
+    let metadata = verified?;
+    if global.json {
+        output::print_json(&serde_json::json!({ "verified": true, "snapshot": metadata }))?;
+    } else if !global.quiet {
+        println!(
+            "snapshot {} is intact: {} bytes, SHA-256 {}, {} vectors of dimension {}",
+            metadata.snapshot_id,
+            metadata.size_bytes,
+            metadata
+                .checksum_sha256
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "not recorded".into()),
+            metadata.vector_count,
+            metadata.dimension
+        );
+    }
+    Ok(())
+}
+
+async fn prune(global: &Global, args: PruneArgs) -> Result<(), CliError> {
+    if args.keep_last.is_none() && args.max_age.is_none() {
+        return Err(CliError::usage(
+            "nothing to prune by: give --keep-last N and/or --max-age AGE",
+        ));
+    }
+    let backend = backend(global)?;
+    let mut policy = RetentionPolicy::default().with_min_count(args.min_count);
+    if let Some(n) = args.keep_last {
+        policy = policy.with_keep_last(n);
+    }
+    if let Some(age) = args.max_age {
+        policy = policy.with_max_age(age);
+    }
+    let expired = backend
+        .store()
+        .apply_retention(args.collection.collection_id, &policy, args.dry_run)
+        .await?;
+    if global.json {
+        return output::print_json(&serde_json::json!({
+            "dry_run": args.dry_run,
+            "deleted": expired,
+        }));
+    }
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    for m in &expired {
+        println!(
+            "{verb} {} (created {})",
+            m.snapshot_id,
+            m.created_at.to_rfc3339().unwrap_or_default()
+        );
+    }
+    if !global.quiet {
+        eprintln!("{verb} {} snapshot(s)", expired.len());
+    }
+    Ok(())
+}
+
+async fn migrate(global: &Global, args: MigrateArgs) -> Result<(), CliError> {
+    let (from, to) = (format_of(args.from_format), format_of(args.to_format));
+    if from == to {
+        return Err(CliError::usage(
+            "--from-format and --to-format are the same",
+        ));
+    }
+    let mut config = config(global)?;
+    config.snapshotter_type = to;
+    let backend = StorageBackend::from_config(config)?;
+    let store = backend.store();
+    let encoding = backend.encoding();
+    let collection_id = args.collection.collection_id;
+    let sources: Vec<SnapshotMetadata> = store
+        .list_snapshots(collection_id)
+        .await?
+        .into_iter()
+        .filter(|m| m.format == from.format())
+        .collect();
+    let mut converted: Vec<(SnapshotId, SnapshotId)> = Vec::new();
+    for source in sources.iter().rev() {
+        let bar = progress(global, Some(source.vector_count), "converting");
+        let batches = store
+            .restore_snapshot_stream(collection_id, source.snapshot_id)
+            .await?
+            .inspect_ok(|b| bar.inc(b.len() as u64));
+        let created = store
+            .try_create_snapshot_stream(collection_id, &encoding, batches)
+            .await;
+        bar.finish_and_clear();
+        let created = created?;
+        store
+            .verify_snapshot(collection_id, created.snapshot_id)
+            .await?;
+        if created.vector_count != source.vector_count || created.dimension != source.dimension {
+            return Err(CliError::internal(format!(
+                "the conversion of {} does not match its source",
+                source.snapshot_id
+            )));
+        }
+        if args.delete_source {
+            store
+                .delete_snapshot(collection_id, source.snapshot_id)
+                .await?;
+        }
+        if !global.json && !global.quiet {
+            println!(
+                "{} ({}) -> {} ({}){}",
+                source.snapshot_id,
+                from.format().extension(),
+                created.snapshot_id,
+                to.format().extension(),
+                if args.delete_source {
+                    ", source deleted"
+                } else {
+                    ""
+                }
+            );
+        }
+        converted.push((source.snapshot_id, created.snapshot_id));
+    }
+    if global.json {
+        let pairs: Vec<_> = converted
+            .iter()
+            .map(|(s, t)| serde_json::json!({ "source": s, "snapshot": t }))
+            .collect();
+        return output::print_json(&serde_json::json!({
+            "converted": pairs,
+            "sources_deleted": args.delete_source,
+        }));
+    }
+    if !global.quiet {
+        eprintln!("converted {} snapshot(s)", converted.len());
+    }
+    Ok(())
+}
+
+async fn gc(global: &Global, grace: std::time::Duration) -> Result<(), CliError> {
+    let backend = backend(global)?;
+    let removed = backend.store().gc(grace).await?;
+    if global.json {
+        return output::print_json(&serde_json::json!({ "removed": removed }));
+    }
+    for key in &removed {
+        println!("removed {key}");
+    }
+    if !global.quiet {
+        eprintln!("removed {} orphaned data file(s)", removed.len());
+    }
+    Ok(())
+}

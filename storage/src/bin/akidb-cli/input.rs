@@ -1,0 +1,303 @@
+//! Reading documents from the user's files, a batch at a time, on a blocking thread.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use akidb_snapshot::codec::{
+    Limits, ParquetReader, Timestamp, VectorDocument, decode_json, inspect_parquet,
+};
+use futures::Stream;
+use indicatif::ProgressBar;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::exit::CliError;
+
+/// An input file's problem, with the file and line or row it is at.
+#[derive(Debug)]
+pub(crate) struct InputError(String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    JsonLines,
+    Npy,
+    Parquet,
+    Json,
+}
+
+/// A file of documents, opened and recognised but not read yet.
+pub(crate) struct Input {
+    path: PathBuf,
+    kind: Kind,
+    total: Option<u64>,
+    /// Blank lines skipped in a JSON Lines file, to turn a document's position into its line.
+    blank_lines: Arc<Mutex<Vec<u64>>>,
+}
+
+/// One line of a JSON Lines input. Ids and times are optional; unknown keys are errors, so a
+/// misspelt field is not silently dropped.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    document_id: Option<Uuid>,
+    external_id: Option<String>,
+    vector: Vec<f32>,
+    #[serde(default, deserialize_with = "present")]
+    metadata: Option<serde_json::Value>,
+    inserted_at: Option<Timestamp>,
+}
+
+/// `"metadata": null` is metadata that is null, not "no metadata".
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
+}
+
+pub(crate) fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    Timestamp::from_millis(millis)
+}
+
+impl Input {
+    /// Recognises `path` by its extension and reads what it says about its size.
+    pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let kind = match extension.as_deref() {
+            Some("jsonl" | "ndjson") => Kind::JsonLines,
+            Some("npy") => Kind::Npy,
+            Some("parquet") => Kind::Parquet,
+            Some("json") => Kind::Json,
+            _ => {
+                return Err(CliError::file(format!(
+                    "{}: unknown input type; use .jsonl, .ndjson, .npy, .parquet or .json",
+                    path.display()
+                )));
+            }
+        };
+        let file = File::open(path)
+            .map_err(|e| CliError::file(format!("cannot open {}: {e}", path.display())))?;
+        let total = match kind {
+            Kind::Npy => Some(npy_shape(path, file)?.0),
+            _ => None,
+        };
+        Ok(Input {
+            path: path.to_owned(),
+            kind,
+            total,
+            blank_lines: Arc::default(),
+        })
+    }
+
+    /// How many documents the file holds, when that is known before reading it.
+    pub(crate) fn total(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// Where the document at `position` (from 0) is in the file, in words.
+    pub(crate) fn locate(&self, position: u64) -> String {
+        match self.kind {
+            Kind::JsonLines => {
+                let blanks = self
+                    .blank_lines
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let mut line = position + 1;
+                for blank in blanks.iter() {
+                    if *blank <= line {
+                        line += 1;
+                    }
+                }
+                format!("line {line} of {}", self.path.display())
+            }
+            Kind::Npy => format!("row {position} of {}", self.path.display()),
+            _ => format!("document #{position} of {}", self.path.display()),
+        }
+    }
+
+    /// Reads the file on a blocking thread into batches of `rows` documents. Reading stops
+    /// when the stream is dropped.
+    pub(crate) fn stream(
+        &self,
+        rows: usize,
+        progress: ProgressBar,
+    ) -> impl Stream<Item = Result<Vec<VectorDocument>, InputError>> + Send + 'static {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let path = self.path.clone();
+        let kind = self.kind;
+        let blank_lines = Arc::clone(&self.blank_lines);
+        tokio::task::spawn_blocking(move || {
+            let mut emit = |batch: Vec<VectorDocument>| {
+                progress.inc(batch.len() as u64);
+                tx.blocking_send(Ok(batch)).is_ok()
+            };
+            let read = match kind {
+                Kind::JsonLines => read_json_lines(&path, rows, &blank_lines, &mut emit),
+                Kind::Npy => read_npy(&path, rows, &mut emit),
+                Kind::Parquet => read_parquet(&path, &mut emit),
+                Kind::Json => read_json(&path, rows, &mut emit),
+            };
+            if let Err(e) = read {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+    }
+}
+
+fn error(path: &Path, what: impl std::fmt::Display) -> InputError {
+    InputError(format!("{}: {what}", path.display()))
+}
+
+fn read_json_lines(
+    path: &Path,
+    rows: usize,
+    blank_lines: &Mutex<Vec<u64>>,
+    emit: &mut dyn FnMut(Vec<VectorDocument>) -> bool,
+) -> Result<(), InputError> {
+    let file = File::open(path).map_err(|e| error(path, e))?;
+    let now = now();
+    let mut batch = Vec::with_capacity(rows);
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let number = index as u64 + 1;
+        let line = line.map_err(|e| error(path, format!("line {number}: {e}")))?;
+        if line.trim().is_empty() {
+            blank_lines
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(number);
+            continue;
+        }
+        let parsed: Line =
+            serde_json::from_str(&line).map_err(|e| error(path, format!("line {number}: {e}")))?;
+        let mut doc = VectorDocument::new(
+            parsed.document_id.unwrap_or_else(Uuid::now_v7),
+            parsed.vector,
+        )
+        .with_inserted_at(parsed.inserted_at.unwrap_or(now));
+        doc.external_id = parsed.external_id;
+        doc.metadata = parsed.metadata;
+        batch.push(doc);
+        if batch.len() == rows && !emit(std::mem::replace(&mut batch, Vec::with_capacity(rows))) {
+            return Ok(());
+        }
+    }
+    if !batch.is_empty() {
+        emit(batch);
+    }
+    Ok(())
+}
+
+/// Rows and columns of a 2-D float32 .npy file.
+fn npy_shape(path: &Path, file: File) -> Result<(u64, u64), CliError> {
+    let npy = npyz::NpyFile::new(BufReader::new(file))
+        .map_err(|e| CliError::file(format!("{}: not a .npy file: {e}", path.display())))?;
+    match *npy.shape() {
+        [rows, columns] if columns > 0 => Ok((rows, columns)),
+        ref shape => Err(CliError::file(format!(
+            "{}: a matrix of one vector per row is needed, this array has shape {shape:?}",
+            path.display()
+        ))),
+    }
+}
+
+fn read_npy(
+    path: &Path,
+    rows: usize,
+    emit: &mut dyn FnMut(Vec<VectorDocument>) -> bool,
+) -> Result<(), InputError> {
+    let file = File::open(path).map_err(|e| error(path, e))?;
+    let npy = npyz::NpyFile::new(BufReader::new(file)).map_err(|e| error(path, e))?;
+    if npy.order() != npyz::Order::C {
+        return Err(error(
+            path,
+            "Fortran-ordered arrays are not supported; save with order='C'",
+        ));
+    }
+    let (total, dimension) = match *npy.shape() {
+        [r, c] => (r, c as usize),
+        _ => return Err(error(path, "not a 2-D matrix")),
+    };
+    let dtype = npy.dtype().descr();
+    let mut floats = npy
+        .data::<f32>()
+        .map_err(|_| error(path, format!("holds {dtype}, not float32 (<f4)")))?;
+    let now = now();
+    let mut batch = Vec::with_capacity(rows);
+    for row in 0..total {
+        let vector = (&mut floats)
+            .take(dimension)
+            .collect::<std::io::Result<Vec<f32>>>()
+            .map_err(|e| error(path, format!("row {row}: {e} (is the file truncated?)")))?;
+        if vector.len() < dimension {
+            return Err(error(
+                path,
+                format!("truncated: the header promises {total} rows, the data ends in row {row}"),
+            ));
+        }
+        batch.push(VectorDocument::new(Uuid::now_v7(), vector).with_inserted_at(now));
+        if batch.len() == rows && !emit(std::mem::replace(&mut batch, Vec::with_capacity(rows))) {
+            return Ok(());
+        }
+    }
+    if !batch.is_empty() {
+        emit(batch);
+    }
+    Ok(())
+}
+
+fn read_all(path: &Path) -> Result<Vec<u8>, InputError> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| error(path, e))?;
+    Ok(bytes)
+}
+
+fn read_parquet(
+    path: &Path,
+    emit: &mut dyn FnMut(Vec<VectorDocument>) -> bool,
+) -> Result<(), InputError> {
+    let bytes = read_all(path)?;
+    // The footer first: a damaged file is refused before anything is written.
+    inspect_parquet(&bytes, &Limits::default()).map_err(|e| error(path, e))?;
+    let reader =
+        ParquetReader::try_new(bytes.into(), &Limits::default()).map_err(|e| error(path, e))?;
+    for row_group in reader {
+        if !emit(row_group.map_err(|e| error(path, e))?) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn read_json(
+    path: &Path,
+    rows: usize,
+    emit: &mut dyn FnMut(Vec<VectorDocument>) -> bool,
+) -> Result<(), InputError> {
+    let snapshot = decode_json(&read_all(path)?).map_err(|e| error(path, e))?;
+    let mut docs = snapshot.documents.into_iter();
+    loop {
+        let batch: Vec<_> = docs.by_ref().take(rows).collect();
+        if batch.is_empty() || !emit(batch) {
+            return Ok(());
+        }
+    }
+}

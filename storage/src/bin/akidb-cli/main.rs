@@ -1,0 +1,41 @@
+//! `akidb-cli`: back up, inspect and restore vector collections as Parquet snapshots.
+//!
+//! Every rule lives in the library; this binary parses arguments, reads and writes the user's
+//! files, shows progress and turns errors into one line and an exit code.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program
+
+mod args;
+mod commands;
+mod exit;
+mod input;
+mod output;
+
+use clap::Parser;
+
+fn main() {
+    let cli = args::Cli::parse();
+    init_logging(cli.global.verbose, cli.global.quiet);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => exit::fail(&exit::CliError::internal(format!("cannot start: {e}"))),
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => exit::fail(&e),
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        (false, 2) => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

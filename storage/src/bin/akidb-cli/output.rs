@@ -1,0 +1,273 @@
+//! Writing restored documents to the user's files, and printing results.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use akidb_snapshot::DocumentStream;
+use akidb_snapshot::codec::{
+    ParquetConfig, ParquetWriter, SnapshotHeader, SnapshotInfo, SnapshotMetadata,
+};
+use futures::TryStreamExt;
+use indicatif::ProgressBar;
+use npyz::WriterBuilder;
+
+use crate::exit::CliError;
+
+/// A file being written under a temporary name beside its final one; renamed into place only
+/// when complete, removed if anything fails. An existing file is never replaced.
+pub(crate) struct OutputFile {
+    path: PathBuf,
+    partial: PathBuf,
+    done: bool,
+}
+
+impl OutputFile {
+    pub(crate) fn create(path: &Path) -> Result<(OutputFile, BufWriter<File>), CliError> {
+        if path.exists() {
+            return Err(CliError::file(format!(
+                "{} already exists; choose another --output",
+                path.display()
+            )));
+        }
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let file = File::create_new(&partial)
+            .map_err(|e| CliError::file(format!("cannot create {}: {e}", partial.display())))?;
+        let output = OutputFile {
+            path: path.to_owned(),
+            partial,
+            done: false,
+        };
+        Ok((output, BufWriter::with_capacity(1 << 20, file)))
+    }
+
+    pub(crate) fn commit(mut self, writer: BufWriter<File>) -> Result<(), CliError> {
+        let file = writer.into_inner().map_err(|e| {
+            CliError::file(format!(
+                "cannot write {}: {}",
+                self.partial.display(),
+                e.error()
+            ))
+        })?;
+        file.sync_all()
+            .and_then(|()| std::fs::hard_link(&self.partial, &self.path))
+            .map_err(|e| CliError::file(format!("cannot write {}: {e}", self.path.display())))?;
+        self.done = true;
+        let _ = std::fs::remove_file(&self.partial);
+        Ok(())
+    }
+
+    fn write_error(&self, e: impl std::fmt::Display) -> CliError {
+        CliError::file(format!("cannot write {}: {e}", self.partial.display()))
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
+/// Writes every document as a JSON line, as `snapshot create` reads them back.
+pub(crate) async fn write_json_lines(
+    path: &Path,
+    mut batches: DocumentStream,
+    progress: &ProgressBar,
+) -> Result<u64, CliError> {
+    let (output, mut writer) = OutputFile::create(path)?;
+    let mut count = 0u64;
+    while let Some(batch) = batches.try_next().await? {
+        for doc in &batch {
+            if doc.vector.iter().any(|x| !x.is_finite()) {
+                return Err(CliError::file(format!(
+                    "document {} has a NaN or infinite float, which JSON cannot hold; restore to .npy or .parquet instead",
+                    doc.document_id
+                )));
+            }
+            serde_json::to_writer(&mut writer, doc).map_err(|e| output.write_error(e))?;
+            writer.write_all(b"\n").map_err(|e| output.write_error(e))?;
+        }
+        count += batch.len() as u64;
+        progress.inc(batch.len() as u64);
+    }
+    output.commit(writer)?;
+    Ok(count)
+}
+
+/// Writes the vectors as a float32 matrix, one row per document, in the snapshot's order.
+pub(crate) async fn write_npy(
+    path: &Path,
+    metadata: &SnapshotMetadata,
+    mut batches: DocumentStream,
+    progress: &ProgressBar,
+) -> Result<u64, CliError> {
+    let (output, mut writer) = OutputFile::create(path)?;
+    let shape = [metadata.vector_count, u64::from(metadata.dimension)];
+    let mut npy = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .writer(&mut writer)
+        .shape(&shape)
+        .begin_nd()
+        .map_err(|e| output.write_error(e))?;
+    let mut count = 0u64;
+    while let Some(batch) = batches.try_next().await? {
+        for doc in &batch {
+            npy.extend(doc.vector.iter().copied())
+                .map_err(|e| output.write_error(e))?;
+        }
+        count += batch.len() as u64;
+        progress.inc(batch.len() as u64);
+    }
+    npy.finish().map_err(|e| output.write_error(e))?;
+    output.commit(writer)?;
+    Ok(count)
+}
+
+/// Writes bytes that were already checked (a Parquet snapshot file, unchanged).
+pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let (output, mut writer) = OutputFile::create(path)?;
+    writer.write_all(bytes).map_err(|e| output.write_error(e))?;
+    output.commit(writer)
+}
+
+/// Encodes restored documents as a Parquet snapshot file with the same header (for a JSON
+/// snapshot restored to .parquet).
+pub(crate) async fn write_parquet(
+    path: &Path,
+    metadata: &SnapshotMetadata,
+    mut batches: DocumentStream,
+    progress: &ProgressBar,
+) -> Result<u64, CliError> {
+    let (output, writer) = OutputFile::create(path)?;
+    let header = SnapshotHeader::new(
+        metadata.collection_id,
+        metadata.snapshot_id,
+        metadata.created_at,
+    );
+    let mut parquet = ParquetWriter::try_new(writer, header, ParquetConfig::default())
+        .map_err(|e| output.write_error(e))?;
+    let mut count = 0u64;
+    while let Some(batch) = batches.try_next().await? {
+        parquet.write(&batch).map_err(|e| output.write_error(e))?;
+        count += batch.len() as u64;
+        progress.inc(batch.len() as u64);
+    }
+    let (writer, _) = parquet.finish().map_err(|e| output.write_error(e))?;
+    output.commit(writer)?;
+    Ok(count)
+}
+
+pub(crate) fn megabytes(bytes: u64) -> String {
+    format!("{:.2} MB", bytes as f64 / 1e6)
+}
+
+/// The vectors' in-memory size over the file's size.
+pub(crate) fn ratio(metadata: &SnapshotMetadata) -> f64 {
+    metadata.vector_count as f64 * f64::from(metadata.dimension) * 4.0
+        / metadata.size_bytes.max(1) as f64
+}
+
+pub(crate) fn print_metadata(m: &SnapshotMetadata) {
+    println!("snapshot     {}", m.snapshot_id);
+    println!("collection   {}", m.collection_id);
+    println!(
+        "created      {}",
+        m.created_at
+            .to_rfc3339()
+            .unwrap_or_else(|| m.created_at.as_millis().to_string())
+    );
+    println!("format       {}", m.format.extension());
+    println!(
+        "vectors      {} of dimension {}",
+        m.vector_count, m.dimension
+    );
+    println!(
+        "size         {} ({} bytes)",
+        megabytes(m.size_bytes),
+        m.size_bytes
+    );
+    println!(
+        "compression  {} ({:.2}x compression of the raw float32)",
+        m.compression,
+        ratio(m)
+    );
+    if let Some(sha) = m.checksum_sha256 {
+        println!("sha256       {sha}");
+    }
+    println!("schema       version {}", m.schema_version);
+}
+
+pub(crate) fn print_info(info: &SnapshotInfo) {
+    println!();
+    println!(
+        "file         {} bytes, written by {}",
+        info.file_bytes,
+        info.created_by.as_deref().unwrap_or("?")
+    );
+    println!(
+        "pages        {} compressed, {} uncompressed ({:.2}x)",
+        megabytes(info.compressed_bytes),
+        megabytes(info.uncompressed_bytes),
+        info.uncompressed_bytes as f64 / info.compressed_bytes.max(1) as f64
+    );
+    println!("columns      document_id (uuid), external_id (string, optional), dimension (int32),");
+    println!(
+        "             vector (fixed_size_list<float32>[{}]), metadata_json (json, optional),",
+        info.dimension
+    );
+    println!("             inserted_at (timestamp ms, UTC)");
+    println!("row groups   {}", info.row_groups.len());
+    println!(
+        "  {:>5} {:>10} {:>14} {:>14}",
+        "#", "rows", "compressed", "uncompressed"
+    );
+    for (i, rg) in info.row_groups.iter().enumerate() {
+        println!(
+            "  {i:>5} {:>10} {:>14} {:>14}",
+            rg.rows,
+            megabytes(rg.compressed_bytes),
+            megabytes(rg.uncompressed_bytes)
+        );
+    }
+    println!("footer keys");
+    for (k, v) in &info.footer {
+        if k.starts_with("akidb.") {
+            println!("  {k} = {v}");
+        }
+    }
+}
+
+pub(crate) fn info_json(info: &SnapshotInfo) -> serde_json::Value {
+    serde_json::json!({
+        "collection_id": info.header.collection_id,
+        "snapshot_id": info.header.snapshot_id,
+        "created_at": info.header.created_at,
+        "schema_version": info.schema_version,
+        "vector_count": info.vector_count,
+        "dimension": info.dimension,
+        "compression": info.compression.map(|c| c.to_string()),
+        "file_bytes": info.file_bytes,
+        "compressed_bytes": info.compressed_bytes,
+        "uncompressed_bytes": info.uncompressed_bytes,
+        "created_by": info.created_by,
+        "row_groups": info.row_groups.iter().map(|rg| serde_json::json!({
+            "rows": rg.rows,
+            "offset": rg.byte_range.start,
+            "length": rg.byte_range.end - rg.byte_range.start,
+            "compressed_bytes": rg.compressed_bytes,
+            "uncompressed_bytes": rg.uncompressed_bytes,
+        })).collect::<Vec<_>>(),
+        "footer": info.footer,
+    })
+}
+
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::internal(format!("cannot print JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
+}

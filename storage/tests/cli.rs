@@ -1,0 +1,660 @@
+//! The built `akidb-cli` binary through every command, on the local store and the S3 test
+//! server, and every bad input of the issue: each gets one line on stderr and its exit code.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use akidb_snapshot::codec::SnapshotMetadata;
+use serde_json::Value;
+use support::{collection, docs};
+
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../examples/sample-collection.jsonl"
+);
+
+struct Cli {
+    dir: tempfile::TempDir,
+    store: Option<String>,
+}
+
+impl Cli {
+    /// The default store (./akidb-snapshots) in a fresh working directory.
+    fn local() -> Cli {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+            store: None,
+        }
+    }
+
+    fn s3() -> Cli {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+            store: Some(support::s3_uri()),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_akidb-cli"));
+        command
+            .current_dir(self.dir.path())
+            .env_remove("AKIDB_STORE")
+            .env_remove("AKIDB_CONFIG");
+        if let Some(store) = &self.store {
+            command.args(["--store", store]);
+        }
+        command.args(args).output().expect("run akidb-cli")
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed with {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut with_json = vec!["--json"];
+        with_json.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&with_json)).expect("one JSON document on stdout")
+    }
+
+    /// Runs a command that must fail with `code`; returns its one line of stderr.
+    fn fails(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+            "{stderr}"
+        );
+        if code != 2 {
+            assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+            assert!(stderr.starts_with("akidb-cli: error: "), "{stderr}");
+            assert!(stderr.contains("hint: "), "says what to do: {stderr}");
+        }
+        stderr
+    }
+}
+
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn write_npy(path: &Path, rows: &[Vec<f32>]) {
+    use npyz::WriterBuilder;
+    let dim = rows[0].len() as u64;
+    let mut out = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&[rows.len() as u64, dim])
+        .writer(std::fs::File::create(path).unwrap())
+        .begin_nd()
+        .unwrap();
+    for row in rows {
+        out.extend(row.iter().copied()).unwrap();
+    }
+    out.finish().unwrap();
+}
+
+fn read_npy(path: &Path) -> (Vec<u64>, Vec<f32>) {
+    let npy = npyz::NpyFile::new(std::fs::File::open(path).unwrap()).unwrap();
+    let shape = npy.shape().to_vec();
+    (shape, npy.into_vec().unwrap())
+}
+
+fn full_cycle(cli: &Cli) {
+    let c = collection().to_string();
+    let id = cli.ok(&[
+        "snapshot",
+        "create",
+        "--collection-id",
+        &c,
+        "--input",
+        SAMPLE,
+    ]);
+    let id = id.trim();
+
+    let listed = cli.json(&["snapshot", "list", "--collection-id", &c]);
+    let listed: Vec<SnapshotMetadata> = serde_json::from_value(listed).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].snapshot_id.to_string(), id);
+    assert_eq!((listed[0].vector_count, listed[0].dimension), (50, 384));
+    assert!(
+        cli.ok(&["snapshot", "list", "--collection-id", &c])
+            .contains(id)
+    );
+
+    let inspected = cli.json(&[
+        "snapshot",
+        "inspect",
+        "--collection-id",
+        &c,
+        "--snapshot-id",
+        id,
+    ]);
+    assert_eq!(inspected["file"]["vector_count"], 50);
+    assert_eq!(inspected["file"]["row_groups"].as_array().unwrap().len(), 1);
+    assert_eq!(inspected["metadata"]["format"], "parquet");
+    let text = cli.ok(&[
+        "snapshot",
+        "inspect",
+        "--collection-id",
+        &c,
+        "--snapshot-id",
+        "latest",
+    ]);
+    assert!(
+        text.contains("row groups") && text.contains("akidb.vector_count = 50"),
+        "{text}"
+    );
+
+    let verified = cli.ok(&[
+        "snapshot",
+        "verify",
+        "--collection-id",
+        &c,
+        "--snapshot-id",
+        id,
+    ]);
+    assert!(verified.contains("intact"), "{verified}");
+
+    // Restore three ways; the JSON Lines come back as they went in.
+    for name in ["back.jsonl", "back.npy", "back.parquet"] {
+        let out = cli.path(name);
+        cli.ok(&[
+            "snapshot",
+            "restore",
+            "--collection-id",
+            &c,
+            "--snapshot-id",
+            "latest",
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+    }
+    let input = read_jsonl(Path::new(SAMPLE));
+    let back = read_jsonl(&cli.path("back.jsonl"));
+    assert_eq!(back.len(), input.len());
+    for (i, (a, b)) in input.iter().zip(&back).enumerate() {
+        let (va, vb): (Vec<f32>, Vec<f32>) = (
+            serde_json::from_value(a["vector"].clone()).unwrap(),
+            serde_json::from_value(b["vector"].clone()).unwrap(),
+        );
+        assert_eq!(va, vb, "line {i}");
+        assert_eq!(a["external_id"], b["external_id"]);
+        assert_eq!(a["metadata"], b["metadata"]);
+        if let Some(id) = a.get("document_id") {
+            assert_eq!(id, &b["document_id"]);
+            assert_eq!(a["inserted_at"], b["inserted_at"]);
+        }
+    }
+    let (shape, floats) = read_npy(&cli.path("back.npy"));
+    assert_eq!(shape, [50, 384]);
+    let first: Vec<f32> = serde_json::from_value(input[0]["vector"].clone()).unwrap();
+    assert_eq!(floats[..384], first[..]);
+    let parquet = std::fs::read(cli.path("back.parquet")).unwrap();
+    assert_eq!(parquet.len() as u64, listed[0].size_bytes);
+    let file = cli.json(&[
+        "snapshot",
+        "inspect",
+        "--file",
+        cli.path("back.parquet").to_str().unwrap(),
+    ]);
+    assert_eq!(file["snapshot_id"], id);
+
+    // The restored .parquet and .npy are inputs too.
+    let again = cli.json(&[
+        "snapshot",
+        "create",
+        "--collection-id",
+        &c,
+        "--input",
+        cli.path("back.parquet").to_str().unwrap(),
+    ]);
+    assert_eq!(again["vector_count"], 50);
+    let from_npy = cli.json(&[
+        "snapshot",
+        "create",
+        "--collection-id",
+        &c,
+        "--input",
+        cli.path("back.npy").to_str().unwrap(),
+        "--compression",
+        "snappy",
+        "--row-group-size",
+        "20",
+    ]);
+    assert_eq!(from_npy["compression"], "snappy");
+    let inspected = cli.json(&[
+        "snapshot",
+        "inspect",
+        "--collection-id",
+        &c,
+        "--snapshot-id",
+        from_npy["snapshot_id"].as_str().unwrap(),
+    ]);
+    assert_eq!(inspected["file"]["row_groups"].as_array().unwrap().len(), 3);
+
+    // Prune to the newest one, then delete it.
+    let planned = cli.json(&[
+        "snapshot",
+        "prune",
+        "--collection-id",
+        &c,
+        "--keep-last",
+        "1",
+        "--dry-run",
+    ]);
+    assert_eq!(planned["deleted"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        cli.json(&["snapshot", "list", "--collection-id", &c])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    cli.ok(&[
+        "snapshot",
+        "prune",
+        "--collection-id",
+        &c,
+        "--keep-last",
+        "1",
+    ]);
+    let left = cli.json(&["snapshot", "list", "--collection-id", &c]);
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    assert_eq!(left[0]["snapshot_id"], from_npy["snapshot_id"]);
+    cli.ok(&[
+        "snapshot",
+        "delete",
+        "--collection-id",
+        &c,
+        "--snapshot-id",
+        "latest",
+    ]);
+    assert!(
+        cli.json(&["snapshot", "list", "--collection-id", &c])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let gc = cli.json(&["snapshot", "gc", "--grace", "0s"]);
+    assert!(gc["removed"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn every_command_on_the_local_store() {
+    let cli = Cli::local();
+    full_cycle(&cli);
+    // The default store is ./akidb-snapshots.
+    assert!(cli.path("akidb-snapshots/snapshots").is_dir());
+}
+
+#[test]
+fn every_command_on_s3() {
+    full_cycle(&Cli::s3());
+}
+
+#[test]
+fn migrate_json_snapshots_to_parquet() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let m = cli.json(&[
+            "snapshot",
+            "create",
+            "--collection-id",
+            &c,
+            "--input",
+            SAMPLE,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(m["format"], "json");
+        ids.push(m["snapshot_id"].as_str().unwrap().to_owned());
+    }
+    let out = cli.json(&[
+        "snapshot",
+        "migrate",
+        "--collection-id",
+        &c,
+        "--from-format",
+        "json",
+        "--to-format",
+        "parquet",
+        "--delete-source",
+    ]);
+    assert_eq!(out["converted"].as_array().unwrap().len(), 2);
+    let listed = cli.json(&["snapshot", "list", "--collection-id", &c]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|m| m["format"] == "parquet"));
+    let back = cli.path("back.jsonl");
+    cli.ok(&[
+        "snapshot",
+        "restore",
+        "--collection-id",
+        &c,
+        "--snapshot-id",
+        "latest",
+        "--output",
+        back.to_str().unwrap(),
+    ]);
+    assert_eq!(read_jsonl(&back).len(), 50);
+    // A JSON snapshot file is an input too, and inspectable.
+    let json = cli.json(&[
+        "snapshot",
+        "create",
+        "--collection-id",
+        &c,
+        "--input",
+        SAMPLE,
+        "--format",
+        "json",
+    ]);
+    let file = cli.path(&format!(
+        "akidb-snapshots/snapshots/{c}/{}.json",
+        json["snapshot_id"].as_str().unwrap()
+    ));
+    let inspected = cli.json(&["snapshot", "inspect", "--file", file.to_str().unwrap()]);
+    assert_eq!(inspected["vector_count"], 50);
+    let from_json = cli.json(&[
+        "snapshot",
+        "create",
+        "--collection-id",
+        &c,
+        "--input",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(from_json["format"], "parquet");
+}
+
+#[test]
+fn gc_removes_orphans_and_config_files_are_read() {
+    let cli = Cli::local();
+    let c = collection();
+    let store = cli.path("elsewhere");
+    let config = cli.path("akidb.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\nuri = \"file://{}\"\n[storage.parquet]\ncompression = \"lz4\"\n",
+            store.display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let m = cli.json(&[
+        "--config",
+        config,
+        "snapshot",
+        "create",
+        "--collection-id",
+        &c.to_string(),
+        "--input",
+        SAMPLE,
+    ]);
+    assert_eq!(m["compression"], "lz4");
+    let orphan = store.join(format!("snapshots/{c}/{}.parquet", uuid::Uuid::now_v7()));
+    std::fs::write(&orphan, b"partial").unwrap();
+    let kept = cli.json(&["--config", config, "snapshot", "gc", "--grace", "1h"]);
+    assert!(kept["removed"].as_array().unwrap().is_empty());
+    let removed = cli.json(&["--config", config, "snapshot", "gc", "--grace", "0s"]);
+    assert_eq!(removed["removed"].as_array().unwrap().len(), 1);
+    assert!(!orphan.exists());
+}
+
+#[test]
+fn bad_inputs_get_one_line_and_an_exit_code() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    let create = |input: &Path| {
+        vec![
+            "snapshot".to_owned(),
+            "create".into(),
+            "--collection-id".into(),
+            c.clone(),
+            "--input".into(),
+            input.display().to_string(),
+        ]
+    };
+    let run_fail = |code: i32, args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli.fails(code, &args)
+    };
+
+    // A missing file.
+    let err = run_fail(8, create(&cli.path("missing.jsonl")));
+    assert!(err.contains("missing.jsonl"), "{err}");
+
+    // A wrong dimension on line 7 of a JSON Lines file.
+    let lines: Vec<String> = std::fs::read_to_string(SAMPLE)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let mut bad = lines[..10].to_vec();
+    let mut doc: Value = serde_json::from_str(&bad[6]).unwrap();
+    doc["vector"].as_array_mut().unwrap().pop();
+    bad[6] = doc.to_string();
+    bad.insert(2, String::new()); // a blank line is skipped and still counted
+    std::fs::write(cli.path("dim.jsonl"), bad.join("\n")).unwrap();
+    let err = run_fail(3, create(&cli.path("dim.jsonl")));
+    assert!(err.contains("line 8 of"), "{err}");
+    assert!(err.contains("dimension"), "{err}");
+
+    // A line that is not a document.
+    std::fs::write(
+        cli.path("junk.jsonl"),
+        format!("{}\n{{\"vectr\": [1]}}\n", lines[0]),
+    )
+    .unwrap();
+    let err = run_fail(8, create(&cli.path("junk.jsonl")));
+    assert!(err.contains("line 2") && err.contains("vectr"), "{err}");
+
+    // A truncated .npy.
+    write_npy(
+        &cli.path("full.npy"),
+        &docs(20, 8, 1)
+            .into_iter()
+            .map(|d| d.vector)
+            .collect::<Vec<_>>(),
+    );
+    let bytes = std::fs::read(cli.path("full.npy")).unwrap();
+    std::fs::write(cli.path("cut.npy"), &bytes[..bytes.len() - 100]).unwrap();
+    let err = run_fail(8, create(&cli.path("cut.npy")));
+    assert!(
+        err.contains("cut.npy") && err.contains("truncated"),
+        "{err}"
+    );
+
+    // Not a snapshot, by extension and by content.
+    std::fs::write(cli.path("notes.txt"), "hello").unwrap();
+    run_fail(8, create(&cli.path("notes.txt")));
+    std::fs::write(cli.path("fake.parquet"), "hello").unwrap();
+    run_fail(8, create(&cli.path("fake.parquet")));
+
+    // Nothing was committed by any of these.
+    assert!(
+        cli.json(&["snapshot", "list", "--collection-id", &c])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // A corrupted snapshot.
+    let id = cli.ok(&[
+        "snapshot",
+        "create",
+        "--collection-id",
+        &c,
+        "--input",
+        SAMPLE,
+    ]);
+    let id = id.trim();
+    let data = cli.path(&format!("akidb-snapshots/snapshots/{c}/{id}.parquet"));
+    let mut bytes = std::fs::read(&data).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&data, bytes).unwrap();
+    let err = cli.fails(
+        5,
+        &[
+            "snapshot",
+            "verify",
+            "--collection-id",
+            &c,
+            "--snapshot-id",
+            id,
+        ],
+    );
+    assert!(err.contains(id) && err.contains("corrupted"), "{err}");
+    let out = cli.path("never.jsonl");
+    cli.fails(
+        5,
+        &[
+            "snapshot",
+            "restore",
+            "--collection-id",
+            &c,
+            "--snapshot-id",
+            id,
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.exists(), "a failed restore leaves no file");
+    assert!(!cli.path("never.jsonl.partial").exists());
+
+    // Not found, and an existing output file is never replaced.
+    let other = collection().to_string();
+    cli.fails(
+        4,
+        &[
+            "snapshot",
+            "restore",
+            "--collection-id",
+            &other,
+            "--snapshot-id",
+            "latest",
+            "--output",
+            "x.jsonl",
+        ],
+    );
+    cli.fails(
+        4,
+        &[
+            "snapshot",
+            "delete",
+            "--collection-id",
+            &c,
+            "--snapshot-id",
+            &uuid::Uuid::now_v7().to_string(),
+        ],
+    );
+    std::fs::write(cli.path("taken.npy"), "mine").unwrap();
+    cli.fails(
+        8,
+        &[
+            "snapshot",
+            "restore",
+            "--collection-id",
+            &c,
+            "--snapshot-id",
+            id,
+            "--output",
+            "taken.npy",
+        ],
+    );
+    assert_eq!(std::fs::read(cli.path("taken.npy")).unwrap(), b"mine");
+
+    // Usage errors are clap's (exit 2).
+    cli.fails(2, &["snapshot", "list", "--collection-id", "not-a-uuid"]);
+    cli.fails(
+        2,
+        &[
+            "snapshot",
+            "prune",
+            "--collection-id",
+            &c,
+            "--max-age",
+            "soon",
+        ],
+    );
+
+    // An unreachable S3 endpoint (no retries configured, so it fails at once).
+    std::fs::write(cli.path("fast.toml"), "[storage.retry]\nmax_retries = 0\n").unwrap();
+    let unreachable = "s3://bucket/x?endpoint=http%3A%2F%2F127.0.0.1%3A1&region=us-east-1&access_key_id=a&secret_access_key=b";
+    let err = cli.fails(
+        6,
+        &[
+            "--config",
+            "fast.toml",
+            "--store",
+            unreachable,
+            "snapshot",
+            "list",
+            "--collection-id",
+            &c,
+        ],
+    );
+    assert!(err.contains("store failed to list"), "{err}");
+    let err = cli.fails(
+        7,
+        &[
+            "--store",
+            "ftp://x",
+            "snapshot",
+            "list",
+            "--collection-id",
+            &c,
+        ],
+    );
+    assert!(err.contains("unsupported store scheme"), "{err}");
+}
+
+#[test]
+fn help_teaches_and_progress_stays_quiet_when_piped() {
+    let cli = Cli::local();
+    let help = cli.ok(&["--help"]);
+    assert!(
+        help.contains("Examples:") && help.contains("Exit codes:"),
+        "{help}"
+    );
+    let create = cli.ok(&["snapshot", "create", "--help"]);
+    assert!(
+        create.contains("JSON Lines") && create.contains(".npy"),
+        "{create}"
+    );
+    let out = cli.run(&[
+        "snapshot",
+        "create",
+        "--collection-id",
+        &collection().to_string(),
+        "--input",
+        SAMPLE,
+    ]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success());
+    assert!(
+        !stderr.contains('\r') && !stderr.contains("encoding"),
+        "no progress bar when piped: {stderr:?}"
+    );
+    assert!(stderr.contains("created snapshot"), "{stderr}");
+}
