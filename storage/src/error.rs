@@ -111,7 +111,7 @@ pub enum Error {
         source: BoxError,
     },
     /// The document stream handed to a create failed; nothing was committed.
-    #[error("{target}: the input failed: {source}")]
+    #[error("{target} was not created, the input failed: {source}")]
     Input {
         /// Which snapshot was being created.
         target: Target,

@@ -658,3 +658,59 @@ fn help_teaches_and_progress_stays_quiet_when_piped() {
     );
     assert!(stderr.contains("created snapshot"), "{stderr}");
 }
+
+#[test]
+fn the_readme_walkthrough_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let block = readme
+        .split("<!-- walkthrough -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- /walkthrough -->").next())
+        .expect("the README marks its walkthrough");
+    let script = block
+        .trim()
+        .trim_start_matches("```sh")
+        .trim_end_matches("```");
+    assert!(
+        script.matches("akidb-cli snapshot").count() >= 15,
+        "{script}"
+    );
+
+    // From a folder that has the repository's examples/, with akidb-cli on the PATH.
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"),
+        dir.path().join("examples"),
+    )
+    .unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_akidb-cli")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env_remove("AKIDB_STORE")
+        .env_remove("AKIDB_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the walkthrough failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("is intact"), "{stdout}");
+    assert!(
+        stdout.contains("(json) ->"),
+        "migrate converted one: {stdout}"
+    );
+    for file in ["restored.jsonl", "vectors.npy", "copy.parquet"] {
+        assert!(dir.path().join(file).exists(), "{file}");
+    }
+}

@@ -39,7 +39,7 @@ pub(crate) struct Global {
     /// [default: the config file's uri, else file://./akidb-snapshots]
     #[arg(long, global = true, value_name = "URI", env = "AKIDB_STORE")]
     pub(crate) store: Option<String>,
-    /// A TOML file with a [storage] table (uri, snapshotter_type, [storage.parquet], …).
+    /// A TOML file with a `[storage]` table (uri, snapshotter_type, `[storage.parquet]`, …).
     #[arg(long, global = true, value_name = "FILE", env = "AKIDB_CONFIG")]
     pub(crate) config: Option<PathBuf>,
     /// Print one JSON document on stdout instead of text (and no progress bar).

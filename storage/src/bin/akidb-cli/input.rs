@@ -244,12 +244,12 @@ fn read_npy(
         let vector = (&mut floats)
             .take(dimension)
             .collect::<std::io::Result<Vec<f32>>>()
-            .map_err(|e| error(path, format!("row {row}: {e} (is the file truncated?)")))?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => truncated(path, total, row),
+                _ => error(path, format!("row {row}: {e}")),
+            })?;
         if vector.len() < dimension {
-            return Err(error(
-                path,
-                format!("truncated: the header promises {total} rows, the data ends in row {row}"),
-            ));
+            return Err(truncated(path, total, row));
         }
         batch.push(VectorDocument::new(Uuid::now_v7(), vector).with_inserted_at(now));
         if batch.len() == rows && !emit(std::mem::replace(&mut batch, Vec::with_capacity(rows))) {
@@ -260,6 +260,13 @@ fn read_npy(
         emit(batch);
     }
     Ok(())
+}
+
+fn truncated(path: &Path, total: u64, row: u64) -> InputError {
+    error(
+        path,
+        format!("truncated: the header promises {total} rows, the data ends in row {row}"),
+    )
 }
 
 fn read_all(path: &Path) -> Result<Vec<u8>, InputError> {
