@@ -40,7 +40,8 @@ impl Cli {
         self.dir.path().join(name)
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    /// Runs `akidb-cli` with `line`, split at whitespace (no argument here has a space).
+    fn run(&self, line: &str) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_akidb-cli"));
         command
             .current_dir(self.dir.path())
@@ -49,32 +50,34 @@ impl Cli {
         if let Some(store) = &self.store {
             command.args(["--store", store]);
         }
-        command.args(args).output().expect("run akidb-cli")
+        command
+            .args(line.split_whitespace())
+            .output()
+            .expect("run akidb-cli")
     }
 
     /// Runs a command that must succeed; returns its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+    fn ok(&self, line: &str) -> String {
+        let out = self.run(line);
         assert!(
             out.status.success(),
-            "{args:?} failed with {:?}: {}",
+            "{line} failed with {:?}: {}",
             out.status.code(),
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
     }
 
-    fn json(&self, args: &[&str]) -> Value {
-        let mut with_json = vec!["--json"];
-        with_json.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&with_json)).expect("one JSON document on stdout")
+    fn json(&self, line: &str) -> Value {
+        serde_json::from_str(&self.ok(&format!("--json {line}")))
+            .expect("one JSON document on stdout")
     }
 
     /// Runs a command that must fail with `code`; returns its one line of stderr.
-    fn fails(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
+    fn fails(&self, code: i32, line: &str) -> String {
+        let out = self.run(line);
         let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(code), "{line}: {stderr}");
         assert!(
             !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
             "{stderr}"
@@ -119,73 +122,52 @@ fn read_npy(path: &Path) -> (Vec<u64>, Vec<f32>) {
 
 fn full_cycle(cli: &Cli) {
     let c = collection().to_string();
-    let id = cli.ok(&[
-        "snapshot",
-        "create",
-        "--collection-id",
-        &c,
-        "--input",
-        SAMPLE,
-    ]);
+    let id = cli.ok(&format!(
+        "snapshot create --collection-id {} --input {}",
+        c, SAMPLE
+    ));
     let id = id.trim();
 
-    let listed = cli.json(&["snapshot", "list", "--collection-id", &c]);
+    let listed = cli.json(&format!("snapshot list --collection-id {}", c));
     let listed: Vec<SnapshotMetadata> = serde_json::from_value(listed).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].snapshot_id.to_string(), id);
     assert_eq!((listed[0].vector_count, listed[0].dimension), (50, 384));
     assert!(
-        cli.ok(&["snapshot", "list", "--collection-id", &c])
+        cli.ok(&format!("snapshot list --collection-id {}", c))
             .contains(id)
     );
 
-    let inspected = cli.json(&[
-        "snapshot",
-        "inspect",
-        "--collection-id",
-        &c,
-        "--snapshot-id",
-        id,
-    ]);
+    let inspected = cli.json(&format!(
+        "snapshot inspect --collection-id {} --snapshot-id {}",
+        c, id
+    ));
     assert_eq!(inspected["file"]["vector_count"], 50);
     assert_eq!(inspected["file"]["row_groups"].as_array().unwrap().len(), 1);
     assert_eq!(inspected["metadata"]["format"], "parquet");
-    let text = cli.ok(&[
-        "snapshot",
-        "inspect",
-        "--collection-id",
-        &c,
-        "--snapshot-id",
-        "latest",
-    ]);
+    let text = cli.ok(&format!(
+        "snapshot inspect --collection-id {} --snapshot-id latest",
+        c
+    ));
     assert!(
         text.contains("row groups") && text.contains("akidb.vector_count = 50"),
         "{text}"
     );
 
-    let verified = cli.ok(&[
-        "snapshot",
-        "verify",
-        "--collection-id",
-        &c,
-        "--snapshot-id",
-        id,
-    ]);
+    let verified = cli.ok(&format!(
+        "snapshot verify --collection-id {} --snapshot-id {}",
+        c, id
+    ));
     assert!(verified.contains("intact"), "{verified}");
 
     // Restore three ways; the JSON Lines come back as they went in.
     for name in ["back.jsonl", "back.npy", "back.parquet"] {
         let out = cli.path(name);
-        cli.ok(&[
-            "snapshot",
-            "restore",
-            "--collection-id",
-            &c,
-            "--snapshot-id",
-            "latest",
-            "--output",
-            out.to_str().unwrap(),
-        ]);
+        cli.ok(&format!(
+            "snapshot restore --collection-id {} --snapshot-id latest --output {}",
+            c,
+            out.to_str().unwrap()
+        ));
     }
     let input = read_jsonl(Path::new(SAMPLE));
     let back = read_jsonl(&cli.path("back.jsonl"));
@@ -209,91 +191,63 @@ fn full_cycle(cli: &Cli) {
     assert_eq!(floats[..384], first[..]);
     let parquet = std::fs::read(cli.path("back.parquet")).unwrap();
     assert_eq!(parquet.len() as u64, listed[0].size_bytes);
-    let file = cli.json(&[
-        "snapshot",
-        "inspect",
-        "--file",
-        cli.path("back.parquet").to_str().unwrap(),
-    ]);
+    let file = cli.json(&format!(
+        "snapshot inspect --file {}",
+        cli.path("back.parquet").to_str().unwrap()
+    ));
     assert_eq!(file["snapshot_id"], id);
 
     // The restored .parquet and .npy are inputs too.
-    let again = cli.json(&[
-        "snapshot",
-        "create",
-        "--collection-id",
-        &c,
-        "--input",
-        cli.path("back.parquet").to_str().unwrap(),
-    ]);
+    let again = cli.json(&format!(
+        "snapshot create --collection-id {} --input {}",
+        c,
+        cli.path("back.parquet").to_str().unwrap()
+    ));
     assert_eq!(again["vector_count"], 50);
-    let from_npy = cli.json(&[
-        "snapshot",
-        "create",
-        "--collection-id",
-        &c,
-        "--input",
-        cli.path("back.npy").to_str().unwrap(),
-        "--compression",
-        "snappy",
-        "--row-group-size",
-        "20",
-    ]);
+    let from_npy = cli.json(&format!(
+        "snapshot create --collection-id {} --input {} --compression snappy --row-group-size 20",
+        c,
+        cli.path("back.npy").to_str().unwrap()
+    ));
     assert_eq!(from_npy["compression"], "snappy");
-    let inspected = cli.json(&[
-        "snapshot",
-        "inspect",
-        "--collection-id",
-        &c,
-        "--snapshot-id",
-        from_npy["snapshot_id"].as_str().unwrap(),
-    ]);
+    let inspected = cli.json(&format!(
+        "snapshot inspect --collection-id {} --snapshot-id {}",
+        c,
+        from_npy["snapshot_id"].as_str().unwrap()
+    ));
     assert_eq!(inspected["file"]["row_groups"].as_array().unwrap().len(), 3);
 
     // Prune to the newest one, then delete it.
-    let planned = cli.json(&[
-        "snapshot",
-        "prune",
-        "--collection-id",
-        &c,
-        "--keep-last",
-        "1",
-        "--dry-run",
-    ]);
+    let planned = cli.json(&format!(
+        "snapshot prune --collection-id {} --keep-last 1 --dry-run",
+        c
+    ));
     assert_eq!(planned["deleted"].as_array().unwrap().len(), 2);
     assert_eq!(
-        cli.json(&["snapshot", "list", "--collection-id", &c])
+        cli.json(&format!("snapshot list --collection-id {}", c))
             .as_array()
             .unwrap()
             .len(),
         3
     );
-    cli.ok(&[
-        "snapshot",
-        "prune",
-        "--collection-id",
-        &c,
-        "--keep-last",
-        "1",
-    ]);
-    let left = cli.json(&["snapshot", "list", "--collection-id", &c]);
+    cli.ok(&format!(
+        "snapshot prune --collection-id {} --keep-last 1",
+        c
+    ));
+    let left = cli.json(&format!("snapshot list --collection-id {}", c));
     assert_eq!(left.as_array().unwrap().len(), 1);
     assert_eq!(left[0]["snapshot_id"], from_npy["snapshot_id"]);
-    cli.ok(&[
-        "snapshot",
-        "delete",
-        "--collection-id",
-        &c,
-        "--snapshot-id",
-        "latest",
-    ]);
+    cli.ok(&format!(
+        "snapshot delete --collection-id {} --snapshot-id latest",
+        c
+    ));
     assert!(
-        cli.json(&["snapshot", "list", "--collection-id", &c])
+        cli.json(&format!("snapshot list --collection-id {}", c))
             .as_array()
             .unwrap()
             .is_empty()
     );
-    let gc = cli.json(&["snapshot", "gc", "--grace", "0s"]);
+    let gc = cli.json("snapshot gc --grace 0s");
     assert!(gc["removed"].as_array().unwrap().is_empty());
 }
 
@@ -312,76 +266,55 @@ fn every_command_on_s3() {
 
 #[test]
 fn migrate_json_snapshots_to_parquet() {
+    for cli in [Cli::local(), Cli::s3()] {
+        let c = collection().to_string();
+        for _ in 0..2 {
+            let m = cli.json(&format!(
+                "snapshot create --collection-id {c} --input {SAMPLE} --format json"
+            ));
+            assert_eq!(m["format"], "json");
+        }
+        let out = cli.json(&format!(
+            "snapshot migrate --collection-id {c} --from-format json --to-format parquet \
+             --delete-source"
+        ));
+        assert_eq!(out["converted"].as_array().unwrap().len(), 2);
+        let listed = cli.json(&format!("snapshot list --collection-id {c}"));
+        let listed = listed.as_array().unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed.iter().all(|m| m["format"] == "parquet"));
+        let back = cli.path("back.jsonl");
+        cli.ok(&format!(
+            "snapshot restore --collection-id {c} --snapshot-id latest --output {}",
+            back.display()
+        ));
+        assert_eq!(read_jsonl(&back).len(), 50);
+    }
+}
+
+#[test]
+fn json_snapshot_files_are_inputs_and_inspectable() {
     let cli = Cli::local();
     let c = collection().to_string();
-    let mut ids = Vec::new();
-    for _ in 0..2 {
-        let m = cli.json(&[
-            "snapshot",
-            "create",
-            "--collection-id",
-            &c,
-            "--input",
-            SAMPLE,
-            "--format",
-            "json",
-        ]);
-        assert_eq!(m["format"], "json");
-        ids.push(m["snapshot_id"].as_str().unwrap().to_owned());
-    }
-    let out = cli.json(&[
-        "snapshot",
-        "migrate",
-        "--collection-id",
-        &c,
-        "--from-format",
-        "json",
-        "--to-format",
-        "parquet",
-        "--delete-source",
-    ]);
-    assert_eq!(out["converted"].as_array().unwrap().len(), 2);
-    let listed = cli.json(&["snapshot", "list", "--collection-id", &c]);
-    let listed = listed.as_array().unwrap();
-    assert_eq!(listed.len(), 2);
-    assert!(listed.iter().all(|m| m["format"] == "parquet"));
-    let back = cli.path("back.jsonl");
-    cli.ok(&[
-        "snapshot",
-        "restore",
-        "--collection-id",
-        &c,
-        "--snapshot-id",
-        "latest",
-        "--output",
-        back.to_str().unwrap(),
-    ]);
-    assert_eq!(read_jsonl(&back).len(), 50);
     // A JSON snapshot file is an input too, and inspectable.
-    let json = cli.json(&[
-        "snapshot",
-        "create",
-        "--collection-id",
-        &c,
-        "--input",
-        SAMPLE,
-        "--format",
-        "json",
-    ]);
+    let json = cli.json(&format!(
+        "snapshot create --collection-id {} --input {} --format json",
+        c, SAMPLE
+    ));
     let file = cli.path(&format!(
         "akidb-snapshots/snapshots/{c}/{}.json",
         json["snapshot_id"].as_str().unwrap()
     ));
-    let inspected = cli.json(&["snapshot", "inspect", "--file", file.to_str().unwrap()]);
+    let inspected = cli.json(&format!(
+        "snapshot inspect --file {}",
+        file.to_str().unwrap()
+    ));
     assert_eq!(inspected["vector_count"], 50);
-    let from_json = cli.json(&[
-        "snapshot",
-        "create",
-        "--collection-id",
-        &c,
-        "--input",
-        file.to_str().unwrap(),
-    ]);
+    let from_json = cli.json(&format!(
+        "snapshot create --collection-id {} --input {}",
+        c,
+        file.to_str().unwrap()
+    ));
     assert_eq!(from_json["format"], "parquet");
 }
 
@@ -400,22 +333,18 @@ fn gc_removes_orphans_and_config_files_are_read() {
     )
     .unwrap();
     let config = config.to_str().unwrap();
-    let m = cli.json(&[
-        "--config",
+    let m = cli.json(&format!(
+        "--config {} snapshot create --collection-id {} --input {}",
         config,
-        "snapshot",
-        "create",
-        "--collection-id",
-        &c.to_string(),
-        "--input",
-        SAMPLE,
-    ]);
+        c.to_string(),
+        SAMPLE
+    ));
     assert_eq!(m["compression"], "lz4");
     let orphan = store.join(format!("snapshots/{c}/{}.parquet", uuid::Uuid::now_v7()));
     std::fs::write(&orphan, b"partial").unwrap();
-    let kept = cli.json(&["--config", config, "snapshot", "gc", "--grace", "1h"]);
+    let kept = cli.json(&format!("--config {} snapshot gc --grace 1h", config));
     assert!(kept["removed"].as_array().unwrap().is_empty());
-    let removed = cli.json(&["--config", config, "snapshot", "gc", "--grace", "0s"]);
+    let removed = cli.json(&format!("--config {} snapshot gc --grace 0s", config));
     assert_eq!(removed["removed"].as_array().unwrap().len(), 1);
     assert!(!orphan.exists());
 }
@@ -424,23 +353,16 @@ fn gc_removes_orphans_and_config_files_are_read() {
 fn bad_inputs_get_one_line_and_an_exit_code() {
     let cli = Cli::local();
     let c = collection().to_string();
-    let create = |input: &Path| {
-        vec![
-            "snapshot".to_owned(),
-            "create".into(),
-            "--collection-id".into(),
-            c.clone(),
-            "--input".into(),
-            input.display().to_string(),
-        ]
+    let create = |name: &str| {
+        format!(
+            "snapshot create --collection-id {c} --input {}",
+            cli.path(name).display()
+        )
     };
-    let run_fail = |code: i32, args: Vec<String>| {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        cli.fails(code, &args)
-    };
+    let run_fail = |code: i32, line: String| cli.fails(code, &line);
 
     // A missing file.
-    let err = run_fail(8, create(&cli.path("missing.jsonl")));
+    let err = run_fail(8, create("missing.jsonl"));
     assert!(err.contains("missing.jsonl"), "{err}");
 
     // A wrong dimension on line 7 of a JSON Lines file.
@@ -455,7 +377,7 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
     bad[6] = doc.to_string();
     bad.insert(2, String::new()); // a blank line is skipped and still counted
     std::fs::write(cli.path("dim.jsonl"), bad.join("\n")).unwrap();
-    let err = run_fail(3, create(&cli.path("dim.jsonl")));
+    let err = run_fail(3, create("dim.jsonl"));
     assert!(err.contains("line 8 of"), "{err}");
     assert!(err.contains("dimension"), "{err}");
 
@@ -465,7 +387,7 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
         format!("{}\n{{\"vectr\": [1]}}\n", lines[0]),
     )
     .unwrap();
-    let err = run_fail(8, create(&cli.path("junk.jsonl")));
+    let err = run_fail(8, create("junk.jsonl"));
     assert!(err.contains("line 2") && err.contains("vectr"), "{err}");
 
     // A truncated .npy.
@@ -478,7 +400,7 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
     );
     let bytes = std::fs::read(cli.path("full.npy")).unwrap();
     std::fs::write(cli.path("cut.npy"), &bytes[..bytes.len() - 100]).unwrap();
-    let err = run_fail(8, create(&cli.path("cut.npy")));
+    let err = run_fail(8, create("cut.npy"));
     assert!(
         err.contains("cut.npy") && err.contains("truncated"),
         "{err}"
@@ -486,27 +408,23 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
 
     // Not a snapshot, by extension and by content.
     std::fs::write(cli.path("notes.txt"), "hello").unwrap();
-    run_fail(8, create(&cli.path("notes.txt")));
+    run_fail(8, create("notes.txt"));
     std::fs::write(cli.path("fake.parquet"), "hello").unwrap();
-    run_fail(8, create(&cli.path("fake.parquet")));
+    run_fail(8, create("fake.parquet"));
 
     // Nothing was committed by any of these.
     assert!(
-        cli.json(&["snapshot", "list", "--collection-id", &c])
+        cli.json(&format!("snapshot list --collection-id {}", c))
             .as_array()
             .unwrap()
             .is_empty()
     );
 
     // A corrupted snapshot.
-    let id = cli.ok(&[
-        "snapshot",
-        "create",
-        "--collection-id",
-        &c,
-        "--input",
-        SAMPLE,
-    ]);
+    let id = cli.ok(&format!(
+        "snapshot create --collection-id {} --input {}",
+        c, SAMPLE
+    ));
     let id = id.trim();
     let data = cli.path(&format!("akidb-snapshots/snapshots/{c}/{id}.parquet"));
     let mut bytes = std::fs::read(&data).unwrap();
@@ -515,29 +433,18 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
     std::fs::write(&data, bytes).unwrap();
     let err = cli.fails(
         5,
-        &[
-            "snapshot",
-            "verify",
-            "--collection-id",
-            &c,
-            "--snapshot-id",
-            id,
-        ],
+        &format!("snapshot verify --collection-id {} --snapshot-id {}", c, id),
     );
     assert!(err.contains(id) && err.contains("corrupted"), "{err}");
     let out = cli.path("never.jsonl");
     cli.fails(
         5,
-        &[
-            "snapshot",
-            "restore",
-            "--collection-id",
-            &c,
-            "--snapshot-id",
+        &format!(
+            "snapshot restore --collection-id {} --snapshot-id {} --output {}",
+            c,
             id,
-            "--output",
-            out.to_str().unwrap(),
-        ],
+            out.to_str().unwrap()
+        ),
     );
     assert!(!out.exists(), "a failed restore leaves no file");
     assert!(!cli.path("never.jsonl.partial").exists());
@@ -546,56 +453,34 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
     let other = collection().to_string();
     cli.fails(
         4,
-        &[
-            "snapshot",
-            "restore",
-            "--collection-id",
-            &other,
-            "--snapshot-id",
-            "latest",
-            "--output",
-            "x.jsonl",
-        ],
+        &format!(
+            "snapshot restore --collection-id {} --snapshot-id latest --output x.jsonl",
+            other
+        ),
     );
     cli.fails(
         4,
-        &[
-            "snapshot",
-            "delete",
-            "--collection-id",
-            &c,
-            "--snapshot-id",
-            &uuid::Uuid::now_v7().to_string(),
-        ],
+        &format!(
+            "snapshot delete --collection-id {} --snapshot-id {}",
+            c,
+            uuid::Uuid::now_v7().to_string()
+        ),
     );
     std::fs::write(cli.path("taken.npy"), "mine").unwrap();
     cli.fails(
         8,
-        &[
-            "snapshot",
-            "restore",
-            "--collection-id",
-            &c,
-            "--snapshot-id",
-            id,
-            "--output",
-            "taken.npy",
-        ],
+        &format!(
+            "snapshot restore --collection-id {} --snapshot-id {} --output taken.npy",
+            c, id
+        ),
     );
     assert_eq!(std::fs::read(cli.path("taken.npy")).unwrap(), b"mine");
 
     // Usage errors are clap's (exit 2).
-    cli.fails(2, &["snapshot", "list", "--collection-id", "not-a-uuid"]);
+    cli.fails(2, "snapshot list --collection-id not-a-uuid");
     cli.fails(
         2,
-        &[
-            "snapshot",
-            "prune",
-            "--collection-id",
-            &c,
-            "--max-age",
-            "soon",
-        ],
+        &format!("snapshot prune --collection-id {} --max-age soon", c),
     );
 
     // An unreachable S3 endpoint (no retries configured, so it fails at once).
@@ -603,28 +488,15 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
     let unreachable = "s3://bucket/x?endpoint=http%3A%2F%2F127.0.0.1%3A1&region=us-east-1&access_key_id=a&secret_access_key=b";
     let err = cli.fails(
         6,
-        &[
-            "--config",
-            "fast.toml",
-            "--store",
-            unreachable,
-            "snapshot",
-            "list",
-            "--collection-id",
-            &c,
-        ],
+        &format!(
+            "--config fast.toml --store {} snapshot list --collection-id {}",
+            unreachable, c
+        ),
     );
     assert!(err.contains("store failed to list"), "{err}");
     let err = cli.fails(
         7,
-        &[
-            "--store",
-            "ftp://x",
-            "snapshot",
-            "list",
-            "--collection-id",
-            &c,
-        ],
+        &format!("--store ftp://x snapshot list --collection-id {}", c),
     );
     assert!(err.contains("unsupported store scheme"), "{err}");
 }
@@ -632,24 +504,21 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
 #[test]
 fn help_teaches_and_progress_stays_quiet_when_piped() {
     let cli = Cli::local();
-    let help = cli.ok(&["--help"]);
+    let help = cli.ok("--help");
     assert!(
         help.contains("Examples:") && help.contains("Exit codes:"),
         "{help}"
     );
-    let create = cli.ok(&["snapshot", "create", "--help"]);
+    let create = cli.ok("snapshot create --help");
     assert!(
         create.contains("JSON Lines") && create.contains(".npy"),
         "{create}"
     );
-    let out = cli.run(&[
-        "snapshot",
-        "create",
-        "--collection-id",
-        &collection().to_string(),
-        "--input",
-        SAMPLE,
-    ]);
+    let out = cli.run(&format!(
+        "snapshot create --collection-id {} --input {}",
+        collection().to_string(),
+        SAMPLE
+    ));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success());
     assert!(

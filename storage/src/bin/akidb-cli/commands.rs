@@ -62,11 +62,11 @@ fn progress(global: &Global, total: Option<u64>, message: &'static str) -> Progr
     let (bar, template) = match total {
         Some(n) => (
             ProgressBar::new(n),
-            "{msg} [{bar:30}] {human_pos}/{human_len} documents, {per_sec}, {eta} left",
+            "{msg} [{bar:30}] {human_pos}/{human_len} documents ({elapsed}, {eta} left)",
         ),
         None => (
             ProgressBar::new_spinner(),
-            "{spinner} {msg} {human_pos} documents, {per_sec}",
+            "{spinner} {msg} {human_pos} documents ({elapsed})",
         ),
     };
     if let Ok(style) = ProgressStyle::with_template(template) {
