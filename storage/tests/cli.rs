@@ -335,9 +335,7 @@ fn gc_removes_orphans_and_config_files_are_read() {
     let config = config.to_str().unwrap();
     let m = cli.json(&format!(
         "--config {} snapshot create --collection-id {} --input {}",
-        config,
-        c.to_string(),
-        SAMPLE
+        config, c, SAMPLE
     ));
     assert_eq!(m["compression"], "lz4");
     let orphan = store.join(format!("snapshots/{c}/{}.parquet", uuid::Uuid::now_v7()));
@@ -463,7 +461,7 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
         &format!(
             "snapshot delete --collection-id {} --snapshot-id {}",
             c,
-            uuid::Uuid::now_v7().to_string()
+            uuid::Uuid::now_v7()
         ),
     );
     std::fs::write(cli.path("taken.npy"), "mine").unwrap();
@@ -516,7 +514,7 @@ fn help_teaches_and_progress_stays_quiet_when_piped() {
     );
     let out = cli.run(&format!(
         "snapshot create --collection-id {} --input {}",
-        collection().to_string(),
+        collection(),
         SAMPLE
     ));
     let stderr = String::from_utf8(out.stderr).unwrap();
