@@ -1,14 +1,15 @@
 //! Reading documents from the user's files, a batch at a time, on a blocking thread.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use akidb_snapshot::codec::{
-    Limits, ParquetReader, Timestamp, VectorDocument, decode_json, inspect_parquet,
+    FooterParse, Limits, ParquetFooter, Timestamp, VectorDocument, decode_json,
 };
+use bytes::Bytes;
 use futures::Stream;
 use indicatif::ProgressBar;
 use serde::Deserialize;
@@ -277,17 +278,39 @@ fn read_all(path: &Path) -> Result<Vec<u8>, InputError> {
     Ok(bytes)
 }
 
+/// Reads a Parquet snapshot file a row group at a time: its footer from the tail, then each row
+/// group's byte range, so memory stays one row group whatever the file's size.
 fn read_parquet(
     path: &Path,
     emit: &mut dyn FnMut(Vec<VectorDocument>) -> bool,
 ) -> Result<(), InputError> {
-    let bytes = read_all(path)?;
-    // The footer first: a damaged file is refused before anything is written.
-    inspect_parquet(&bytes, &Limits::default()).map_err(|e| error(path, e))?;
-    let reader =
-        ParquetReader::try_new(bytes.into(), &Limits::default()).map_err(|e| error(path, e))?;
-    for row_group in reader {
-        if !emit(row_group.map_err(|e| error(path, e))?) {
+    let mut file = File::open(path).map_err(|e| error(path, e))?;
+    let len = file.metadata().map_err(|e| error(path, e))?.len();
+    let mut read_range = |range: std::ops::Range<u64>| -> Result<Bytes, InputError> {
+        let mut buf = vec![0; (range.end - range.start) as usize];
+        file.seek(SeekFrom::Start(range.start))
+            .and_then(|_| file.read_exact(&mut buf))
+            .map_err(|e| error(path, e))?;
+        Ok(Bytes::from(buf))
+    };
+    let mut tail_len = ParquetFooter::SUGGESTED_TAIL_BYTES.min(len);
+    let footer = loop {
+        match ParquetFooter::parse(read_range(len - tail_len..len)?, len, &Limits::default())
+            .map_err(|e| error(path, e))?
+        {
+            FooterParse::Complete(footer) => break footer,
+            FooterParse::NeedTail(needed) if needed > tail_len && needed <= len => {
+                tail_len = needed
+            }
+            FooterParse::NeedTail(_) => return Err(error(path, "the Parquet footer is damaged")),
+        }
+    };
+    for (index, row_group) in footer.info().row_groups.iter().enumerate() {
+        let bytes = read_range(row_group.byte_range.clone())?;
+        let docs = footer
+            .decode_row_group(index, bytes)
+            .map_err(|e| error(path, e))?;
+        if !emit(docs) {
             break;
         }
     }
