@@ -44,8 +44,9 @@ impl Encoding {
         }
     }
 
-    /// How many documents are handed to the encoder at a time.
-    pub(crate) fn batch_rows(&self) -> usize {
+    /// How many documents are handed to the encoder at a time (and read from an input per
+    /// batch): a Parquet row group, or 10,000 for JSON.
+    pub fn batch_rows(&self) -> usize {
         match self {
             Encoding::Parquet(config) => config.row_group_size(),
             Encoding::Json => 10_000,

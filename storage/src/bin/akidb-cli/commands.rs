@@ -7,7 +7,7 @@ use akidb_snapshot::codec::{
     inspect_parquet,
 };
 use akidb_snapshot::{
-    Encoding, Error, RetentionPolicy, SnapshotterType, StorageBackend, StorageBackendConfig,
+    Error, RetentionPolicy, SnapshotterType, StorageBackend, StorageBackendConfig,
 };
 use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -109,16 +109,12 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
     let input = Input::open(&args.input)?;
     let encoding = backend.encoding();
     let bar = progress(global, input.total(), "encoding");
-    let rows = match &encoding {
-        Encoding::Parquet(parquet) => parquet.row_group_size(),
-        _ => 10_000,
-    };
     let created = backend
         .store()
         .try_create_snapshot_stream(
             args.collection.collection_id,
             &encoding,
-            input.stream(rows, bar.clone()),
+            input.stream(encoding.batch_rows(), bar.clone()),
         )
         .await;
     bar.finish_and_clear();
@@ -137,7 +133,11 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
             metadata.dimension,
             output::megabytes(metadata.size_bytes),
             metadata.compression,
-            output::ratio(&metadata)
+            output::ratio(
+                metadata.vector_count,
+                metadata.dimension,
+                metadata.size_bytes
+            )
         );
     }
     Ok(())
@@ -345,7 +345,7 @@ fn inspect_file(global: &Global, path: &Path) -> Result<(), CliError> {
         "compression  {} ({:.2}x compression of the raw float32)",
         info.compression
             .map_or_else(|| "mixed".to_owned(), |c| c.to_string()),
-        info.vector_count as f64 * f64::from(info.dimension) * 4.0 / info.file_bytes.max(1) as f64
+        output::ratio(info.vector_count, info.dimension, info.file_bytes)
     );
     output::print_info(&info);
     Ok(())

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use akidb_snapshot::DocumentStream;
 use akidb_snapshot::codec::{
-    ParquetConfig, ParquetWriter, SnapshotHeader, SnapshotInfo, SnapshotMetadata,
+    ParquetConfig, ParquetWriter, SnapshotHeader, SnapshotInfo, SnapshotMetadata, arrow_schema,
 };
 use futures::TryStreamExt;
 use indicatif::ProgressBar;
@@ -165,10 +165,9 @@ pub(crate) fn megabytes(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1e6)
 }
 
-/// The vectors' in-memory size over the file's size.
-pub(crate) fn ratio(metadata: &SnapshotMetadata) -> f64 {
-    metadata.vector_count as f64 * f64::from(metadata.dimension) * 4.0
-        / metadata.size_bytes.max(1) as f64
+/// The vectors' in-memory size (count × dimension × 4 bytes) over the file's size.
+pub(crate) fn ratio(vector_count: u64, dimension: u32, file_bytes: u64) -> f64 {
+    vector_count as f64 * f64::from(dimension) * 4.0 / file_bytes.max(1) as f64
 }
 
 pub(crate) fn print_metadata(m: &SnapshotMetadata) {
@@ -193,7 +192,7 @@ pub(crate) fn print_metadata(m: &SnapshotMetadata) {
     println!(
         "compression  {} ({:.2}x compression of the raw float32)",
         m.compression,
-        ratio(m)
+        ratio(m.vector_count, m.dimension, m.size_bytes)
     );
     if let Some(sha) = m.checksum_sha256 {
         println!("sha256       {sha}");
@@ -214,12 +213,24 @@ pub(crate) fn print_info(info: &SnapshotInfo) {
         megabytes(info.uncompressed_bytes),
         info.uncompressed_bytes as f64 / info.compressed_bytes.max(1) as f64
     );
-    println!("columns      document_id (uuid), external_id (string, optional), dimension (int32),");
-    println!(
-        "             vector (fixed_size_list<float32>[{}]), metadata_json (json, optional),",
-        info.dimension
-    );
-    println!("             inserted_at (timestamp ms, UTC)");
+    println!("columns");
+    let dimension = i32::try_from(info.dimension).unwrap_or(i32::MAX);
+    for field in arrow_schema(dimension).fields() {
+        let extension = field
+            .extension_type_name()
+            .map(|name| format!(" ({name})"))
+            .unwrap_or_default();
+        let optional = if field.is_nullable() {
+            ", optional"
+        } else {
+            ""
+        };
+        println!(
+            "  {:<14} {}{extension}{optional}",
+            field.name(),
+            field.data_type()
+        );
+    }
     println!("row groups   {}", info.row_groups.len());
     println!(
         "  {:>5} {:>10} {:>14} {:>14}",
