@@ -3,6 +3,9 @@
 # without questions, so it passes on a brand-new machine as well as on one that has run it before:
 #   - clang (Debian): zstd's C code for wasm32 cannot be compiled by gcc;
 #   - the wasm32-unknown-unknown target and clippy/rustfmt (rustup);
+#   - valgrind and gcc (Debian): the C API's tests compile C programs and run them under
+#     valgrind and AddressSanitizer;
+#   - cbindgen at a pinned version (cargo install): the committed C header is checked against it;
 #   - a Python venv in .venv with scripts/requirements-test.txt (moto's S3 server, which the
 #     storage tests start on 127.0.0.1 themselves).
 # Then: formatting, clippy with warnings as errors, the workspace's tests (unit, integration,
@@ -16,6 +19,8 @@ step() { printf '\n==> %s\n' "$*"; }
 step "prerequisites"
 missing=()
 command -v clang >/dev/null 2>&1 || missing+=(clang)
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -29,6 +34,10 @@ for component in clippy rustfmt; do
   rustup component list --installed | grep -q "^$component" || rustup component add "$component"
 done
 
+cbindgen_version=0.29.4
+if [ "$(cbindgen --version 2>/dev/null)" != "cbindgen $cbindgen_version" ]; then
+  cargo install cbindgen --version "$cbindgen_version" --locked --quiet
+fi
 venv_stamp=.venv/.requirements-installed
 if ! cmp -s scripts/requirements-test.txt "$venv_stamp" 2>/dev/null; then
   python3 -m venv .venv
@@ -39,6 +48,16 @@ fi
 
 step "format"
 cargo fmt --all -- --check
+
+step "C header (include/akidb_snapshot.h is what cbindgen makes of ffi/src now)"
+generated=$(mktemp)
+cbindgen --quiet --config ffi/cbindgen.toml --crate akidb-snapshot-ffi --output "$generated"
+if ! diff -u include/akidb_snapshot.h "$generated"; then
+  echo "include/akidb_snapshot.h is stale: run" \
+    "cbindgen --config ffi/cbindgen.toml --crate akidb-snapshot-ffi --output include/akidb_snapshot.h"
+  exit 1
+fi
+rm -f "$generated"
 
 step "clippy"
 cargo clippy --workspace --all-targets --features akidb-snapshot/cli --locked -- -D warnings

@@ -1,0 +1,211 @@
+//! Result codes, error objects, and the guard every entry point runs in.
+
+use std::ffi::{CString, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use akidb_snapshot_codec as codec;
+
+/// What a call did. `AKIDB_OK` is 0; errors start at 7001. Codes are stable: a retired code is
+/// never reused.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum akidb_result {
+    /// Success.
+    AKIDB_OK = 0,
+    /// A required pointer argument was NULL.
+    AKIDB_ERR_NULL_ARGUMENT = 7001,
+    /// An argument is unusable: not UTF-8, an unknown enum value, a length that does not fit.
+    AKIDB_ERR_INVALID_ARGUMENT = 7002,
+    /// The documents can never become a snapshot: none, mixed dimensions, a non-finite float
+    /// in JSON, invalid options.
+    AKIDB_ERR_VALIDATION = 7003,
+    /// The codec could not write the file.
+    AKIDB_ERR_ENCODING = 7004,
+    /// The codec could not read a file that is not damaged.
+    AKIDB_ERR_DECODING = 7005,
+    /// Size, checksum, count, dimension or structure mismatch; unreadable data.
+    AKIDB_ERR_DATA_CORRUPTION = 7006,
+    /// Written by a newer akidb-snapshot.
+    AKIDB_ERR_UNSUPPORTED_SCHEMA_VERSION = 7007,
+    /// The file declares more than the reader's limits allow.
+    AKIDB_ERR_LIMIT_EXCEEDED = 7008,
+    /// No such snapshot.
+    AKIDB_ERR_NOT_FOUND = 7009,
+    /// A write found its key taken; nothing was overwritten.
+    AKIDB_ERR_ALREADY_EXISTS = 7010,
+    /// The store failed (network, server, permission, timeout), after retries.
+    AKIDB_ERR_STORAGE = 7011,
+    /// A store URI or TOML configuration is not usable.
+    AKIDB_ERR_CONFIG = 7012,
+    /// A panic was caught at the boundary: a bug in akidb-snapshot.
+    AKIDB_ERR_PANIC = 7013,
+    /// Any other internal failure: a bug in akidb-snapshot.
+    AKIDB_ERR_INTERNAL = 7014,
+}
+
+/// A failure: a code and a message. Free with `akidb_error_free`.
+pub struct akidb_error {
+    code: akidb_result,
+    message: CString,
+}
+
+/// A failure on its way out of an entry point.
+pub(crate) struct Failure {
+    code: akidb_result,
+    message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(code: akidb_result, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn null(argument: &str) -> Self {
+        Failure::new(
+            akidb_result::AKIDB_ERR_NULL_ARGUMENT,
+            format!("`{argument}` must not be NULL"),
+        )
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Failure::new(akidb_result::AKIDB_ERR_INVALID_ARGUMENT, message)
+    }
+}
+
+impl From<codec::Error> for Failure {
+    fn from(e: codec::Error) -> Self {
+        use akidb_result::*;
+        let code = match e.kind() {
+            codec::ErrorKind::Validation => AKIDB_ERR_VALIDATION,
+            codec::ErrorKind::Encoding => AKIDB_ERR_ENCODING,
+            codec::ErrorKind::Decoding => AKIDB_ERR_DECODING,
+            codec::ErrorKind::DataCorruption => AKIDB_ERR_DATA_CORRUPTION,
+            codec::ErrorKind::UnsupportedSchemaVersion => AKIDB_ERR_UNSUPPORTED_SCHEMA_VERSION,
+            codec::ErrorKind::LimitExceeded => AKIDB_ERR_LIMIT_EXCEEDED,
+            _ => AKIDB_ERR_INTERNAL,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+impl From<storage::Error> for Failure {
+    fn from(e: storage::Error) -> Self {
+        use akidb_result::*;
+        use storage::ErrorKind as K;
+        let code = match e.kind() {
+            K::Validation | K::Input => AKIDB_ERR_VALIDATION,
+            K::Encoding => AKIDB_ERR_ENCODING,
+            K::Decoding => AKIDB_ERR_DECODING,
+            K::DataCorruption => AKIDB_ERR_DATA_CORRUPTION,
+            K::UnsupportedSchemaVersion => AKIDB_ERR_UNSUPPORTED_SCHEMA_VERSION,
+            K::LimitExceeded => AKIDB_ERR_LIMIT_EXCEEDED,
+            K::NotFound => AKIDB_ERR_NOT_FOUND,
+            K::AlreadyExists => AKIDB_ERR_ALREADY_EXISTS,
+            K::Storage => AKIDB_ERR_STORAGE,
+            K::Config => AKIDB_ERR_CONFIG,
+            _ => AKIDB_ERR_INTERNAL,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+/// Runs an entry point's body: clears `*error_out`, catches a panic, and turns a failure into
+/// its code and, when `error_out` is not NULL, a new error object.
+pub(crate) fn guard(
+    error_out: *mut *mut akidb_error,
+    body: impl FnOnce() -> Result<(), Failure>,
+) -> akidb_result {
+    if !error_out.is_null() {
+        // SAFETY: the caller passes NULL or a pointer to writable storage for one pointer.
+        unsafe { *error_out = std::ptr::null_mut() };
+    }
+    let failure = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => return akidb_result::AKIDB_OK,
+        Ok(Err(failure)) => failure,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Failure::new(
+                akidb_result::AKIDB_ERR_PANIC,
+                format!("internal panic: {what}"),
+            )
+        }
+    };
+    let code = failure.code;
+    if !error_out.is_null() {
+        let message = CString::new(failure.message.replace('\0', " ")).unwrap_or_default();
+        let error = Box::new(akidb_error { code, message });
+        // SAFETY: as above.
+        unsafe { *error_out = Box::into_raw(error) };
+    }
+    code
+}
+
+/// The code of an error; `AKIDB_ERR_NULL_ARGUMENT` for NULL.
+///
+/// # Safety
+/// Pointer arguments are NULL or come from this library and are not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn akidb_error_code(error: *const akidb_error) -> akidb_result {
+    // SAFETY: NULL or a pointer from this library, not yet freed.
+    unsafe { error.as_ref() }.map_or(akidb_result::AKIDB_ERR_NULL_ARGUMENT, |e| e.code)
+}
+
+/// The message of an error, in UTF-8: valid until the error is freed. "" for NULL.
+///
+/// # Safety
+/// Pointer arguments are NULL or come from this library and are not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn akidb_error_message(error: *const akidb_error) -> *const c_char {
+    // SAFETY: as above.
+    match unsafe { error.as_ref() } {
+        Some(e) => e.message.as_ptr(),
+        None => c"".as_ptr(),
+    }
+}
+
+/// Frees an error. NULL is accepted.
+///
+/// # Safety
+/// Pointer arguments are NULL or come from this library and are not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn akidb_error_free(error: *mut akidb_error) {
+    if !error.is_null() {
+        // SAFETY: a pointer from this library, freed once.
+        drop(unsafe { Box::from_raw(error) });
+    }
+}
+
+/// The name of a result code ("AKIDB_ERR_NOT_FOUND"): a static string, never freed; "unknown"
+/// for a value that is not a code.
+#[unsafe(no_mangle)]
+pub extern "C" fn akidb_result_name(code: u32) -> *const c_char {
+    use akidb_result::*;
+    let name: &'static std::ffi::CStr = match code {
+        c if c == AKIDB_OK as u32 => c"AKIDB_OK",
+        c if c == AKIDB_ERR_NULL_ARGUMENT as u32 => c"AKIDB_ERR_NULL_ARGUMENT",
+        c if c == AKIDB_ERR_INVALID_ARGUMENT as u32 => c"AKIDB_ERR_INVALID_ARGUMENT",
+        c if c == AKIDB_ERR_VALIDATION as u32 => c"AKIDB_ERR_VALIDATION",
+        c if c == AKIDB_ERR_ENCODING as u32 => c"AKIDB_ERR_ENCODING",
+        c if c == AKIDB_ERR_DECODING as u32 => c"AKIDB_ERR_DECODING",
+        c if c == AKIDB_ERR_DATA_CORRUPTION as u32 => c"AKIDB_ERR_DATA_CORRUPTION",
+        c if c == AKIDB_ERR_UNSUPPORTED_SCHEMA_VERSION as u32 => {
+            c"AKIDB_ERR_UNSUPPORTED_SCHEMA_VERSION"
+        }
+        c if c == AKIDB_ERR_LIMIT_EXCEEDED as u32 => c"AKIDB_ERR_LIMIT_EXCEEDED",
+        c if c == AKIDB_ERR_NOT_FOUND as u32 => c"AKIDB_ERR_NOT_FOUND",
+        c if c == AKIDB_ERR_ALREADY_EXISTS as u32 => c"AKIDB_ERR_ALREADY_EXISTS",
+        c if c == AKIDB_ERR_STORAGE as u32 => c"AKIDB_ERR_STORAGE",
+        c if c == AKIDB_ERR_CONFIG as u32 => c"AKIDB_ERR_CONFIG",
+        c if c == AKIDB_ERR_PANIC as u32 => c"AKIDB_ERR_PANIC",
+        c if c == AKIDB_ERR_INTERNAL as u32 => c"AKIDB_ERR_INTERNAL",
+        _ => c"unknown",
+    };
+    name.as_ptr()
+}

@@ -1,0 +1,116 @@
+//! The C tests of tests/c/: each compiled with gcc (C11, `-Wall -Wextra -Werror`) against the
+//! committed header and the built library, then run three ways: as is, under valgrind
+//! (memcheck; any error or definite leak fails), and built with AddressSanitizer (and its leak
+//! checker) and UBSan.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The folder cargo put this test and the library in (`target/debug`).
+fn build_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/debug/deps/…")
+        .to_owned()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn compile(name: &str, sanitize: bool) -> PathBuf {
+    let lib_dir = build_dir();
+    assert!(
+        lib_dir.join("libakidb_snapshot.so").exists(),
+        "libakidb_snapshot.so is not in {}",
+        lib_dir.display()
+    );
+    let out = lib_dir.join(format!("c-{name}{}", if sanitize { "-asan" } else { "" }));
+    let mut gcc = Command::new("gcc");
+    gcc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread", "-g"]);
+    if sanitize {
+        gcc.args(["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]);
+    }
+    let status = gcc
+        .arg("-I")
+        .arg(repo().join("include"))
+        .arg(repo().join(format!("tests/c/{name}.c")))
+        .arg("-o")
+        .arg(&out)
+        .arg("-L")
+        .arg(&lib_dir)
+        .arg("-lakidb_snapshot")
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .arg("-lm")
+        .status()
+        .expect("run gcc");
+    assert!(status.success(), "{name}.c does not compile cleanly");
+    out
+}
+
+/// Runs `program` (with a fresh store folder when it takes one), optionally under valgrind.
+fn run(name: &str, program: &Path, wants_dir: bool, valgrind: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = if valgrind {
+        let mut c = Command::new("valgrind");
+        c.args([
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--quiet",
+        ])
+        .arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    if wants_dir {
+        command.arg(dir.path());
+    }
+    let out = command
+        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e} (valgrind comes from scripts/test.sh)",
+                program.display()
+            )
+        });
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed, 0 failed"),
+        "{name} (valgrind: {valgrind}) failed with {:?}:\n{stdout}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn c_test(name: &str, wants_dir: bool) {
+    let plain = compile(name, false);
+    run(name, &plain, wants_dir, false);
+    run(name, &plain, wants_dir, true);
+    let sanitized = compile(name, true);
+    run(name, &sanitized, wants_dir, false);
+}
+
+#[test]
+fn codec_roundtrip() {
+    c_test("codec_roundtrip", false);
+}
+
+#[test]
+fn store_cycle() {
+    c_test("store_cycle", true);
+}
+
+#[test]
+fn threads_share_one_store() {
+    c_test("threads", true);
+}
+
+#[test]
+fn bad_input() {
+    c_test("bad_input", false);
+}
