@@ -20,6 +20,10 @@ fn repo() -> PathBuf {
 }
 
 fn compile(name: &str, sanitize: bool) -> PathBuf {
+    compile_file(&repo().join(format!("tests/c/{name}.c")), name, sanitize)
+}
+
+fn compile_file(source: &Path, name: &str, sanitize: bool) -> PathBuf {
     let lib_dir = build_dir();
     assert!(
         lib_dir.join("libakidb_snapshot.so").exists(),
@@ -35,7 +39,7 @@ fn compile(name: &str, sanitize: bool) -> PathBuf {
     let status = gcc
         .arg("-I")
         .arg(repo().join("include"))
-        .arg(repo().join(format!("tests/c/{name}.c")))
+        .arg(source)
         .arg("-o")
         .arg(&out)
         .arg("-L")
@@ -45,7 +49,11 @@ fn compile(name: &str, sanitize: bool) -> PathBuf {
         .arg("-lm")
         .status()
         .expect("run gcc");
-    assert!(status.success(), "{name}.c does not compile cleanly");
+    assert!(
+        status.success(),
+        "{} does not compile cleanly",
+        source.display()
+    );
     out
 }
 
@@ -113,4 +121,27 @@ fn threads_share_one_store() {
 #[test]
 fn bad_input() {
     c_test("bad_input", false);
+}
+
+#[test]
+fn the_example_host_backs_up_and_restores() {
+    let program = compile_file(&repo().join("examples/c/backup.c"), "example-backup", false);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("valgrind")
+        .args([
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--quiet",
+        ])
+        .arg(&program)
+        .arg(format!("file://{}", dir.path().display()))
+        .output()
+        .expect("run the example under valgrind");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("identical"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
