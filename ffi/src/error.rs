@@ -2,6 +2,7 @@
 
 use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
 
 use akidb_snapshot_codec as codec;
 
@@ -182,30 +183,72 @@ pub unsafe extern "C" fn akidb_error_free(error: *mut akidb_error) {
     }
 }
 
+impl akidb_result {
+    /// Every code, for turning a number back into a name.
+    const ALL: [akidb_result; 15] = {
+        use akidb_result::*;
+        [
+            AKIDB_OK,
+            AKIDB_ERR_NULL_ARGUMENT,
+            AKIDB_ERR_INVALID_ARGUMENT,
+            AKIDB_ERR_VALIDATION,
+            AKIDB_ERR_ENCODING,
+            AKIDB_ERR_DECODING,
+            AKIDB_ERR_DATA_CORRUPTION,
+            AKIDB_ERR_UNSUPPORTED_SCHEMA_VERSION,
+            AKIDB_ERR_LIMIT_EXCEEDED,
+            AKIDB_ERR_NOT_FOUND,
+            AKIDB_ERR_ALREADY_EXISTS,
+            AKIDB_ERR_STORAGE,
+            AKIDB_ERR_CONFIG,
+            AKIDB_ERR_PANIC,
+            AKIDB_ERR_INTERNAL,
+        ]
+    };
+}
+
 /// The name of a result code ("AKIDB_ERR_NOT_FOUND"): a static string, never freed; "unknown"
 /// for a value that is not a code.
 #[unsafe(no_mangle)]
 pub extern "C" fn akidb_result_name(code: u32) -> *const c_char {
-    use akidb_result::*;
-    let name: &'static std::ffi::CStr = match code {
-        c if c == AKIDB_OK as u32 => c"AKIDB_OK",
-        c if c == AKIDB_ERR_NULL_ARGUMENT as u32 => c"AKIDB_ERR_NULL_ARGUMENT",
-        c if c == AKIDB_ERR_INVALID_ARGUMENT as u32 => c"AKIDB_ERR_INVALID_ARGUMENT",
-        c if c == AKIDB_ERR_VALIDATION as u32 => c"AKIDB_ERR_VALIDATION",
-        c if c == AKIDB_ERR_ENCODING as u32 => c"AKIDB_ERR_ENCODING",
-        c if c == AKIDB_ERR_DECODING as u32 => c"AKIDB_ERR_DECODING",
-        c if c == AKIDB_ERR_DATA_CORRUPTION as u32 => c"AKIDB_ERR_DATA_CORRUPTION",
-        c if c == AKIDB_ERR_UNSUPPORTED_SCHEMA_VERSION as u32 => {
-            c"AKIDB_ERR_UNSUPPORTED_SCHEMA_VERSION"
+    // The names are the variants' own, made once as C strings.
+    static NAMES: OnceLock<Vec<(u32, CString)>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        akidb_result::ALL
+            .iter()
+            .map(|r| {
+                (
+                    *r as u32,
+                    CString::new(format!("{r:?}")).unwrap_or_default(),
+                )
+            })
+            .collect()
+    });
+    names
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(c"unknown".as_ptr(), |(_, name)| name.as_ptr())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CStr;
+
+    use super::*;
+
+    #[test]
+    fn every_code_has_its_own_name() {
+        let name = |code| {
+            // SAFETY: akidb_result_name returns a static C string.
+            unsafe { CStr::from_ptr(akidb_result_name(code)) }.to_str().unwrap().to_owned()
+        };
+        assert_eq!(name(0), "AKIDB_OK");
+        // Codes are contiguous from 7001; a new one must be added to `ALL` too.
+        for code in 7001..=7014 {
+            assert!(name(code).starts_with("AKIDB_ERR_"), "{code}");
         }
-        c if c == AKIDB_ERR_LIMIT_EXCEEDED as u32 => c"AKIDB_ERR_LIMIT_EXCEEDED",
-        c if c == AKIDB_ERR_NOT_FOUND as u32 => c"AKIDB_ERR_NOT_FOUND",
-        c if c == AKIDB_ERR_ALREADY_EXISTS as u32 => c"AKIDB_ERR_ALREADY_EXISTS",
-        c if c == AKIDB_ERR_STORAGE as u32 => c"AKIDB_ERR_STORAGE",
-        c if c == AKIDB_ERR_CONFIG as u32 => c"AKIDB_ERR_CONFIG",
-        c if c == AKIDB_ERR_PANIC as u32 => c"AKIDB_ERR_PANIC",
-        c if c == AKIDB_ERR_INTERNAL as u32 => c"AKIDB_ERR_INTERNAL",
-        _ => c"unknown",
-    };
-    name.as_ptr()
+        assert_eq!(name(akidb_result::AKIDB_ERR_NOT_FOUND as u32), "AKIDB_ERR_NOT_FOUND");
+        assert_eq!(name(7015), "unknown");
+        assert_eq!(akidb_result::ALL.len(), 15);
+    }
 }
