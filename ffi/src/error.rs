@@ -240,14 +240,20 @@ mod tests {
     fn every_code_has_its_own_name() {
         let name = |code| {
             // SAFETY: akidb_result_name returns a static C string.
-            unsafe { CStr::from_ptr(akidb_result_name(code)) }.to_str().unwrap().to_owned()
+            unsafe { CStr::from_ptr(akidb_result_name(code)) }
+                .to_str()
+                .unwrap()
+                .to_owned()
         };
         assert_eq!(name(0), "AKIDB_OK");
         // Codes are contiguous from 7001; a new one must be added to `ALL` too.
         for code in 7001..=7014 {
             assert!(name(code).starts_with("AKIDB_ERR_"), "{code}");
         }
-        assert_eq!(name(akidb_result::AKIDB_ERR_NOT_FOUND as u32), "AKIDB_ERR_NOT_FOUND");
+        assert_eq!(
+            name(akidb_result::AKIDB_ERR_NOT_FOUND as u32),
+            "AKIDB_ERR_NOT_FOUND"
+        );
         assert_eq!(name(7015), "unknown");
         assert_eq!(akidb_result::ALL.len(), 15);
     }
