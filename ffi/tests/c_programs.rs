@@ -6,13 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The folder cargo put this test and the library in (`target/debug`).
+/// The folder holding the library cargo built for this test: `target/debug/deps`, beside the
+/// test itself (cargo copies it up to `target/debug` only when it is built on its own).
 fn build_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/debug/deps/…")
-        .to_owned()
+    exe.parent().expect("target/debug/deps").to_owned()
 }
 
 fn repo() -> PathBuf {
