@@ -73,11 +73,15 @@ impl DataFile {
     }
 
     /// Opens the stream: checks the size, reads the footer and checks it against the metadata.
-    pub(crate) async fn stream(self) -> Result<DocumentStream> {
+    /// `on_verified` runs once, after the last batch passed every check.
+    pub(crate) async fn stream(
+        self,
+        on_verified: impl FnOnce() + Send + 'static,
+    ) -> Result<DocumentStream> {
         let len = self.checked_len().await?;
         match self.metadata.format {
-            SnapshotFormat::Parquet => self.parquet(len).await,
-            SnapshotFormat::Json => self.json().await,
+            SnapshotFormat::Parquet => self.parquet(len, on_verified).await,
+            SnapshotFormat::Json => self.json(on_verified).await,
             other => Err(self.corruption(format!(
                 "the metadata names format {other:?}, which this version cannot read"
             ))),
@@ -101,8 +105,7 @@ impl DataFile {
         let bytes = self.read(0..len).await?;
         let mut verifier = Verifier::new(Arc::new(self));
         verifier.hash(&bytes);
-        verifier.rows = verifier.file.metadata.vector_count;
-        verifier.finish()?;
+        verifier.check_digest()?;
         Ok(bytes)
     }
 
@@ -121,19 +124,16 @@ impl DataFile {
                     self.check_footer(&footer)?;
                     return Ok((tail, tail_len, footer));
                 }
-                FooterParse::NeedTail(needed) if needed > tail_len && needed <= len => {
-                    tail_len = needed;
-                }
-                FooterParse::NeedTail(needed) => {
-                    return Err(self.corruption(format!(
-                        "the footer asks for a {needed}-byte tail of a {len}-byte file"
-                    )));
-                }
+                FooterParse::NeedTail(needed) => tail_len = needed,
             }
         }
     }
 
-    async fn parquet(self, len: u64) -> Result<DocumentStream> {
+    async fn parquet(
+        self,
+        len: u64,
+        on_verified: impl FnOnce() + Send + 'static,
+    ) -> Result<DocumentStream> {
         let (tail, tail_len, footer) = self.footer(len).await?;
         let plan = ReadPlan::of(&footer, len, tail_len).map_err(|r| self.corruption(r))?;
 
@@ -168,12 +168,11 @@ impl DataFile {
         let rest = plan.rest;
         let trailing = tail.slice((rest.start - tail_start) as usize..);
         let checks = Verifier::new(Arc::clone(&file));
-        Ok(checked(reads, checks, move |verifier| {
-            verifier.hash(&trailing);
-        }))
+        let at_end = move |verifier: &mut Verifier| verifier.hash(&trailing);
+        Ok(checked(reads, checks, at_end, on_verified))
     }
 
-    async fn json(self) -> Result<DocumentStream> {
+    async fn json(self, on_verified: impl FnOnce() + Send + 'static) -> Result<DocumentStream> {
         let bytes = self.read(0..self.metadata.size_bytes).await?;
         let target = self.target();
         let file = Arc::new(self);
@@ -198,7 +197,7 @@ impl DataFile {
             (!batch.is_empty()).then_some(batch)
         });
         let reads = stream::iter(batches.map(|b| Ok((Bytes::new(), b))));
-        Ok(checked(reads, verifier, |_| {}))
+        Ok(checked(reads, verifier, |_| {}, on_verified))
     }
 
     async fn read(&self, range: Range<u64>) -> Result<Bytes> {
@@ -305,6 +304,7 @@ impl Verifier {
         self.file.store.count_download(bytes.len() as u64);
     }
 
+    /// Every check: the document count, then the SHA-256.
     fn finish(self) -> Result<()> {
         let m = &self.file.metadata;
         if self.rows != m.vector_count {
@@ -313,6 +313,12 @@ impl Verifier {
                 self.rows, m.vector_count
             )));
         }
+        self.check_digest()
+    }
+
+    /// The SHA-256 of what was hashed against the metadata's.
+    fn check_digest(self) -> Result<()> {
+        let m = &self.file.metadata;
         let (_, digest, _) = self.hasher.finish();
         match m.checksum_sha256 {
             Some(expected) if expected != digest => Err(self.file.corruption(format!(
@@ -324,24 +330,27 @@ impl Verifier {
     }
 }
 
-/// Hashes and counts what `reads` yields, runs `at_end` and the final checks after the last
-/// batch, and stops at the first error.
+/// Hashes and counts what `reads` yields; after the last batch runs `at_end`, the final
+/// checks, then `on_verified`; stops at the first error.
 fn checked(
     reads: impl futures::Stream<Item = Result<(Bytes, Vec<VectorDocument>)>> + Send + 'static,
     verifier: Verifier,
     at_end: impl FnOnce(&mut Verifier) + Send + 'static,
+    on_verified: impl FnOnce() + Send + 'static,
 ) -> DocumentStream {
-    let state = (reads.boxed(), verifier, at_end);
-    stream::try_unfold(state, |(mut reads, mut verifier, at_end)| async move {
+    let state = (reads.boxed(), verifier, (at_end, on_verified));
+    stream::try_unfold(state, |(mut reads, mut verifier, ends)| async move {
         match reads.try_next().await? {
             Some((bytes, docs)) => {
                 verifier.hash(&bytes);
                 verifier.rows += docs.len() as u64;
-                Ok(Some((docs, (reads, verifier, at_end))))
+                Ok(Some((docs, (reads, verifier, ends))))
             }
             None => {
+                let (at_end, on_verified) = ends;
                 at_end(&mut verifier);
                 verifier.finish()?;
+                on_verified();
                 Ok(None)
             }
         }

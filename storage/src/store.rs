@@ -2,8 +2,6 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use akidb_snapshot_codec::{
@@ -175,9 +173,17 @@ impl SnapshotStore {
                 .await
                 .map_err(|e| Error::store(target, "write", &data_key, e))?;
 
-            let written = self
+            // Closing completes a multipart upload; if either step fails, the parts must not
+            // linger, so the writer is aborted.
+            let written = match self
                 .write_data(target, &data_key, encoder, &spool, &mut writer, batches)
-                .await;
+                .await
+            {
+                Ok(summary) => (writer.close().await)
+                    .map(|_| summary)
+                    .map_err(|e| Error::store(target, "write", &data_key, e)),
+                Err(e) => Err(e),
+            };
             let summary = match written {
                 Ok(summary) => summary,
                 Err(e) => {
@@ -188,10 +194,6 @@ impl SnapshotStore {
                     return Err(e);
                 }
             };
-            writer
-                .close()
-                .await
-                .map_err(|e| Error::store(target, "write", &data_key, e))?;
 
             let metadata = SnapshotMetadata::new(&header, format, encoding.compression(), &summary);
             if let Err(e) = self.commit(target, &metadata).await {
@@ -312,30 +314,15 @@ impl SnapshotStore {
         let metadata = self.metadata(collection_id, snapshot_id).await?;
         let format = metadata.format;
         let started = Instant::now();
-        let batches = DataFile::of(self.clone(), metadata).stream().await?;
-        // The restore is counted once the last batch passed every check, not after an error.
-        let failed = Arc::new(AtomicBool::new(false));
-        let on_end = {
-            let failed = Arc::clone(&failed);
-            stream::once(async move {
-                if !failed.load(Ordering::Relaxed) {
-                    metrics::record_restore(format, started.elapsed());
-                    tracing::info!(%collection_id, %snapshot_id, format = format.extension(),
-                        duration_ms = started.elapsed().as_millis() as u64, "snapshot restored");
-                }
-                None
-            })
+        // Counted once the last batch passed every check, never after an error.
+        let on_verified = move || {
+            metrics::record_restore(format, started.elapsed());
+            tracing::info!(%collection_id, %snapshot_id, format = format.extension(),
+                duration_ms = started.elapsed().as_millis() as u64, "snapshot restored");
         };
-        Ok(batches
-            .inspect(move |item| {
-                if item.is_err() {
-                    failed.store(true, Ordering::Relaxed);
-                }
-            })
-            .map(Some)
-            .chain(on_end)
-            .filter_map(futures::future::ready)
-            .boxed())
+        DataFile::of(self.clone(), metadata)
+            .stream(on_verified)
+            .await
     }
 
     /// Restores a whole snapshot into memory.
@@ -366,7 +353,7 @@ impl SnapshotStore {
     ) -> Result<SnapshotMetadata> {
         let metadata = self.metadata(collection_id, snapshot_id).await?;
         DataFile::of(self.clone(), metadata.clone())
-            .stream()
+            .stream(|| {})
             .await?
             .try_for_each(|_| async { Ok(()) })
             .await?;

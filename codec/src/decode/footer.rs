@@ -76,8 +76,9 @@ pub struct RowGroupInfo {
 pub enum FooterParse {
     /// The tail held the whole footer.
     Complete(Box<ParquetFooter>),
-    /// The footer is longer: fetch at least this many bytes from the end of the file and parse
-    /// again.
+    /// The footer is longer: fetch this many bytes from the end of the file and parse again.
+    /// Always more than the tail given and no more than the file holds, so a loop that fetches
+    /// it ends after one more read.
     NeedTail(u64),
 }
 

@@ -299,10 +299,7 @@ fn read_parquet(
             .map_err(|e| error(path, e))?
         {
             FooterParse::Complete(footer) => break footer,
-            FooterParse::NeedTail(needed) if needed > tail_len && needed <= len => {
-                tail_len = needed
-            }
-            FooterParse::NeedTail(_) => return Err(error(path, "the Parquet footer is damaged")),
+            FooterParse::NeedTail(needed) => tail_len = needed,
         }
     };
     for (index, row_group) in footer.info().row_groups.iter().enumerate() {
