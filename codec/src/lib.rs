@@ -48,14 +48,15 @@ mod json;
 mod metadata;
 mod model;
 mod parallel;
+mod record_batch;
 mod schema;
 mod validate;
 
 pub use checksum::{HashingWriter, ParseDigestError, Sha256Digest};
 pub use config::{Compression, Limits, ParquetConfig, ParseConfigError, VectorEncoding};
 pub use decode::{
-    FooterParse, ParquetFooter, ParquetReader, RowGroupInfo, SnapshotInfo, decode_parquet,
-    decode_parquet_verified, inspect_parquet,
+    DecodedRow, FooterParse, ParquetFooter, ParquetReader, RowGroupInfo, SnapshotInfo,
+    decode_parquet, decode_parquet_verified, inspect_parquet,
 };
 pub use encode::{ParquetWriter, encode_parquet};
 pub use error::{BoxError, DocumentRef, Error, ErrorKind, Result};

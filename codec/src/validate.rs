@@ -4,6 +4,7 @@
 use crate::error::{DocumentRef, Error, Result};
 use crate::metadata::SnapshotFormat;
 use crate::model::VectorDocument;
+use crate::record_batch::SnapshotColumns;
 
 /// Checks documents as they arrive, in batches, counting positions across batches.
 ///
@@ -51,6 +52,25 @@ impl DocumentValidator {
         Ok(())
     }
 
+    /// Checks the next batch in Arrow form, whose columns are already checked. Only the Parquet
+    /// writer takes Arrow batches, so only the rules of every format apply.
+    pub(crate) fn check_batch(&mut self, columns: &SnapshotColumns<'_>) -> Result<()> {
+        if columns.rows() == 0 {
+            return Ok(());
+        }
+        let at = DocumentRef::new(self.accepted, columns.id(0));
+        let expected = self.dimension.unwrap_or(columns.dimension());
+        check_dimension(columns.dimension(), expected, at)?;
+        self.dimension = Some(expected);
+        self.accepted += columns.rows() as u64;
+        Ok(())
+    }
+
+    /// How many documents were accepted so far.
+    pub(crate) fn accepted(&self) -> u64 {
+        self.accepted
+    }
+
     /// The dimension of the documents so far, once there is one.
     pub fn dimension(&self) -> Option<usize> {
         self.dimension
@@ -75,28 +95,7 @@ fn check_document(
     format: SnapshotFormat,
     at: DocumentRef,
 ) -> Result<()> {
-    let dimension = doc.vector.len();
-    if dimension == 0 {
-        return Err(Error::validation(at, "the vector is empty"));
-    }
-    if dimension > i32::MAX as usize {
-        return Err(Error::validation(
-            at,
-            format!(
-                "the vector has {dimension} floats; Parquet lists hold at most {}",
-                i32::MAX
-            ),
-        ));
-    }
-    if dimension != expected {
-        return Err(Error::validation(
-            at,
-            format!(
-                "the vector has dimension {dimension}, but the snapshot's first document has \
-                 {expected}; every vector of a snapshot has the same dimension"
-            ),
-        ));
-    }
+    check_dimension(doc.vector.len(), expected, at)?;
     if format == SnapshotFormat::Json {
         if let Some(i) = doc.vector.iter().position(|x| !x.is_finite()) {
             return Err(Error::validation(
@@ -117,6 +116,32 @@ fn check_document(
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// A vector of `dimension` floats in a snapshot whose vectors have `expected`.
+fn check_dimension(dimension: usize, expected: usize, at: DocumentRef) -> Result<()> {
+    if dimension == 0 {
+        return Err(Error::validation(at, "the vector is empty"));
+    }
+    if dimension > i32::MAX as usize {
+        return Err(Error::validation(
+            at,
+            format!(
+                "the vector has {dimension} floats; Parquet lists hold at most {}",
+                i32::MAX
+            ),
+        ));
+    }
+    if dimension != expected {
+        return Err(Error::validation(
+            at,
+            format!(
+                "the vector has dimension {dimension}, but the snapshot's first document has \
+                 {expected}; every vector of a snapshot has the same dimension"
+            ),
+        ));
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::file::reader::ChunkReader;
 
+pub use batch::DecodedRow;
 pub use footer::{FooterParse, ParquetFooter, RowGroupInfo, SnapshotInfo, inspect_parquet};
 
 use crate::checksum::Sha256Digest;
@@ -97,21 +98,52 @@ pub fn decode_parquet_verified(
 /// let sizes: Vec<usize> = reader.map(|batch| batch.unwrap().len()).collect();
 /// assert_eq!(sizes, [10, 10, 5]);
 /// ```
+///
+/// [`ParquetReader::arrow`] reads the same rows as Arrow batches instead, with no per-document
+/// copy:
+///
+/// ```
+/// # use akidb_snapshot_codec::*;
+/// # use uuid::Uuid;
+/// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
+/// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
+/// # let docs: Vec<_> = (0..25u128).map(|i| VectorDocument::new(Uuid::from_u128(i), vec![1.0; 4])).collect();
+/// # let (file, _) = encode_parquet(&docs, &header, &ParquetConfig::default()).unwrap();
+/// let reader = ParquetReader::arrow(file.into(), &Limits::default()).unwrap();
+/// let batches: Vec<_> = reader.flat_map(Result::unwrap).collect();
+/// assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 25);
+/// assert_eq!(batches[0].schema(), arrow_schema(4));
+/// ```
 #[derive(Debug)]
-pub struct ParquetReader {
+pub struct ParquetReader<T: DecodedRow = VectorDocument> {
     file: FileSlice,
     footer: ParquetFooter,
     next_row_group: usize,
+    rows: std::marker::PhantomData<fn() -> T>,
 }
 
 impl ParquetReader {
-    /// Reads and checks the footer of `file`.
+    /// Reads and checks the footer of `file`, to read documents.
     pub fn try_new(file: Bytes, limits: &Limits) -> Result<Self> {
+        Self::open(file, limits)
+    }
+}
+
+impl ParquetReader<arrow_array::RecordBatch> {
+    /// Reads and checks the footer of `file`, to read Arrow batches.
+    pub fn arrow(file: Bytes, limits: &Limits) -> Result<Self> {
+        Self::open(file, limits)
+    }
+}
+
+impl<T: DecodedRow> ParquetReader<T> {
+    fn open(file: Bytes, limits: &Limits) -> Result<Self> {
         let footer = ParquetFooter::of_file(&file, limits)?;
         Ok(ParquetReader {
             file: FileSlice::whole(file),
             footer,
             next_row_group: 0,
+            rows: std::marker::PhantomData,
         })
     }
 
@@ -121,8 +153,9 @@ impl ParquetReader {
     }
 }
 
-impl Iterator for ParquetReader {
-    type Item = Result<Vec<VectorDocument>>;
+impl<T: DecodedRow> Iterator for ParquetReader<T> {
+    /// One row group.
+    type Item = Result<Vec<T>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let index = self.next_row_group;
@@ -172,11 +205,11 @@ impl ParquetFooter {
     /// Decodes every row group of `file`, in parts on all cores. With `expected`, the SHA-256 is
     /// checked as one more part, beside the decoding rather than before it: what was decoded is
     /// returned only if the checksum holds, and decoding untrusted bytes is safe meanwhile.
-    fn decode_whole(
+    fn decode_whole<T: DecodedRow>(
         &self,
         file: Bytes,
         expected: Option<&Sha256Digest>,
-    ) -> Result<Vec<VectorDocument>> {
+    ) -> Result<Vec<T>> {
         let threads = workers(usize::MAX);
         // Smaller parts when the checksum takes a thread's time, so the others even out.
         let parts = self.parts(if expected.is_some() {
@@ -240,12 +273,12 @@ impl ParquetFooter {
     }
 
     /// Decodes rows `rows` of row group `index`.
-    fn decode_rows<R: ChunkReader + 'static>(
+    fn decode_rows<T: DecodedRow, R: ChunkReader + 'static>(
         &self,
         reader: R,
         index: usize,
         rows: Range<usize>,
-    ) -> Result<Vec<VectorDocument>> {
+    ) -> Result<Vec<T>> {
         guard(|| {
             let info = self.info();
             let dimension = info.dimension as usize;
@@ -274,23 +307,21 @@ impl ParquetFooter {
                     .with_row_selection_policy(RowSelectionPolicy::Selectors);
             }
             // Grown batch by batch from decoded data: `rows` is only what the footer declares.
-            let mut documents = Vec::new();
+            let mut decoded = Vec::new();
+            let mut decoded_rows = 0;
             for batch in builder.build().map_err(|e| unreadable(e.into()))? {
-                batch::append_documents(
-                    &batch.map_err(|e| unreadable(e.into()))?,
-                    dimension,
-                    first_row + documents.len() as u64,
-                    &mut documents,
-                )?;
+                let batch = batch.map_err(|e| unreadable(e.into()))?;
+                let batch_rows = batch.num_rows();
+                T::append(batch, first_row + decoded_rows as u64, &mut decoded)?;
+                decoded_rows += batch_rows;
             }
-            if documents.len() != rows.len() {
+            if decoded_rows != rows.len() {
                 return Err(Error::corruption(format!(
-                    "row group {index} should give {} rows here but gives {}",
+                    "row group {index} should give {} rows here but gives {decoded_rows}",
                     rows.len(),
-                    documents.len()
                 )));
             }
-            Ok(documents)
+            Ok(decoded)
         })
     }
 }

@@ -4,6 +4,7 @@
 mod split;
 
 use std::io::Write;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -32,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::metadata::{FileSummary, SnapshotFormat, SnapshotHeader};
 use crate::model::VectorDocument;
 use crate::parallel::{map_ordered, workers};
+use crate::record_batch::{Origin, SnapshotColumns};
 use crate::schema::index::VECTOR;
 use crate::schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys, vector_element};
 use crate::validate::DocumentValidator;
@@ -154,10 +156,71 @@ impl<W: Write + Send> ParquetWriter<W> {
 
     /// Validates and writes the next batch of documents.
     pub fn write(&mut self, docs: &[VectorDocument]) -> Result<()> {
-        if let WriterState::Failed = self.state {
-            return Err(Error::writer_failed());
-        }
+        self.check_usable()?;
         self.validator.check(docs)?;
+        self.append(docs.len(), |rows, schema, dimension| {
+            to_record_batch(&docs[rows], schema, dimension)
+        })
+    }
+
+    /// Validates and writes the next batch in Arrow form, without copying it: its buffers are
+    /// held until its rows are encoded. The batch has the six columns of [`arrow_schema`], found
+    /// by name (any order, no other column): extension types and field nullability need not be
+    /// set, but a required column may hold no null, `dimension` must agree with the vectors,
+    /// every `metadata_json` must be JSON, and `inserted_at` is in milliseconds since the epoch.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use akidb_snapshot_codec::*;
+    /// use arrow_array::{ArrayRef, FixedSizeBinaryArray, FixedSizeListArray, Float32Array,
+    ///     Int32Array, RecordBatch, StringArray, TimestampMillisecondArray};
+    /// use arrow_schema::{DataType, Field};
+    /// use uuid::Uuid;
+    ///
+    /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
+    /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
+    /// let ids = [Uuid::from_u128(7), Uuid::from_u128(8)];
+    /// let columns: Vec<(&str, ArrayRef)> = vec![
+    ///     ("document_id", Arc::new(FixedSizeBinaryArray::try_from_iter(
+    ///         ids.iter().map(|id| id.as_bytes())).unwrap())),
+    ///     ("external_id", Arc::new(StringArray::from(vec![Some("a"), None]))),
+    ///     ("dimension", Arc::new(Int32Array::from(vec![2, 2]))),
+    ///     ("vector", Arc::new(FixedSizeListArray::new(
+    ///         Arc::new(Field::new("item", DataType::Float32, false)), 2,
+    ///         Arc::new(Float32Array::from(vec![1.0, 2.0, 3.0, 4.0])), None))),
+    ///     ("metadata_json", Arc::new(StringArray::from(vec![Some(r#"{"k":1}"#), None]))),
+    ///     ("inserted_at", Arc::new(TimestampMillisecondArray::from(vec![5, 6]))),
+    /// ];
+    /// let batch = RecordBatch::try_from_iter(columns).unwrap();
+    ///
+    /// let mut writer = ParquetWriter::try_new(Vec::new(), header, ParquetConfig::default()).unwrap();
+    /// writer.write_batch(&batch).unwrap();
+    /// let (file, _) = writer.finish().unwrap();
+    /// let docs = decode_parquet(file.into(), &Limits::default()).unwrap();
+    /// assert_eq!(docs[1].vector, [3.0, 4.0]);
+    /// assert_eq!(docs[0].metadata, Some(serde_json::json!({"k": 1})));
+    /// ```
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.check_usable()?;
+        let first = self.validator.accepted();
+        let columns = SnapshotColumns::of(batch, Origin::Caller { first })?;
+        columns.check_metadata_json()?;
+        self.validator.check_batch(&columns)?;
+        self.append(columns.rows(), |rows, schema, _| {
+            let batch = columns.to_snapshot_batch(schema)?;
+            Ok(batch.slice(rows.start, rows.len()))
+        })
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        match self.state {
+            WriterState::Failed => Err(Error::writer_failed()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds `rows` validated rows, which `batch_of` gives in Arrow form for any range of them.
+    fn append(&mut self, rows: usize, batch_of: impl BatchOf) -> Result<()> {
         let Some(dimension) = self.validator.dimension() else {
             return Ok(()); // an empty batch before any document
         };
@@ -165,7 +228,7 @@ impl<W: Write + Send> ParquetWriter<W> {
             self.open(dimension)?;
         }
         let result = match &mut self.state {
-            WriterState::Open(file) => file.push(docs, self.config.row_group_size()),
+            WriterState::Open(file) => file.push(rows, batch_of, self.config.row_group_size()),
             _ => Err(Error::writer_failed()),
         };
         if result.is_err() {
@@ -225,14 +288,16 @@ impl<W: Write + Send> ParquetWriter<W> {
 }
 
 impl<W: Write + Send> OpenFile<W> {
-    /// Adds validated documents, encoding row groups as enough of them fill up.
-    fn push(&mut self, mut docs: &[VectorDocument], rows_per_group: usize) -> Result<()> {
-        while !docs.is_empty() {
+    /// Adds `rows` validated rows, encoding row groups as enough of them fill up.
+    fn push(&mut self, rows: usize, batch_of: impl BatchOf, rows_per_group: usize) -> Result<()> {
+        let mut next = 0;
+        while next < rows {
             let room = rows_per_group - self.filling_rows;
-            let (now, later) = docs.split_at(room.min(docs.len()));
-            for batch in now.chunks(arrow_batch_rows(self.dimension)) {
+            let now = next..rows.min(next + room);
+            for start in now.clone().step_by(arrow_batch_rows(self.dimension)) {
+                let end = now.end.min(start + arrow_batch_rows(self.dimension));
                 self.filling
-                    .push(to_record_batch(batch, &self.schema, self.dimension)?);
+                    .push(batch_of(start..end, &self.schema, self.dimension)?);
             }
             self.filling_rows += now.len();
             if self.filling_rows == rows_per_group {
@@ -242,7 +307,7 @@ impl<W: Write + Send> OpenFile<W> {
                     self.encode_full()?;
                 }
             }
-            docs = later;
+            next = now.end;
         }
         Ok(())
     }
@@ -332,6 +397,11 @@ impl<W: Write + Send> OpenFile<W> {
 }
 
 type ParquetResult<T> = Result<T, ParquetError>;
+
+/// Rows `range` of what is being written, as an Arrow batch of `schema` with vectors of
+/// `dimension` floats.
+trait BatchOf: Fn(Range<usize>, &SchemaRef, usize) -> Result<RecordBatch> {}
+impl<F: Fn(Range<usize>, &SchemaRef, usize) -> Result<RecordBatch>> BatchOf for F {}
 
 /// Half of a vector column chunk: how its writer closed, and its pages.
 type HalfChunk = (ColumnCloseResult, split::CapturedPages);

@@ -1,0 +1,274 @@
+//! Snapshot rows in Arrow form: the checks a [`RecordBatch`] passes before it is written or
+//! handed out, whether it came from a caller or from a file.
+//!
+//! One set of rules serves both directions; only what a broken rule means differs: a caller's
+//! bad batch is a [`Error::Validation`] (fix it and write it again), a file's is
+//! [`Error::DataCorruption`].
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Int32Type, TimestampMillisecondType};
+use arrow_array::{
+    Array, ArrayRef, FixedSizeBinaryArray, FixedSizeListArray, Float32Array, Int32Array,
+    RecordBatch, StringArray, TimestampMillisecondArray,
+};
+use arrow_schema::SchemaRef;
+use uuid::Uuid;
+
+use crate::error::{DocumentRef, Error, Result};
+use crate::schema::{columns, index, vector_element};
+
+/// Who made a batch, which decides what a broken rule is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Origin {
+    /// Given to a writer; `first` is the position of its first row in everything written.
+    Caller { first: u64 },
+    /// Decoded from a file; `first` is the file row of its first row.
+    File { first: u64 },
+}
+
+impl Origin {
+    /// The error for `reason`, about `row` of the batch when there is one.
+    fn error(self, row: Option<(usize, Option<Uuid>)>, reason: impl Into<String>) -> Error {
+        let reason = reason.into();
+        match (self, row) {
+            (Origin::Caller { first }, Some((row, id))) => {
+                let position = first + row as u64;
+                let at = id.map_or(
+                    DocumentRef {
+                        position: Some(position),
+                        document_id: None,
+                    },
+                    |id| DocumentRef::new(position, id),
+                );
+                Error::validation(at, reason)
+            }
+            (Origin::Caller { .. }, None) => Error::validation(DocumentRef::NONE, reason),
+            (Origin::File { first }, Some((row, _))) => {
+                Error::corruption(format!("row {}: {reason}", first + row as u64))
+            }
+            (Origin::File { .. }, None) => Error::corruption(reason),
+        }
+    }
+}
+
+/// The six columns of a snapshot batch, found by name and checked: types, no nulls where the
+/// schema requires values, and a `dimension` column that agrees with the vectors.
+#[derive(Debug)]
+pub(crate) struct SnapshotColumns<'a> {
+    pub(crate) ids: &'a FixedSizeBinaryArray,
+    pub(crate) external_ids: &'a StringArray,
+    pub(crate) dimensions: &'a Int32Array,
+    pub(crate) vectors: &'a FixedSizeListArray,
+    pub(crate) floats: &'a Float32Array,
+    pub(crate) metadata: &'a StringArray,
+    pub(crate) inserted: &'a TimestampMillisecondArray,
+    origin: Origin,
+}
+
+/// What each column must be, as said in messages, at its [`index`] in the schema.
+const EXPECTED: [(&str, &str); 6] = [
+    (columns::DOCUMENT_ID, "FixedSizeBinary(16)"),
+    (columns::EXTERNAL_ID, "Utf8"),
+    (columns::DIMENSION, "Int32"),
+    (columns::VECTOR, "FixedSizeList of non-null Float32"),
+    (columns::METADATA_JSON, "Utf8"),
+    (columns::INSERTED_AT, "Timestamp(Millisecond, UTC)"),
+];
+
+impl<'a> SnapshotColumns<'a> {
+    pub(crate) fn of(batch: &'a RecordBatch, origin: Origin) -> Result<Self> {
+        let schema = batch.schema_ref();
+        if let Some(extra) = schema
+            .fields()
+            .iter()
+            .find(|f| !EXPECTED.iter().any(|(name, _)| f.name() == name))
+        {
+            return Err(origin.error(
+                None,
+                format!(
+                    "the batch has a column `{}` that a snapshot does not hold; a snapshot has \
+                     exactly {}",
+                    extra.name(),
+                    expected_columns()
+                ),
+            ));
+        }
+        let column = |i: usize| -> Result<&'a ArrayRef> {
+            let (name, _) = EXPECTED[i];
+            schema
+                .index_of(name)
+                .map(|at| batch.column(at))
+                .map_err(|_| {
+                    origin.error(
+                        None,
+                        format!(
+                            "the batch has no column `{name}`; a snapshot has exactly {}",
+                            expected_columns()
+                        ),
+                    )
+                })
+        };
+        let wrong_type = |i: usize| {
+            let (name, expected) = EXPECTED[i];
+            let found = schema
+                .field_with_name(name)
+                .map(|f| f.data_type().to_string())
+                .unwrap_or_default();
+            origin.error(
+                None,
+                format!("the column `{name}` is {found}, but a snapshot's is {expected}"),
+            )
+        };
+        let vectors = column(index::VECTOR)?
+            .as_fixed_size_list_opt()
+            .ok_or_else(|| wrong_type(index::VECTOR))?;
+        let found = SnapshotColumns {
+            ids: column(index::DOCUMENT_ID)?
+                .as_fixed_size_binary_opt()
+                .filter(|a| a.value_length() == 16)
+                .ok_or_else(|| wrong_type(index::DOCUMENT_ID))?,
+            external_ids: column(index::EXTERNAL_ID)?
+                .as_string_opt::<i32>()
+                .ok_or_else(|| wrong_type(index::EXTERNAL_ID))?,
+            dimensions: column(index::DIMENSION)?
+                .as_primitive_opt::<Int32Type>()
+                .ok_or_else(|| wrong_type(index::DIMENSION))?,
+            vectors,
+            floats: vectors
+                .values()
+                .as_primitive_opt::<Float32Type>()
+                .ok_or_else(|| wrong_type(index::VECTOR))?,
+            metadata: column(index::METADATA_JSON)?
+                .as_string_opt::<i32>()
+                .ok_or_else(|| wrong_type(index::METADATA_JSON))?,
+            inserted: column(index::INSERTED_AT)?
+                .as_primitive_opt::<TimestampMillisecondType>()
+                .ok_or_else(|| wrong_type(index::INSERTED_AT))?,
+            origin,
+        };
+        found.check_required()?;
+        found.check_dimensions()?;
+        Ok(found)
+    }
+
+    /// The length of every vector (0 for a list type of size 0, which validation refuses).
+    pub(crate) fn dimension(&self) -> usize {
+        usize::try_from(self.vectors.value_length()).unwrap_or_default()
+    }
+
+    /// The number of rows.
+    pub(crate) fn rows(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The id of `row`.
+    pub(crate) fn id(&self, row: usize) -> Uuid {
+        // `of` checked the width is 16.
+        Uuid::from_slice(self.ids.value(row)).unwrap_or_default()
+    }
+
+    /// The floats of `row`.
+    pub(crate) fn vector(&self, row: usize) -> &'a [f32] {
+        let start = self.vectors.value_offset_at(row);
+        // `of` checked the values hold exactly every row's floats.
+        self.floats
+            .values()
+            .get(start..start + self.dimension())
+            .unwrap_or_default()
+    }
+
+    fn check_required(&self) -> Result<()> {
+        for (name, nulls) in [
+            (columns::DOCUMENT_ID, self.ids.null_count()),
+            (columns::DIMENSION, self.dimensions.null_count()),
+            (columns::VECTOR, self.vectors.null_count()),
+            (columns::VECTOR_ELEMENT, self.floats.null_count()),
+            (columns::INSERTED_AT, self.inserted.null_count()),
+        ] {
+            if nulls > 0 {
+                return Err(self.origin.error(
+                    None,
+                    format!("the required column `{name}` holds {nulls} nulls"),
+                ));
+            }
+        }
+        let rows = self.rows();
+        if self.floats.len() != rows * self.dimension() {
+            return Err(self.origin.error(
+                None,
+                format!(
+                    "the vectors hold {} floats, not the {rows} × {} of their rows",
+                    self.floats.len(),
+                    self.dimension()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_dimensions(&self) -> Result<()> {
+        let dimension = self.dimension();
+        match (self.dimensions.values().iter())
+            .position(|&declared| declared as i64 != dimension as i64)
+        {
+            None => Ok(()),
+            Some(row) => Err(self.origin.error(
+                Some((row, Some(self.id(row)))),
+                format!(
+                    "the dimension column says {}, but the vectors have {dimension}",
+                    self.dimensions.value(row)
+                ),
+            )),
+        }
+    }
+
+    /// Checks that every `metadata_json` value is JSON, for paths that hand the text on
+    /// unparsed.
+    pub(crate) fn check_metadata_json(&self) -> Result<()> {
+        for row in 0..self.rows() {
+            if self.metadata.is_valid(row) {
+                let text = self.metadata.value(row);
+                if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                    return Err(self.origin.error(
+                        Some((row, Some(self.id(row)))),
+                        format!("metadata_json is not valid JSON ({e})"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows in a batch of the snapshot schema `schema` (whose field metadata mark the
+    /// UUID and JSON columns), sharing every buffer with these columns.
+    pub(crate) fn to_snapshot_batch(&self, schema: &SchemaRef) -> Result<RecordBatch> {
+        let arrow_error = |e| Error::encoding("could not build the Arrow batch", e);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.ids.clone()),
+            Arc::new(self.external_ids.clone()),
+            Arc::new(self.dimensions.clone()),
+            Arc::new(
+                FixedSizeListArray::try_new(
+                    vector_element(),
+                    self.dimension() as i32,
+                    Arc::new(self.floats.clone()),
+                    None,
+                )
+                .map_err(arrow_error)?,
+            ),
+            Arc::new(self.metadata.clone()),
+            Arc::new(self.inserted.clone().with_timezone("UTC")),
+        ];
+        RecordBatch::try_new(Arc::clone(schema), columns).map_err(arrow_error)
+    }
+}
+
+fn expected_columns() -> String {
+    EXPECTED
+        .iter()
+        .map(|(name, ty)| format!("`{name}` ({ty})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
