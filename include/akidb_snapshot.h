@@ -9,7 +9,9 @@
  * - Handles (akidb_store, akidb_documents, akidb_bytes, akidb_snapshot_list) are opaque, owned
  *   by the caller once returned, and freed by their *_free function, which accepts NULL.
  *   Pointers returned by accessors are owned by the handle and valid until it is freed.
- * - Arguments are borrowed for the call only; the library keeps no pointer to them.
+ * - Arguments are borrowed for the call only; the library keeps no pointer to them. The one
+ *   exception is an Arrow struct passed in, which the library takes as the C Data Interface
+ *   says (moving it out and leaving it released), whatever the result.
  * - UUIDs are 16 bytes in RFC 4122 order. Times are milliseconds since the Unix epoch, UTC.
  * - Strings are NUL-terminated UTF-8.
  * - All calls block. An akidb_store may be used from many threads at once.
@@ -24,6 +26,54 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+  const char* format;
+  const char* name;
+  const char* metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema** children;
+  struct ArrowSchema* dictionary;
+  void (*release)(struct ArrowSchema*);
+  void* private_data;
+};
+
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void** buffers;
+  struct ArrowArray** children;
+  struct ArrowArray* dictionary;
+  void (*release)(struct ArrowArray*);
+  void* private_data;
+};
+
+#endif  // ARROW_C_DATA_INTERFACE
+
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+
+struct ArrowArrayStream {
+  int (*get_schema)(struct ArrowArrayStream*, struct ArrowSchema* out);
+  int (*get_next)(struct ArrowArrayStream*, struct ArrowArray* out);
+  const char* (*get_last_error)(struct ArrowArrayStream*);
+  void (*release)(struct ArrowArrayStream*);
+  void* private_data;
+};
+
+#endif  // ARROW_C_STREAM_INTERFACE
+
 
 // What a call did. `AKIDB_OK` is 0; errors start at 7001. Codes are stable: a retired code is
 // never reused.
@@ -134,6 +184,19 @@ typedef struct akidb_snapshot_list akidb_snapshot_list;
 // one store at once. Free with `akidb_store_free` once no call is running.
 typedef struct akidb_store akidb_store;
 
+// How a Parquet snapshot is written. A NULL `akidb_parquet_options*` means the defaults: zstd
+// level 1, 10,000 rows per row group, dictionary encoding on.
+typedef struct {
+  // The codec; `AKIDB_COMPRESSION_MIXED` is refused.
+  uint32_t compression;
+  // The zstd level (1 to 22); 0 for the default, 1. Ignored by other codecs.
+  int32_t compression_level;
+  // Documents per row group; 0 for the default, 10,000.
+  uintptr_t row_group_size;
+  // Dictionary-encode external ids and metadata (never vectors).
+  bool enable_dictionary;
+} akidb_parquet_options;
+
 // Documents lent by the caller for one call, as parallel arrays of `count` entries. Only
 // `vectors` is required.
 typedef struct {
@@ -152,19 +215,6 @@ typedef struct {
   // `count` insertion times in milliseconds since the Unix epoch, or NULL for 0.
   const int64_t *inserted_at_ms;
 } akidb_documents_view;
-
-// How a Parquet snapshot is written. A NULL `akidb_parquet_options*` means the defaults: zstd
-// level 1, 10,000 rows per row group, dictionary encoding on.
-typedef struct {
-  // The codec; `AKIDB_COMPRESSION_MIXED` is refused.
-  uint32_t compression;
-  // The zstd level (1 to 22); 0 for the default, 1. Ignored by other codecs.
-  int32_t compression_level;
-  // Documents per row group; 0 for the default, 10,000.
-  uintptr_t row_group_size;
-  // Dictionary-encode external ids and metadata (never vectors).
-  bool enable_dictionary;
-} akidb_parquet_options;
 
 // What a snapshot file's footer says.
 typedef struct {
@@ -238,6 +288,43 @@ extern "C" {
 
 // The library's version, e.g. "0.1.0": a static string, never freed.
 const char *akidb_version(void);
+
+// Encodes the batches of `stream` as a Parquet snapshot file, like `akidb_encode_parquet`.
+// Each batch is a struct array with the columns of a snapshot, by name in any order:
+// `document_id` fixed_size_binary(16), `external_id` utf8 (nullable), `dimension` int32,
+// `vector` fixed_size_list of non-null float32, `metadata_json` utf8 (nullable, JSON),
+// `inserted_at` timestamp in milliseconds. Their buffers are read in place, never copied.
+//
+// Ownership: the library takes `*stream` (moves it out, leaving it released) and releases it
+// before returning, whatever the result. On success, `*bytes_out` is a new buffer the caller
+// frees with `akidb_bytes_free`.
+//
+// # Safety
+// `stream` is NULL or a valid `struct ArrowArrayStream` whose arrays agree with their schema
+// (as the C Data Interface requires); the other pointers are NULL or valid.
+akidb_result akidb_encode_parquet_arrow(struct ArrowArrayStream *stream,
+                                        const uint8_t (*collection_id)[16],
+                                        const uint8_t (*snapshot_id)[16],
+                                        int64_t created_at_ms,
+                                        const akidb_parquet_options *options,
+                                        akidb_bytes **bytes_out,
+                                        akidb_error **error_out);
+
+// Decodes a Parquet snapshot file of `len` bytes into `*stream_out`, a new
+// `struct ArrowArrayStream` whose schema is the snapshot's (`document_id` carries the
+// `arrow.uuid` extension, `metadata_json` the `arrow.json` one, `inserted_at` is a UTC
+// timestamp in milliseconds). The footer is checked now; each `get_next` decodes the next
+// row group (from a copy of `data` the stream keeps, so `data` may be freed at once) and fails
+// with the codec's message on a damaged one. The caller releases the stream with its
+// `release` callback; the arrays it yields are the caller's, released the same way.
+//
+// # Safety
+// `data` holds `len` readable bytes; `stream_out` is NULL or points to writable storage for a
+// `struct ArrowArrayStream` (its previous content is overwritten, not released).
+akidb_result akidb_decode_parquet_arrow(const uint8_t *data,
+                                        uintptr_t len,
+                                        struct ArrowArrayStream *stream_out,
+                                        akidb_error **error_out);
 
 // Encodes `docs` as a Parquet snapshot file of collection `collection_id`, snapshot
 // `snapshot_id`, made at `created_at_ms`, with `options` (NULL for the defaults). On success,

@@ -131,16 +131,25 @@ pub unsafe extern "C" fn akidb_encode_parquet(
     guard(error_out, || {
         let out = marshal::out(bytes_out, "bytes_out")?;
         let docs = marshal::reference(docs, "docs")?.to_documents()?;
-        let header = SnapshotHeader::new(
-            CollectionId::from_uuid(marshal::uuid(collection_id, "collection_id")?),
-            SnapshotId::from_uuid(marshal::uuid(snapshot_id, "snapshot_id")?),
-            Timestamp::from_millis(created_at_ms),
-        );
+        let header = header(collection_id, snapshot_id, created_at_ms)?;
         let config = akidb_parquet_options::config(options)?;
         let (data, _) = codec::encode_parquet(&docs, &header, &config)?;
         *out = into_handle(akidb_bytes { data });
         Ok(())
     })
+}
+
+/// The header of a snapshot to encode, from the arguments that name it.
+pub(crate) fn header(
+    collection_id: *const [u8; 16],
+    snapshot_id: *const [u8; 16],
+    created_at_ms: i64,
+) -> Result<SnapshotHeader, Failure> {
+    Ok(SnapshotHeader::new(
+        CollectionId::from_uuid(marshal::uuid(collection_id, "collection_id")?),
+        SnapshotId::from_uuid(marshal::uuid(snapshot_id, "snapshot_id")?),
+        Timestamp::from_millis(created_at_ms),
+    ))
 }
 
 /// Decodes a whole Parquet snapshot file of `len` bytes. On success, `*docs_out` is new

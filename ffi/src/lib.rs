@@ -14,12 +14,14 @@
 #![allow(unsafe_code, non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod arrow;
 mod codec;
 mod documents;
 mod error;
 mod marshal;
 mod store;
 
+pub use arrow::{akidb_decode_parquet_arrow, akidb_encode_parquet_arrow};
 pub use codec::{
     akidb_compression, akidb_decode_parquet, akidb_encode_parquet, akidb_inspect_parquet,
     akidb_parquet_options, akidb_snapshot_info,

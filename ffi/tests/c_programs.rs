@@ -107,6 +107,11 @@ fn codec_roundtrip() {
 }
 
 #[test]
+fn arrow_roundtrip() {
+    c_test("arrow_roundtrip", false);
+}
+
+#[test]
 fn store_cycle() {
     c_test("store_cycle", true);
 }
