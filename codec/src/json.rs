@@ -3,12 +3,15 @@
 
 use std::io::{BufWriter, Write};
 
+use arrow_array::RecordBatch;
 use serde::Deserialize;
 
 use crate::checksum::HashingWriter;
+use crate::decode::append_documents;
 use crate::error::{DocumentRef, Error, Result};
 use crate::metadata::{FileSummary, SnapshotFormat, SnapshotHeader};
 use crate::model::{CollectionId, SnapshotId, Timestamp, VectorDocument};
+use crate::record_batch::Origin;
 use crate::validate::DocumentValidator;
 
 /// A decoded JSON snapshot.
@@ -100,6 +103,16 @@ impl<W: Write> JsonWriter<W> {
         let result = self.write_unchecked(docs);
         self.failed = result.is_err();
         result
+    }
+
+    /// Validates and writes the next batch in Arrow form, as
+    /// [`ParquetWriter::write_batch`](crate::ParquetWriter::write_batch) takes it (the JSON
+    /// format holds documents, so the rows are copied into them first).
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        let first = self.validator.accepted();
+        let mut docs = Vec::with_capacity(batch.num_rows());
+        append_documents(batch, Origin::Caller { first }, &mut docs)?;
+        self.write(&docs)
     }
 
     fn write_unchecked(&mut self, docs: &[VectorDocument]) -> Result<()> {

@@ -231,14 +231,19 @@ impl<'a> SnapshotColumns<'a> {
             if self.metadata.is_valid(row) {
                 let text = self.metadata.value(row);
                 if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
-                    return Err(self.origin.error(
-                        Some((row, Some(self.id(row)))),
-                        format!("metadata_json is not valid JSON ({e})"),
-                    ));
+                    return Err(self.not_json(row, e));
                 }
             }
         }
         Ok(())
+    }
+
+    /// The error for the `metadata_json` of `row`, which `e` says is not JSON.
+    pub(crate) fn not_json(&self, row: usize, e: serde_json::Error) -> Error {
+        self.origin.error(
+            Some((row, Some(self.id(row)))),
+            format!("metadata_json is not valid JSON ({e})"),
+        )
     }
 
     /// The rows in a batch of the snapshot schema `schema` (whose field metadata mark the

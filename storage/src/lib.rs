@@ -54,7 +54,7 @@ mod write;
 pub use backend::StorageBackend;
 pub use config::{DEFAULT_URI, RetryConfig, SnapshotterType, StorageBackendConfig, TimeoutConfig};
 pub use error::{BoxError, Error, ErrorKind, Result, Target};
-pub use read::DocumentStream;
+pub use read::{DocumentStream, RowStream};
 pub use retention::RetentionPolicy;
 pub use snapshotter::{JsonSnapshotter, ParquetSnapshotter, Snapshotter};
 pub use store::SnapshotStore;

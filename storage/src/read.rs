@@ -13,8 +13,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use akidb_snapshot_codec::{
-    FooterParse, HashingWriter, ParquetFooter, SnapshotFormat, SnapshotInfo, SnapshotMetadata,
-    VectorDocument, decode_json,
+    DecodedRow, FooterParse, HashingWriter, ParquetFooter, SnapshotFormat, SnapshotInfo,
+    SnapshotMetadata, VectorDocument, decode_json,
 };
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -25,7 +25,10 @@ use crate::store::SnapshotStore;
 use crate::write::{Encoding, blocking};
 
 /// Documents restored a batch (a row group) at a time.
-pub type DocumentStream = BoxStream<'static, Result<Vec<VectorDocument>>>;
+pub type DocumentStream = RowStream<VectorDocument>;
+
+/// Rows restored a row group at a time, as documents or Arrow batches ([`DecodedRow`]).
+pub type RowStream<T> = BoxStream<'static, Result<Vec<T>>>;
 
 /// Row groups decoded at once: enough to keep both the network and the cores busy, while
 /// memory stays a few row groups.
@@ -74,10 +77,10 @@ impl DataFile {
 
     /// Opens the stream: checks the size, reads the footer and checks it against the metadata.
     /// `on_verified` runs once, after the last batch passed every check.
-    pub(crate) async fn stream(
+    pub(crate) async fn stream<T: Row>(
         self,
         on_verified: impl FnOnce() + Send + 'static,
-    ) -> Result<DocumentStream> {
+    ) -> Result<RowStream<T>> {
         let len = self.checked_len().await?;
         match self.metadata.format {
             SnapshotFormat::Parquet => self.parquet(len, on_verified).await,
@@ -129,11 +132,11 @@ impl DataFile {
         }
     }
 
-    async fn parquet(
+    async fn parquet<T: Row>(
         self,
         len: u64,
         on_verified: impl FnOnce() + Send + 'static,
-    ) -> Result<DocumentStream> {
+    ) -> Result<RowStream<T>> {
         let (tail, tail_len, footer) = self.footer(len).await?;
         let plan = ReadPlan::of(&footer, len, tail_len).map_err(|r| self.corruption(r))?;
 
@@ -156,7 +159,7 @@ impl DataFile {
                             file.read(segment.read.clone()).await?
                         };
                         let group = bytes.slice(segment.group_in_read.clone());
-                        let docs = blocking(move || footer.decode_row_group(index, group))
+                        let docs = blocking(move || footer.decode_row_group::<T>(index, group))
                             .await?
                             .map_err(|e| Error::codec(file.target(), e))?;
                         Ok::<_, Error>((bytes, docs))
@@ -172,7 +175,10 @@ impl DataFile {
         Ok(checked(reads, checks, at_end, on_verified))
     }
 
-    async fn json(self, on_verified: impl FnOnce() + Send + 'static) -> Result<DocumentStream> {
+    async fn json<T: Row>(
+        self,
+        on_verified: impl FnOnce() + Send + 'static,
+    ) -> Result<RowStream<T>> {
         let bytes = self.read(0..self.metadata.size_bytes).await?;
         let target = self.target();
         let file = Arc::new(self);
@@ -196,7 +202,10 @@ impl DataFile {
             let batch: Vec<_> = docs.by_ref().take(batch_rows).collect();
             (!batch.is_empty()).then_some(batch)
         });
-        let reads = stream::iter(batches.map(|b| Ok((Bytes::new(), b))));
+        let reads = stream::iter(batches.map(move |b| {
+            let rows = T::from_documents(b).map_err(|e| Error::codec(target, e))?;
+            Ok((Bytes::new(), rows))
+        }));
         Ok(checked(reads, verifier, |_| {}, on_verified))
     }
 
@@ -234,6 +243,10 @@ impl DataFile {
         Ok(())
     }
 }
+
+/// What a restore yields rows as.
+pub(crate) trait Row: DecodedRow + Send + 'static {}
+impl<T: DecodedRow + Send + 'static> Row for T {}
 
 /// Which ranges to read so every byte is read once, in order.
 struct ReadPlan {
@@ -332,18 +345,18 @@ impl Verifier {
 
 /// Hashes and counts what `reads` yields; after the last batch runs `at_end`, the final
 /// checks, then `on_verified`; stops at the first error.
-fn checked(
-    reads: impl futures::Stream<Item = Result<(Bytes, Vec<VectorDocument>)>> + Send + 'static,
+fn checked<T: Row>(
+    reads: impl futures::Stream<Item = Result<(Bytes, Vec<T>)>> + Send + 'static,
     verifier: Verifier,
     at_end: impl FnOnce(&mut Verifier) + Send + 'static,
     on_verified: impl FnOnce() + Send + 'static,
-) -> DocumentStream {
+) -> RowStream<T> {
     let state = (reads.boxed(), verifier, (at_end, on_verified));
     stream::try_unfold(state, |(mut reads, mut verifier, ends)| async move {
         match reads.try_next().await? {
             Some((bytes, docs)) => {
                 verifier.hash(&bytes);
-                verifier.rows += docs.len() as u64;
+                verifier.rows += T::row_count(&docs) as u64;
                 Ok(Some((docs, (reads, verifier, ends))))
             }
             None => {

@@ -8,6 +8,7 @@ use akidb_snapshot_codec::{
     CollectionId, Limits, SnapshotFormat, SnapshotHeader, SnapshotId, SnapshotInfo,
     SnapshotMetadata, Timestamp, VectorDocument,
 };
+use arrow_array::RecordBatch;
 use bytes::Bytes;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use opendal::Operator;
@@ -17,7 +18,7 @@ use uuid::Uuid;
 use crate::error::{BoxError, Error, Result, Target};
 use crate::keys::{self, Key};
 use crate::metrics;
-use crate::read::{DataFile, DocumentStream};
+use crate::read::{DataFile, DocumentStream, Row, RowStream};
 use crate::write::{Batch, Encoder, Encoding, Spool};
 
 /// S3 takes parts of at least 5 MiB; 8 MiB parts keep two in flight within a row group's size.
@@ -123,9 +124,44 @@ impl SnapshotStore {
         S: Stream<Item = Result<Vec<VectorDocument>, E>> + Send,
         E: Into<BoxError>,
     {
+        self.create_split(collection_id, encoding, batches, Batch::split)
+            .await
+    }
+
+    /// As [`try_create_snapshot_stream`](Self::try_create_snapshot_stream), from Arrow batches
+    /// with the snapshot's columns (as
+    /// [`ParquetWriter::write_batch`](akidb_snapshot_codec::ParquetWriter::write_batch) takes
+    /// them), encoded without copying into documents (the JSON format does copy).
+    pub async fn try_create_snapshot_arrow<S, E>(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        batches: S,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<RecordBatch, E>> + Send,
+        E: Into<BoxError>,
+    {
+        self.create_split(collection_id, encoding, batches, Batch::split_arrow)
+            .await
+    }
+
+    /// Creates a snapshot from `batches`, each cut by `split` to at most a row group.
+    async fn create_split<S, T, E, I>(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        batches: S,
+        split: fn(T, usize) -> I,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<T, E>> + Send,
+        E: Into<BoxError>,
+        I: Iterator<Item = Batch> + Send,
+    {
         let rows = encoding.batch_rows();
         let batches = batches
-            .map(move |b| b.map(|docs| stream::iter(Batch::split(docs, rows).map(Ok::<_, E>))))
+            .map(move |b| b.map(|b| stream::iter(split(b, rows).map(Ok::<_, E>))))
             .try_flatten();
         self.create(collection_id, encoding, batches).await
     }
@@ -311,6 +347,25 @@ impl SnapshotStore {
         collection_id: CollectionId,
         snapshot_id: SnapshotId,
     ) -> Result<DocumentStream> {
+        self.restore_rows(collection_id, snapshot_id).await
+    }
+
+    /// As [`restore_snapshot_stream`](Self::restore_snapshot_stream), as Arrow batches of the
+    /// snapshot schema ([`arrow_schema`](akidb_snapshot_codec::arrow_schema)), decoded straight
+    /// from Parquet without building documents (a JSON snapshot is converted).
+    pub async fn restore_snapshot_arrow(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<RowStream<RecordBatch>> {
+        self.restore_rows(collection_id, snapshot_id).await
+    }
+
+    async fn restore_rows<T: Row>(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<RowStream<T>> {
         let metadata = self.metadata(collection_id, snapshot_id).await?;
         let format = metadata.format;
         let started = Instant::now();
@@ -353,7 +408,7 @@ impl SnapshotStore {
     ) -> Result<SnapshotMetadata> {
         let metadata = self.metadata(collection_id, snapshot_id).await?;
         DataFile::of(self.clone(), metadata.clone())
-            .stream(|| {})
+            .stream::<VectorDocument>(|| {})
             .await?
             .try_for_each(|_| async { Ok(()) })
             .await?;

@@ -6,13 +6,14 @@
 //! Batches are cut to at most one row group, so the spool holds about one row group's bytes.
 
 use std::io;
-use std::ops::{Deref, Range};
+use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use akidb_snapshot_codec::{
     Compression, FileSummary, JsonWriter, ParquetConfig, ParquetWriter, SnapshotFormat,
     SnapshotHeader, VectorDocument,
 };
+use arrow_array::RecordBatch;
 use bytes::Bytes;
 
 use crate::error::{Error, Result, Target};
@@ -54,12 +55,16 @@ impl Encoding {
     }
 }
 
-/// A slice of documents owned by an `Arc`, so it can cross into the blocking pool without a
-/// copy: the `Vec` entry points hand over the caller's vector once and encode it piece by piece.
+/// Rows on their way to the encoder, owned so they can cross into the blocking pool without a
+/// copy: a slice of documents behind an `Arc` (the `Vec` entry points hand over the caller's
+/// vector once and encode it piece by piece), or an Arrow batch, whose buffers are shared.
 #[derive(Debug, Clone)]
-pub(crate) struct Batch {
-    docs: Arc<Vec<VectorDocument>>,
-    range: Range<usize>,
+pub(crate) enum Batch {
+    Documents {
+        docs: Arc<Vec<VectorDocument>>,
+        range: Range<usize>,
+    },
+    Arrow(RecordBatch),
 }
 
 impl Batch {
@@ -67,18 +72,20 @@ impl Batch {
     pub(crate) fn split(docs: Vec<VectorDocument>, rows: usize) -> impl Iterator<Item = Batch> {
         let len = docs.len();
         let docs = Arc::new(docs);
-        (0..len).step_by(rows.max(1)).map(move |start| Batch {
-            docs: Arc::clone(&docs),
-            range: start..(start + rows).min(len),
-        })
+        (0..len)
+            .step_by(rows.max(1))
+            .map(move |start| Batch::Documents {
+                docs: Arc::clone(&docs),
+                range: start..(start + rows).min(len),
+            })
     }
-}
 
-impl Deref for Batch {
-    type Target = [VectorDocument];
-
-    fn deref(&self) -> &[VectorDocument] {
-        &self.docs[self.range.clone()]
+    /// `batch` cut into batches of at most `rows` rows (slices, which share its buffers).
+    pub(crate) fn split_arrow(batch: RecordBatch, rows: usize) -> impl Iterator<Item = Batch> {
+        let len = batch.num_rows();
+        (0..len)
+            .step_by(rows.max(1))
+            .map(move |start| Batch::Arrow(batch.slice(start, rows.min(len - start))))
     }
 }
 
@@ -132,9 +139,15 @@ impl Encoder {
     ) -> Result<(Self, akidb_snapshot_codec::Result<()>)> {
         blocking(move || {
             let mut encoder = self;
-            let result = match &mut encoder {
-                Encoder::Parquet(w) => w.write(&batch),
-                Encoder::Json(w) => w.write(&batch),
+            let result = match (&mut encoder, &batch) {
+                (Encoder::Parquet(w), Batch::Documents { docs, range }) => {
+                    w.write(&docs[range.clone()])
+                }
+                (Encoder::Parquet(w), Batch::Arrow(b)) => w.write_batch(b),
+                (Encoder::Json(w), Batch::Documents { docs, range }) => {
+                    w.write(&docs[range.clone()])
+                }
+                (Encoder::Json(w), Batch::Arrow(b)) => w.write_batch(b),
             };
             (encoder, result)
         })

@@ -6,12 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use akidb_snapshot::codec::{
-    Compression, ParquetConfig, SnapshotFormat, SnapshotId, SnapshotMetadata, VectorDocument,
+    Compression, Limits, ParquetConfig, ParquetReader, ParquetWriter, SnapshotFormat,
+    SnapshotHeader, SnapshotId, SnapshotMetadata, Timestamp, VectorDocument, arrow_schema,
+    decode_parquet, encode_parquet,
 };
 use akidb_snapshot::{
-    ErrorKind, JsonSnapshotter, ParquetSnapshotter, RetentionPolicy, SnapshotStore, Snapshotter,
-    SnapshotterType, StorageBackend, StorageBackendConfig,
+    Encoding, ErrorKind, JsonSnapshotter, ParquetSnapshotter, RetentionPolicy, SnapshotStore,
+    Snapshotter, SnapshotterType, StorageBackend, StorageBackendConfig,
 };
+use arrow_array::RecordBatch;
 use futures::{StreamExt, TryStreamExt, stream};
 use support::{TestStore, collection, docs};
 use uuid::Uuid;
@@ -240,6 +243,102 @@ async fn streaming_create_and_restore_by_row_group() {
         );
         assert_eq!(batches.concat(), input);
     }
+}
+
+/// `docs` as Arrow batches of the snapshot schema, as the codec reads them.
+fn arrow_batches(docs: &[VectorDocument]) -> Vec<RecordBatch> {
+    let header = SnapshotHeader::new(
+        collection(),
+        SnapshotId::from_uuid(Uuid::now_v7()),
+        Timestamp::from_millis(0),
+    );
+    let config = ParquetConfig::default().with_row_group_size(600);
+    let (file, _) = encode_parquet(docs, &header, &config).unwrap();
+    ParquetReader::arrow(file.into(), &Limits::default())
+        .unwrap()
+        .flat_map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrow_batches_snapshot_and_restore_in_both_formats() {
+    for s in TestStore::all() {
+        for encoding in [
+            Encoding::Parquet(ParquetConfig::default().with_row_group_size(1_000)),
+            Encoding::Json,
+        ] {
+            let store = s.backend().store().clone();
+            let c = collection();
+            let input = docs(2_500, 8, 11);
+            let batches = stream::iter(
+                arrow_batches(&input)
+                    .into_iter()
+                    .map(Ok::<_, std::io::Error>),
+            );
+            let m = store
+                .try_create_snapshot_arrow(c, &encoding, batches)
+                .await
+                .unwrap();
+            assert_eq!((m.vector_count, m.format), (2_500, encoding.format()));
+
+            // As documents, and as Arrow batches that read back to the same documents.
+            let restored: Vec<Vec<VectorDocument>> = store
+                .restore_snapshot_stream(c, m.snapshot_id)
+                .await
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            assert_eq!(
+                restored.concat(),
+                input,
+                "{} {:?}",
+                s.name,
+                encoding.format()
+            );
+            let groups: Vec<Vec<RecordBatch>> = store
+                .restore_snapshot_arrow(c, m.snapshot_id)
+                .await
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            let batches: Vec<RecordBatch> = groups.into_iter().flatten().collect();
+            assert!(batches.iter().all(|b| b.schema() == arrow_schema(8)));
+            let mut writer = ParquetWriter::try_new(
+                Vec::new(),
+                SnapshotHeader::new(c, m.snapshot_id, Timestamp::from_millis(0)),
+                ParquetConfig::default(),
+            )
+            .unwrap();
+            for batch in &batches {
+                writer.write_batch(batch).unwrap();
+            }
+            let (file, _) = writer.finish().unwrap();
+            let back = decode_parquet(file.into(), &Limits::default()).unwrap();
+            assert_eq!(back, input, "{} {:?}", s.name, encoding.format());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_arrow_batch_commits_nothing() {
+    let s = TestStore::fs();
+    let store = s.backend().store().clone();
+    let c = collection();
+    let mut batches = arrow_batches(&docs(100, 4, 3));
+    batches.extend(arrow_batches(&docs(10, 5, 4)));
+    let err = store
+        .try_create_snapshot_arrow(
+            c,
+            &Encoding::Parquet(ParquetConfig::default()),
+            stream::iter(batches.into_iter().map(Ok::<_, std::io::Error>)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation);
+    assert!(err.to_string().contains("dimension 5"), "{err}");
+    assert!(store.list_snapshots(c).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,17 +2,45 @@
 
 use arrow_array::{Array, RecordBatch};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Timestamp, VectorDocument};
 use crate::record_batch::{Origin, SnapshotColumns};
 
 /// What a [`ParquetReader`](super::ParquetReader) yields rows as: [`VectorDocument`]s, or Arrow
 /// [`RecordBatch`]es of the snapshot schema ([`arrow_schema`](crate::arrow_schema)), checked as
 /// documents are.
-pub trait DecodedRow: sealed::Sealed {}
+pub trait DecodedRow: sealed::Sealed {
+    /// How many rows `items` hold.
+    fn row_count(items: &[Self]) -> usize;
 
-impl DecodedRow for VectorDocument {}
-impl DecodedRow for RecordBatch {}
+    /// The same rows as `docs` (which a JSON snapshot decodes to), already validated.
+    fn from_documents(docs: Vec<VectorDocument>) -> Result<Vec<Self>>;
+}
+
+impl DecodedRow for VectorDocument {
+    fn row_count(items: &[Self]) -> usize {
+        items.len()
+    }
+
+    fn from_documents(docs: Vec<VectorDocument>) -> Result<Vec<Self>> {
+        Ok(docs)
+    }
+}
+
+impl DecodedRow for RecordBatch {
+    fn row_count(items: &[Self]) -> usize {
+        items.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    fn from_documents(docs: Vec<VectorDocument>) -> Result<Vec<Self>> {
+        let Some(dimension) = docs.first().map(VectorDocument::dimension) else {
+            return Ok(Vec::new());
+        };
+        let schema = crate::arrow_schema(dimension as i32);
+        let batch = crate::encode::to_record_batch(&docs, &schema, dimension)?;
+        Ok(vec![batch])
+    }
+}
 
 pub(crate) mod sealed {
     use super::*;
@@ -25,7 +53,7 @@ pub(crate) mod sealed {
 
     impl Sealed for VectorDocument {
         fn append(batch: RecordBatch, first_row: u64, out: &mut Vec<Self>) -> Result<()> {
-            append_documents(&batch, first_row, out)
+            append_documents(&batch, Origin::File { first: first_row }, out)
         }
     }
 
@@ -39,27 +67,21 @@ pub(crate) mod sealed {
     }
 }
 
-fn append_documents(
+/// Appends the rows of `batch` to `out` as documents.
+pub(crate) fn append_documents(
     batch: &RecordBatch,
-    first_row: u64,
+    origin: Origin,
     out: &mut Vec<VectorDocument>,
 ) -> Result<()> {
-    let columns = SnapshotColumns::of(batch, Origin::File { first: first_row })?;
+    let columns = SnapshotColumns::of(batch, origin)?;
     out.reserve(batch.num_rows());
     for row in 0..batch.num_rows() {
         let metadata = if columns.metadata.is_null(row) {
             None
         } else {
             Some(
-                serde_json::from_str(columns.metadata.value(row)).map_err(|e| {
-                    Error::corruption_from(
-                        format!(
-                            "row {}: metadata_json is not valid JSON",
-                            first_row + row as u64
-                        ),
-                        e,
-                    )
-                })?,
+                serde_json::from_str(columns.metadata.value(row))
+                    .map_err(|e| columns.not_json(row, e))?,
             )
         };
         out.push(VectorDocument {

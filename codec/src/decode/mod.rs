@@ -16,6 +16,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::file::reader::ChunkReader;
 
 pub use batch::DecodedRow;
+pub(crate) use batch::append_documents;
 pub use footer::{FooterParse, ParquetFooter, RowGroupInfo, SnapshotInfo, inspect_parquet};
 
 use crate::checksum::Sha256Digest;
@@ -172,8 +173,8 @@ impl<T: DecodedRow> Iterator for ParquetReader<T> {
 
 impl ParquetFooter {
     /// Decodes row group `index` from `data`, the bytes of its
-    /// [`byte_range`](RowGroupInfo::byte_range) in the file.
-    pub fn decode_row_group(&self, index: usize, data: Bytes) -> Result<Vec<VectorDocument>> {
+    /// [`byte_range`](RowGroupInfo::byte_range) in the file, as documents or Arrow batches.
+    pub fn decode_row_group<T: DecodedRow>(&self, index: usize, data: Bytes) -> Result<Vec<T>> {
         let range = self
             .info()
             .row_groups

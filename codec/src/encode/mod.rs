@@ -491,7 +491,7 @@ fn writer_properties(
 }
 
 /// The Arrow form of `docs`, already validated to have `dimension` floats each.
-fn to_record_batch(
+pub(crate) fn to_record_batch(
     docs: &[VectorDocument],
     schema: &SchemaRef,
     dimension: usize,
