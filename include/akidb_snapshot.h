@@ -326,6 +326,35 @@ akidb_result akidb_decode_parquet_arrow(const uint8_t *data,
                                         struct ArrowArrayStream *stream_out,
                                         akidb_error **error_out);
 
+// Creates a snapshot in collection `collection_id` (the configured format) from the batches
+// of `stream`, which have the columns `akidb_encode_parquet_arrow` describes, and writes its
+// new UUID to `snapshot_id_out`. Blocks until the snapshot is committed; the stream is pulled
+// on the calling thread, a row group at a time, and its buffers are encoded in place.
+//
+// Ownership: the library takes `*stream` as `akidb_encode_parquet_arrow` does.
+//
+// # Safety
+// As for `akidb_encode_parquet_arrow`; `store` is NULL or a store from `akidb_store_open*`.
+akidb_result akidb_store_create_arrow(const akidb_store *store,
+                                      const uint8_t (*collection_id)[16],
+                                      struct ArrowArrayStream *stream,
+                                      uint8_t (*snapshot_id_out)[16],
+                                      akidb_error **error_out);
+
+// Restores a snapshot into `*stream_out`, a new `struct ArrowArrayStream` of the schema
+// `akidb_decode_parquet_arrow` describes. Returns once every check passed (size, SHA-256,
+// count and dimension), so the stream holds only verified rows and never fails; it keeps
+// them in memory until released. The caller releases the stream with its `release` callback.
+//
+// # Safety
+// `store` is NULL or a store from `akidb_store_open*`; `stream_out` as for
+// `akidb_decode_parquet_arrow`; the other pointers are NULL or valid.
+akidb_result akidb_store_restore_arrow(const akidb_store *store,
+                                       const uint8_t (*collection_id)[16],
+                                       const uint8_t (*snapshot_id)[16],
+                                       struct ArrowArrayStream *stream_out,
+                                       akidb_error **error_out);
+
 // Encodes `docs` as a Parquet snapshot file of collection `collection_id`, snapshot
 // `snapshot_id`, made at `created_at_ms`, with `options` (NULL for the defaults). On success,
 // `*bytes_out` is a new buffer the caller frees with `akidb_bytes_free`.

@@ -6,13 +6,15 @@ use std::collections::VecDeque;
 
 use akidb_snapshot_codec::{Limits, ParquetReader, ParquetWriter};
 use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
-use arrow_array::{Array, RecordBatch, RecordBatchReader};
+use arrow_array::{Array, RecordBatch, RecordBatchIterator, RecordBatchReader};
 use arrow_schema::{ArrowError, SchemaRef};
+use futures::TryStreamExt;
 
 use crate::codec::{akidb_parquet_options, header};
 use crate::documents::{akidb_bytes, into_handle};
 use crate::error::{Failure, akidb_error, akidb_result, guard};
 use crate::marshal;
+use crate::store::{self, akidb_store};
 
 /// Encodes the batches of `stream` as a Parquet snapshot file, like `akidb_encode_parquet`.
 /// Each batch is a struct array with the columns of a snapshot, by name in any order:
@@ -91,6 +93,85 @@ pub unsafe extern "C" fn akidb_decode_parquet_arrow(
     })
 }
 
+/// Creates a snapshot in collection `collection_id` (the configured format) from the batches
+/// of `stream`, which have the columns `akidb_encode_parquet_arrow` describes, and writes its
+/// new UUID to `snapshot_id_out`. Blocks until the snapshot is committed; the stream is pulled
+/// on the calling thread, a row group at a time, and its buffers are encoded in place.
+///
+/// Ownership: the library takes `*stream` as `akidb_encode_parquet_arrow` does.
+///
+/// # Safety
+/// As for `akidb_encode_parquet_arrow`; `store` is NULL or a store from `akidb_store_open*`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn akidb_store_create_arrow(
+    store: *const akidb_store,
+    collection_id: *const [u8; 16],
+    stream: *mut FFI_ArrowArrayStream,
+    snapshot_id_out: *mut [u8; 16],
+    error_out: *mut *mut akidb_error,
+) -> akidb_result {
+    guard(error_out, || {
+        let batches = import(stream)?;
+        let store = store::store(store)?;
+        let collection = store::collection(collection_id)?;
+        let out = marshal::out(snapshot_id_out, "snapshot_id_out")?;
+        let encoding = store.backend.encoding();
+        let create = store.backend.store().try_create_snapshot_arrow(
+            collection,
+            &encoding,
+            futures::stream::iter(batches.map(checked)),
+        );
+        let metadata = store.runtime.block_on(create)?;
+        *out = metadata.snapshot_id.as_uuid().into_bytes();
+        Ok(())
+    })
+}
+
+/// Restores a snapshot into `*stream_out`, a new `struct ArrowArrayStream` of the schema
+/// `akidb_decode_parquet_arrow` describes. Returns once every check passed (size, SHA-256,
+/// count and dimension), so the stream holds only verified rows and never fails; it keeps
+/// them in memory until released. The caller releases the stream with its `release` callback.
+///
+/// # Safety
+/// `store` is NULL or a store from `akidb_store_open*`; `stream_out` as for
+/// `akidb_decode_parquet_arrow`; the other pointers are NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn akidb_store_restore_arrow(
+    store: *const akidb_store,
+    collection_id: *const [u8; 16],
+    snapshot_id: *const [u8; 16],
+    stream_out: *mut FFI_ArrowArrayStream,
+    error_out: *mut *mut akidb_error,
+) -> akidb_result {
+    guard(error_out, || {
+        let store = store::store(store)?;
+        let (c, s) = (
+            store::collection(collection_id)?,
+            store::snapshot(snapshot_id)?,
+        );
+        if stream_out.is_null() {
+            return Err(Failure::null("stream_out"));
+        }
+        let restore = async {
+            let groups = store.backend.store().restore_snapshot_arrow(c, s).await?;
+            groups.try_concat().await
+        };
+        let batches = store.runtime.block_on(restore)?;
+        // A snapshot holds at least one document, so at least one batch.
+        let schema = batches.first().map(RecordBatch::schema).ok_or_else(|| {
+            Failure::new(
+                akidb_result::AKIDB_ERR_INTERNAL,
+                "a verified snapshot restored no batch",
+            )
+        })?;
+        let batches = batches.into_iter().map(Ok);
+        let reader = RecordBatchIterator::new(batches, schema);
+        // SAFETY: as in `akidb_decode_parquet_arrow`.
+        unsafe { stream_out.write(FFI_ArrowArrayStream::new(Box::new(reader))) };
+        Ok(())
+    })
+}
+
 /// Takes the caller's stream, leaving a released one in its place.
 fn import(stream: *mut FFI_ArrowArrayStream) -> Result<RecordBatchStreamReader, Failure> {
     if stream.is_null() {
@@ -157,7 +238,7 @@ mod tests {
         CollectionId, ParquetConfig, SnapshotHeader, SnapshotId, Timestamp, VectorDocument,
         encode_parquet,
     };
-    use arrow_array::{RecordBatchIterator, StringArray};
+    use arrow_array::StringArray;
     use arrow_buffer::{Buffer, OffsetBuffer};
     use arrow_schema::ArrowError;
 

@@ -50,7 +50,9 @@ pub struct akidb_error {
     message: CString,
 }
 
-/// A failure on its way out of an entry point.
+/// A failure on its way out of an entry point. It is also an error type, so that a failure
+/// met inside a storage call (a host's Arrow stream) keeps its code through it.
+#[derive(Debug)]
 pub(crate) struct Failure {
     code: akidb_result,
     message: String,
@@ -76,6 +78,14 @@ impl Failure {
     }
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
 impl From<codec::Error> for Failure {
     fn from(e: codec::Error) -> Self {
         use akidb_result::*;
@@ -96,6 +106,11 @@ impl From<storage::Error> for Failure {
     fn from(e: storage::Error) -> Self {
         use akidb_result::*;
         use storage::ErrorKind as K;
+        if let storage::Error::Input { source, .. } = &e
+            && let Some(failure) = source.downcast_ref::<Failure>()
+        {
+            return Failure::new(failure.code, e.to_string());
+        }
         let code = match e.kind() {
             K::Validation | K::Input => AKIDB_ERR_VALIDATION,
             K::Encoding => AKIDB_ERR_ENCODING,

@@ -21,7 +21,10 @@ mod error;
 mod marshal;
 mod store;
 
-pub use arrow::{akidb_decode_parquet_arrow, akidb_encode_parquet_arrow};
+pub use arrow::{
+    akidb_decode_parquet_arrow, akidb_encode_parquet_arrow, akidb_store_create_arrow,
+    akidb_store_restore_arrow,
+};
 pub use codec::{
     akidb_compression, akidb_decode_parquet, akidb_encode_parquet, akidb_inspect_parquet,
     akidb_parquet_options, akidb_snapshot_info,

@@ -14,8 +14,8 @@ use crate::marshal;
 /// An open store. Thread-safe: any number of threads may call the `akidb_store_*` functions on
 /// one store at once. Free with `akidb_store_free` once no call is running.
 pub struct akidb_store {
-    backend: StorageBackend,
-    runtime: tokio::runtime::Runtime,
+    pub(crate) backend: StorageBackend,
+    pub(crate) runtime: tokio::runtime::Runtime,
 }
 
 impl akidb_store {
@@ -102,15 +102,15 @@ pub struct akidb_snapshot_list {
     items: Vec<akidb_snapshot_metadata>,
 }
 
-fn store<'a>(store: *const akidb_store) -> Result<&'a akidb_store, Failure> {
+pub(crate) fn store<'a>(store: *const akidb_store) -> Result<&'a akidb_store, Failure> {
     marshal::reference(store, "store")
 }
 
-fn collection(id: *const [u8; 16]) -> Result<CollectionId, Failure> {
+pub(crate) fn collection(id: *const [u8; 16]) -> Result<CollectionId, Failure> {
     marshal::uuid(id, "collection_id").map(CollectionId::from_uuid)
 }
 
-fn snapshot(id: *const [u8; 16]) -> Result<SnapshotId, Failure> {
+pub(crate) fn snapshot(id: *const [u8; 16]) -> Result<SnapshotId, Failure> {
     marshal::uuid(id, "snapshot_id").map(SnapshotId::from_uuid)
 }
 

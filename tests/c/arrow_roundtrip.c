@@ -1,8 +1,8 @@
 /* Documents → Parquet → ArrowArrayStream → Parquet → documents, through the Arrow C Data
  * Interface: the stream's schema and arrays are read in C as any Arrow host would, the stream is
- * moved into the encoder, and what comes back equals what went in, bit for bit. Then the Arrow
- * bad inputs: NULL, a released stream, a stream whose batches have the wrong columns, a stream
- * that fails, garbage bytes. */
+ * moved into the encoder, and what comes back equals what went in, bit for bit. The same through
+ * a store: create from a stream, restore into one. Then the Arrow bad inputs: NULL, a released
+ * stream, a stream whose batches have the wrong columns, a stream that fails, garbage bytes. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -49,7 +49,7 @@ static int64_t child_index(const struct ArrowSchema *schema, const char *name) {
 }
 
 /* Reads the stream as an Arrow host would: the schema, then every batch's vectors in place. */
-static void read_stream(struct ArrowArrayStream *stream) {
+static void read_stream(struct ArrowArrayStream *stream, size_t min_batches) {
   struct ArrowSchema schema;
   CHECK(stream->get_schema(stream, &schema) == 0);
   CHECK(strcmp(schema.format, "+s") == 0 && schema.n_children == 6);
@@ -79,7 +79,7 @@ static void read_stream(struct ArrowArrayStream *stream) {
     batch.release(&batch);
     CHECK(batch.release == NULL);
   }
-  CHECK(row == COUNT && batches >= 3); /* 100 rows per row group */
+  CHECK(row == COUNT && batches >= min_batches);
   schema.release(&schema);
 }
 
@@ -165,7 +165,7 @@ int main(void) {
   /* Read a decoded stream in C. */
   struct ArrowArrayStream stream;
   CHECK_OK(akidb_decode_parquet_arrow(akidb_bytes_data(bytes), akidb_bytes_len(bytes), &stream, &err));
-  read_stream(&stream);
+  read_stream(&stream, 3); /* 100 rows per row group */
   stream.release(&stream);
   CHECK(stream.release == NULL);
 
@@ -216,6 +216,40 @@ int main(void) {
 
   CHECK_FAILS(AKIDB_ERR_NULL_ARGUMENT,
               akidb_decode_parquet_arrow(akidb_bytes_data(copy), akidb_bytes_len(copy), NULL, &err));
+
+  /* Through a store: create from a stream, restore into one, read it in C, decode it. */
+  akidb_store *store = NULL;
+  CHECK_OK(akidb_store_open("memory://", &store, &err));
+  uint8_t snapshot_id[16];
+  CHECK_OK(akidb_decode_parquet_arrow(akidb_bytes_data(copy), akidb_bytes_len(copy), &stream, &err));
+  CHECK_OK(akidb_store_create_arrow(store, &collection, &stream, &snapshot_id, &err));
+  CHECK(stream.release == NULL);
+  CHECK_OK(akidb_store_restore_arrow(store, &collection, &snapshot_id, &stream, &err));
+  read_stream(&stream, 1);
+  stream.release(&stream);
+  CHECK_OK(akidb_store_restore_arrow(store, &collection, &snapshot_id, &stream, &err));
+  akidb_bytes *stored = NULL;
+  CHECK_OK(akidb_encode_parquet_arrow(&stream, &collection, &again, 0, NULL, &stored, &err));
+  CHECK_OK(akidb_decode_parquet(akidb_bytes_data(stored), akidb_bytes_len(stored), &docs, &err));
+  compare(docs);
+  akidb_documents_free(docs);
+  akidb_bytes_free(stored);
+
+  /* A store refuses the same bad streams, commits nothing, and keeps each failure's code. */
+  wrong = hand_made(&sent, wrong_get_next);
+  CHECK_FAILS(AKIDB_ERR_VALIDATION, akidb_store_create_arrow(store, &again, &wrong, &snapshot_id, &err));
+  CHECK(wrong.release == NULL);
+  failing = hand_made(&sent, failing_get_next);
+  CHECK_FAILS(AKIDB_ERR_INVALID_ARGUMENT, akidb_store_create_arrow(store, &again, &failing, &snapshot_id, &err));
+  CHECK_FAILS(AKIDB_ERR_NULL_ARGUMENT, akidb_store_create_arrow(store, &again, NULL, &snapshot_id, &err));
+  akidb_snapshot_list *list = NULL;
+  CHECK_OK(akidb_store_list(store, &again, &list, &err));
+  CHECK(akidb_snapshot_list_len(list) == 0);
+  akidb_snapshot_list_free(list);
+  CHECK_FAILS(AKIDB_ERR_NOT_FOUND, akidb_store_restore_arrow(store, &collection, &again, &stream, &err));
+  CHECK_FAILS(AKIDB_ERR_NULL_ARGUMENT, akidb_store_restore_arrow(store, &collection, &snapshot_id, NULL, &err));
+  CHECK_FAILS(AKIDB_ERR_NULL_ARGUMENT, akidb_store_restore_arrow(NULL, &collection, &snapshot_id, &stream, &err));
+  akidb_store_free(store);
   CHECK_FAILS(AKIDB_ERR_NULL_ARGUMENT, akidb_decode_parquet_arrow(NULL, 10, &stream, &err));
   static const uint8_t garbage[64] = "PAR1 this is not a snapshot at all, only bytes PAR1";
   CHECK_FAILS(AKIDB_ERR_DATA_CORRUPTION, akidb_decode_parquet_arrow(garbage, sizeof garbage, &stream, &err));
