@@ -124,10 +124,12 @@ fn row_groups_decode_from_fetched_ranges() {
 
     // The wrong bytes for a row group are the caller's mistake, not corruption.
     let err = footer
-        .decode_row_group(0, Bytes::from_static(b"abc"))
+        .decode_row_group::<VectorDocument>(0, Bytes::from_static(b"abc"))
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
-    let err = footer.decode_row_group(99, Bytes::new()).unwrap_err();
+    let err = footer
+        .decode_row_group::<VectorDocument>(99, Bytes::new())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
 }
 
