@@ -106,7 +106,7 @@ pub enum FooterParse {
 /// // Then each row group from its own range.
 /// let range = footer.info().row_groups[1].byte_range.clone();
 /// let chunk = bytes::Bytes::copy_from_slice(&file[range.start as usize..range.end as usize]);
-/// let rows = footer.decode_row_group(1, chunk).unwrap();
+/// let rows = footer.decode_row_group::<VectorDocument>(1, chunk).unwrap();
 /// assert_eq!(rows, docs[10..20]);
 /// ```
 #[derive(Debug, Clone)]
