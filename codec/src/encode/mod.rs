@@ -164,7 +164,7 @@ impl<W: Write + Send> ParquetWriter<W> {
     }
 
     /// Validates and writes the next batch in Arrow form, without copying it: its buffers are
-    /// held until its rows are encoded. The batch has the six columns of [`arrow_schema`], found
+    /// held until its rows are encoded. The batch has the six columns of [`arrow_schema()`], found
     /// by name (any order, no other column): extension types and field nullability need not be
     /// set, but a required column may hold no null, `dimension` must agree with the vectors,
     /// every `metadata_json` must be JSON, and `inserted_at` is in milliseconds since the epoch.
