@@ -84,17 +84,8 @@ static void read_stream(struct ArrowArrayStream *stream, size_t min_batches) {
 }
 
 static void compare(const akidb_documents *docs) {
-  CHECK(akidb_documents_count(docs) == COUNT && akidb_documents_dimension(docs) == DIM);
-  CHECK(memcmp(akidb_documents_vectors(docs), vectors, sizeof vectors) == 0);
-  for (size_t i = 0; i < COUNT; i++) {
-    uint8_t id[16];
-    CHECK(akidb_documents_id(docs, i, &id) == AKIDB_OK && memcmp(id, ids[i], 16) == 0);
-    const char *ext = akidb_documents_external_id(docs, i);
-    CHECK(external[i] ? (ext && strcmp(ext, external[i]) == 0) : ext == NULL);
-    const char *meta = akidb_documents_metadata_json(docs, i);
-    CHECK(metadata[i] ? (meta && strcmp(meta, metadata[i]) == 0) : meta == NULL);
-    CHECK(akidb_documents_inserted_at_ms(docs, i) == times[i]);
-  }
+  akidb_documents_view view = {COUNT, DIM, vectors, (const uint8_t(*)[16])ids, external, metadata, times};
+  check_same_documents(docs, &view);
 }
 
 /* A hand-made stream of one batch with a single int32 column `score`: well-formed Arrow, but

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "akidb_snapshot.h"
 
@@ -45,5 +46,23 @@
     }                                                                            \
     akidb_error_free(err);                                                       \
   } while (0)
+
+/* Checks that `docs` holds exactly what `view` lent (all of whose arrays are given): every
+ * field, every float bit. */
+static inline void check_same_documents(const akidb_documents *docs, const akidb_documents_view *view) {
+  CHECK(akidb_documents_count(docs) == view->count);
+  CHECK(akidb_documents_dimension(docs) == view->dimension);
+  CHECK(memcmp(akidb_documents_vectors(docs), view->vectors,
+               view->count * view->dimension * sizeof(float)) == 0);
+  for (size_t i = 0; i < view->count; i++) {
+    uint8_t id[16];
+    CHECK(akidb_documents_id(docs, i, &id) == AKIDB_OK && memcmp(id, view->document_ids[i], 16) == 0);
+    const char *ext = akidb_documents_external_id(docs, i), *want_ext = view->external_ids[i];
+    CHECK(want_ext ? (ext && strcmp(ext, want_ext) == 0) : ext == NULL);
+    const char *meta = akidb_documents_metadata_json(docs, i), *want_meta = view->metadata_json[i];
+    CHECK(want_meta ? (meta && strcmp(meta, want_meta) == 0) : meta == NULL);
+    CHECK(akidb_documents_inserted_at_ms(docs, i) == view->inserted_at_ms[i]);
+  }
+}
 
 #endif

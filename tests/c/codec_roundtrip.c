@@ -51,17 +51,7 @@ int main(void) {
   akidb_documents *docs = NULL;
   CHECK_OK(akidb_decode_parquet(akidb_bytes_data(bytes), akidb_bytes_len(bytes), &docs, &err));
   akidb_bytes_free(bytes);
-  CHECK(akidb_documents_count(docs) == COUNT && akidb_documents_dimension(docs) == DIM);
-  CHECK(memcmp(akidb_documents_vectors(docs), vectors, sizeof vectors) == 0);
-  for (size_t i = 0; i < COUNT; i++) {
-    uint8_t id[16];
-    CHECK(akidb_documents_id(docs, i, &id) == AKIDB_OK && memcmp(id, ids[i], 16) == 0);
-    const char *ext = akidb_documents_external_id(docs, i);
-    CHECK(external[i] ? (ext && strcmp(ext, external[i]) == 0) : ext == NULL);
-    const char *meta = akidb_documents_metadata_json(docs, i);
-    CHECK(metadata[i] ? (meta && strcmp(meta, metadata[i]) == 0) : meta == NULL);
-    CHECK(akidb_documents_inserted_at_ms(docs, i) == times[i]);
-  }
+  check_same_documents(docs, &view);
   uint8_t id[16];
   CHECK(akidb_documents_id(docs, COUNT, &id) == AKIDB_ERR_INVALID_ARGUMENT);
   CHECK(akidb_documents_external_id(docs, COUNT) == NULL);
