@@ -13,11 +13,10 @@ use arrow_array::{
     Array, ArrayRef, FixedSizeBinaryArray, FixedSizeListArray, Float32Array, Int32Array,
     RecordBatch, StringArray, TimestampMillisecondArray,
 };
-use arrow_schema::SchemaRef;
 use uuid::Uuid;
 
 use crate::error::{DocumentRef, Error, Result};
-use crate::schema::{columns, index, vector_element};
+use crate::schema::{arrow_schema, columns, index, vector_element};
 
 /// Who made a batch, which decides what a broken rule is.
 #[derive(Debug, Clone, Copy)]
@@ -29,20 +28,12 @@ pub(crate) enum Origin {
 }
 
 impl Origin {
-    /// The error for `reason`, about `row` of the batch when there is one.
-    fn error(self, row: Option<(usize, Option<Uuid>)>, reason: impl Into<String>) -> Error {
+    /// The error for `reason`, about `row` of the batch (with its id) when there is one.
+    fn error(self, row: Option<(usize, Uuid)>, reason: impl Into<String>) -> Error {
         let reason = reason.into();
         match (self, row) {
             (Origin::Caller { first }, Some((row, id))) => {
-                let position = first + row as u64;
-                let at = id.map_or(
-                    DocumentRef {
-                        position: Some(position),
-                        document_id: None,
-                    },
-                    |id| DocumentRef::new(position, id),
-                );
-                Error::validation(at, reason)
+                Error::validation(DocumentRef::new(first + row as u64, id), reason)
             }
             (Origin::Caller { .. }, None) => Error::validation(DocumentRef::NONE, reason),
             (Origin::File { first }, Some((row, _))) => {
@@ -215,7 +206,7 @@ impl<'a> SnapshotColumns<'a> {
         {
             None => Ok(()),
             Some(row) => Err(self.origin.error(
-                Some((row, Some(self.id(row)))),
+                Some((row, self.id(row))),
                 format!(
                     "the dimension column says {}, but the vectors have {dimension}",
                     self.dimensions.value(row)
@@ -241,14 +232,14 @@ impl<'a> SnapshotColumns<'a> {
     /// The error for the `metadata_json` of `row`, which `e` says is not JSON.
     pub(crate) fn not_json(&self, row: usize, e: serde_json::Error) -> Error {
         self.origin.error(
-            Some((row, Some(self.id(row)))),
+            Some((row, self.id(row))),
             format!("metadata_json is not valid JSON ({e})"),
         )
     }
 
-    /// The rows in a batch of the snapshot schema `schema` (whose field metadata mark the
-    /// UUID and JSON columns), sharing every buffer with these columns.
-    pub(crate) fn to_snapshot_batch(&self, schema: &SchemaRef) -> Result<RecordBatch> {
+    /// The rows in a batch of the snapshot schema ([`arrow_schema`], whose field metadata mark
+    /// the UUID and JSON columns), sharing every buffer with these columns.
+    pub(crate) fn to_snapshot_batch(&self) -> Result<RecordBatch> {
         let arrow_error = |e| Error::encoding("could not build the Arrow batch", e);
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.ids.clone()),
@@ -266,7 +257,8 @@ impl<'a> SnapshotColumns<'a> {
             Arc::new(self.metadata.clone()),
             Arc::new(self.inserted.clone().with_timezone("UTC")),
         ];
-        RecordBatch::try_new(Arc::clone(schema), columns).map_err(arrow_error)
+        let schema = arrow_schema(self.dimension() as i32);
+        RecordBatch::try_new(schema, columns).map_err(arrow_error)
     }
 }
 

@@ -234,10 +234,8 @@ pub unsafe extern "C" fn akidb_documents_inserted_at_ms(
 /// Pointer arguments are NULL or come from this library and are not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn akidb_documents_free(docs: *mut akidb_documents) {
-    if !docs.is_null() {
-        // SAFETY: a pointer from this library, freed once.
-        drop(unsafe { Box::from_raw(docs) });
-    }
+    // SAFETY: the header documents NULL or a handle from this library, freed once.
+    unsafe { marshal::free_handle(docs) }
 }
 
 /// Bytes owned by the library (an encoded snapshot file). Free with `akidb_bytes_free`.
@@ -271,13 +269,6 @@ pub unsafe extern "C" fn akidb_bytes_len(bytes: *const akidb_bytes) -> usize {
 /// Pointer arguments are NULL or come from this library and are not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn akidb_bytes_free(bytes: *mut akidb_bytes) {
-    if !bytes.is_null() {
-        // SAFETY: a pointer from this library, freed once.
-        drop(unsafe { Box::from_raw(bytes) });
-    }
-}
-
-/// Hands a value to C as a handle.
-pub(crate) fn into_handle<T>(value: T) -> *mut T {
-    Box::into_raw(Box::new(value))
+    // SAFETY: the header documents NULL or a handle from this library, freed once.
+    unsafe { marshal::free_handle(bytes) }
 }

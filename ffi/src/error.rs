@@ -192,10 +192,8 @@ pub unsafe extern "C" fn akidb_error_message(error: *const akidb_error) -> *cons
 /// Pointer arguments are NULL or come from this library and are not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn akidb_error_free(error: *mut akidb_error) {
-    if !error.is_null() {
-        // SAFETY: a pointer from this library, freed once.
-        drop(unsafe { Box::from_raw(error) });
-    }
+    // SAFETY: the header documents NULL or a handle from this library, freed once.
+    unsafe { crate::marshal::free_handle(error) }
 }
 
 impl akidb_result {

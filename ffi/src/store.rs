@@ -7,9 +7,10 @@ use akidb_snapshot_codec::{CollectionId, SnapshotFormat, SnapshotId, SnapshotMet
 use storage::{RetentionPolicy, StorageBackend, StorageBackendConfig};
 
 use crate::codec::akidb_compression;
-use crate::documents::{akidb_documents, akidb_documents_view, into_handle};
+use crate::documents::{akidb_documents, akidb_documents_view};
 use crate::error::{Failure, akidb_error, akidb_result, guard};
 use crate::marshal;
+use crate::marshal::into_handle;
 
 /// An open store. Thread-safe: any number of threads may call the `akidb_store_*` functions on
 /// one store at once. Free with `akidb_store_free` once no call is running.
@@ -158,10 +159,8 @@ pub unsafe extern "C" fn akidb_store_open_toml(
 /// Pointer arguments are NULL or come from this library and are not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn akidb_store_free(store: *mut akidb_store) {
-    if !store.is_null() {
-        // SAFETY: a pointer from this library, freed once.
-        drop(unsafe { Box::from_raw(store) });
-    }
+    // SAFETY: the header documents NULL or a handle from this library, freed once.
+    unsafe { marshal::free_handle(store) }
 }
 
 /// Creates a snapshot of `docs` in collection `collection_id` (the configured format), and
@@ -377,8 +376,6 @@ pub unsafe extern "C" fn akidb_snapshot_list_get(
 /// Pointer arguments are NULL or come from this library and are not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn akidb_snapshot_list_free(list: *mut akidb_snapshot_list) {
-    if !list.is_null() {
-        // SAFETY: a pointer from this library, freed once.
-        drop(unsafe { Box::from_raw(list) });
-    }
+    // SAFETY: the header documents NULL or a handle from this library, freed once.
+    unsafe { marshal::free_handle(list) }
 }

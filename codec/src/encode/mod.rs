@@ -206,8 +206,9 @@ impl<W: Write + Send> ParquetWriter<W> {
         let columns = SnapshotColumns::of(batch, Origin::Caller { first })?;
         columns.check_metadata_json()?;
         self.validator.check_batch(&columns)?;
-        self.append(columns.rows(), |rows, schema, _| {
-            let batch = columns.to_snapshot_batch(schema)?;
+        // Rebuilt once around the caller's buffers; row groups take slices of it.
+        let batch = columns.to_snapshot_batch()?;
+        self.append(columns.rows(), |rows, _, _| {
             Ok(batch.slice(rows.start, rows.len()))
         })
     }
@@ -290,12 +291,13 @@ impl<W: Write + Send> ParquetWriter<W> {
 impl<W: Write + Send> OpenFile<W> {
     /// Adds `rows` validated rows, encoding row groups as enough of them fill up.
     fn push(&mut self, rows: usize, batch_of: impl BatchOf, rows_per_group: usize) -> Result<()> {
+        let step = arrow_batch_rows(self.dimension);
         let mut next = 0;
         while next < rows {
             let room = rows_per_group - self.filling_rows;
             let now = next..rows.min(next + room);
-            for start in now.clone().step_by(arrow_batch_rows(self.dimension)) {
-                let end = now.end.min(start + arrow_batch_rows(self.dimension));
+            for start in now.clone().step_by(step) {
+                let end = now.end.min(start + step);
                 self.filling
                     .push(batch_of(start..end, &self.schema, self.dimension)?);
             }
