@@ -156,3 +156,10 @@ impl<W: Write> Write for HashingWriter<W> {
         self.inner.flush()
     }
 }
+
+impl From<ParseDigestError> for crate::Error {
+    /// An expected digest that is not one is the caller's input to fix.
+    fn from(e: ParseDigestError) -> Self {
+        crate::Error::validation(crate::DocumentRef::NONE, e.to_string())
+    }
+}

@@ -44,12 +44,14 @@ mod config;
 mod decode;
 mod encode;
 mod error;
+mod file;
 mod json;
 mod metadata;
 mod model;
 mod parallel;
 mod record_batch;
 mod schema;
+mod stats;
 mod validate;
 
 pub use checksum::{HashingWriter, ParseDigestError, Sha256Digest};
@@ -60,8 +62,10 @@ pub use decode::{
 };
 pub use encode::{ParquetWriter, encode_parquet};
 pub use error::{BoxError, DocumentRef, Error, ErrorKind, Result};
+pub use file::SnapshotFile;
 pub use json::{JsonSnapshot, JsonWriter, decode_json, encode_json};
 pub use metadata::{FileSummary, SnapshotFormat, SnapshotHeader, SnapshotMetadata};
 pub use model::{CollectionId, SnapshotId, Timestamp, VectorDocument};
 pub use schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys};
+pub use stats::{DimensionStats, NormHistogram, VectorStats, VectorStatsBuilder};
 pub use validate::DocumentValidator;

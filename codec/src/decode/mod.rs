@@ -240,7 +240,7 @@ impl ParquetFooter {
     }
 
     /// All the rows of row group `index`.
-    fn rows_of(&self, index: usize) -> Range<usize> {
+    pub(crate) fn rows_of(&self, index: usize) -> Range<usize> {
         0..self.info().row_groups[index].rows as usize
     }
 
@@ -273,8 +273,24 @@ impl ParquetFooter {
             .collect()
     }
 
+    /// The row groups that hold file rows `rows`, each with the rows it holds of them, counted
+    /// within the group.
+    pub(crate) fn pieces(&self, rows: Range<u64>) -> Vec<(usize, Range<usize>)> {
+        let mut first = 0u64;
+        let mut pieces = Vec::new();
+        for (index, group) in self.info().row_groups.iter().enumerate() {
+            let end = first + group.rows;
+            let (from, to) = (rows.start.max(first), rows.end.min(end));
+            if from < to {
+                pieces.push((index, (from - first) as usize..(to - first) as usize));
+            }
+            first = end;
+        }
+        pieces
+    }
+
     /// Decodes rows `rows` of row group `index`.
-    fn decode_rows<T: DecodedRow, R: ChunkReader + 'static>(
+    pub(crate) fn decode_rows<T: DecodedRow, R: ChunkReader + 'static>(
         &self,
         reader: R,
         index: usize,
