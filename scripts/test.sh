@@ -7,10 +7,13 @@
 #     valgrind and AddressSanitizer;
 #   - cbindgen at a pinned version (cargo install): the committed C header is checked against it;
 #   - a Python venv in .venv with scripts/requirements-test.txt (moto's S3 server, which the
-#     storage tests start on 127.0.0.1 themselves).
+#     storage tests start on 127.0.0.1 themselves; pyarrow, which writes a browser fixture);
+#   - Debian's chromium and Node.js with npm (the browser test drives Chromium with
+#     playwright-core, pinned in tests/browser/package-lock.json); wasm/build.sh installs
+#     wasm-bindgen-cli at the wasm-bindgen crate's version and binaryen from wasm/package-lock.json.
 # Then: formatting, clippy with warnings as errors, the workspace's tests (unit, integration,
-# doc), the docs, the codec without default features, and its wasm32 build with every
-# compression.
+# doc), the docs, the codec without default features, the browser package (wasm32, every
+# compression) with its page in headless Chromium, and the browser API's tests in Node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +24,8 @@ missing=()
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-liberation)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -71,7 +76,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --features akidb-snapshot/cli -
 step "codec with no default features (no threads, no compression)"
 cargo check -p akidb-snapshot-codec --no-default-features --locked
 
-step "codec for wasm32 (every compression, zstd included)"
-cargo build -p akidb-snapshot-codec --target wasm32-unknown-unknown --release --locked
+step "browser: the wasm package (codec for wasm32, every compression) and its page in Chromium"
+bash tests/browser/run.sh
+
+step "browser: the wasm API in Node (wasm-bindgen-test)"
+cargo clippy -p akidb-snapshot-wasm --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+cargo test -p akidb-snapshot-wasm --target wasm32-unknown-unknown --locked
 
 step "all tests passed"
