@@ -4,6 +4,9 @@
 #   bash wasm/build.sh            # build
 #   bash wasm/build.sh --serve    # build, then serve wasm/www on http://127.0.0.1:8000/
 #
+# AKIDB_WASM_FEATURES picks the compressions compiled in (default: snappy,zstd,lz4, every one the
+# native build writes), e.g. AKIDB_WASM_FEATURES=snappy,lz4 for a smaller module without zstd.
+#
 # The codec is compiled for wasm32 with every compression (zstd's C code needs clang), bound by
 # wasm-bindgen-cli at the exact version of the wasm-bindgen crate in Cargo.lock (installed here
 # when missing), and shrunk by binaryen's wasm-opt (from npm, wasm/package.json) when npm is
@@ -26,7 +29,8 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen_version" 
   cargo install wasm-bindgen-cli --version "$bindgen_version" --quiet
 fi
 
-cargo build -p akidb-snapshot-wasm --target wasm32-unknown-unknown --profile wasm-release --locked
+cargo build -p akidb-snapshot-wasm --target wasm32-unknown-unknown --profile wasm-release --locked \
+  --no-default-features --features "${AKIDB_WASM_FEATURES-snappy,zstd,lz4}"
 out=wasm/www/pkg
 rm -rf "$out"
 wasm-bindgen --target web --out-dir "$out" --remove-name-section --remove-producers-section \

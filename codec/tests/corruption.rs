@@ -135,6 +135,24 @@ fn an_encrypted_footer_is_a_decoding_error_that_says_so() {
 }
 
 #[test]
+fn a_compression_this_build_cannot_read_is_named_not_called_damage() {
+    // The vector column (leaf 3) claims gzip: parquet here is built without it, so decoding
+    // would fail inside a page; the footer check names the codec first.
+    let file = with_column(&snapshot(5, 5), 3, |column| {
+        column.set_compression(parquet::basic::Compression::GZIP(Default::default()))
+    });
+    for result in all_decoders(&file) {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decoding, "{err}");
+        assert!(
+            err.to_string()
+                .contains("column vector.list.element is compressed with GZIP"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn a_parquet_file_that_is_not_a_snapshot_is_a_decoding_error() {
     let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int32, false)]));
     let batch =

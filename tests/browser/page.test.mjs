@@ -185,3 +185,39 @@ test("damaged files and other files land in the error panel", async () => {
   await open(path.join(fixtures, "cli.parquet"));
   assert.equal(await page.isVisible("#error"), false);
 });
+
+test("the module's functions by their JavaScript names", async () => {
+  const bytes = Array.from(await readFile(path.join(fixtures, "pyarrow.parquet")));
+  const seen = await page.evaluate(async (data) => {
+    const m = await import("./pkg/akidb_snapshot_wasm.js");
+    await m.default();
+    const file = new Uint8Array(data);
+    const [doc] = m.readDocuments(file, 3, 1);
+    let thrown;
+    try {
+      m.verify(file.subarray(0, 100));
+    } catch (e) {
+      thrown = { isError: e instanceof Error, name: e.name, kind: e.kind };
+    }
+    return {
+      count: m.inspect(file).vectorCount,
+      position: doc.position,
+      vectorType: doc.vector.constructor.name,
+      vectorLength: doc.vector.length,
+      metadataType: typeof doc.metadata,
+      bins: m.vectorStats(file, 7).normHistogram.counts.length,
+      checked: m.verify(file).checksumChecked,
+      thrown,
+    };
+  }, bytes);
+  assert.deepEqual(seen, {
+    count: expected.vector_count,
+    position: 3,
+    vectorType: "Float32Array",
+    vectorLength: expected.dimension,
+    metadataType: "object",
+    bins: 7,
+    checked: false,
+    thrown: { isError: true, name: "DataCorruption", kind: "DataCorruption" },
+  });
+});

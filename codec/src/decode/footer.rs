@@ -448,6 +448,7 @@ fn check_row_group(
                     "column {path} lies at {offset}..+{length}, beyond the file's {file_len} bytes"
                 ))
             })?;
+        check_compression(column, &path)?;
         let raw = u64::try_from(column.uncompressed_size())
             .map_err(|_| bad(format!("column {path} has a negative uncompressed size")))?;
         if is_vector(column)
@@ -475,6 +476,25 @@ fn check_row_group(
         compressed_bytes: compressed,
         uncompressed_bytes: uncompressed,
     })
+}
+
+/// Refuses a column chunk this build cannot decompress before any page is read: otherwise the
+/// file would look damaged when it is only compressed with a codec left out of this build (the
+/// browser's smaller variants) or one akidb-snapshot never reads (gzip, brotli).
+fn check_compression(column: &ColumnChunkMetaData, path: &str) -> Result<()> {
+    match Compression::from_parquet(column.compression()) {
+        Some(c) if c.is_supported() => Ok(()),
+        Some(c) => Err(Error::decoding(format!(
+            "column {path} is compressed with {name}, which this build of akidb-snapshot-codec \
+             was compiled without; enable its `{name}` feature",
+            name = c.name()
+        ))),
+        None => Err(Error::decoding(format!(
+            "column {path} is compressed with {}, which akidb-snapshot does not read; rewrite \
+             the file with zstd, snappy, lz4 or no compression",
+            column.compression()
+        ))),
+    }
 }
 
 /// The `akidb.*` footer keys, parsed.

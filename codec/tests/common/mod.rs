@@ -4,8 +4,8 @@
 use akidb_snapshot_codec::*;
 use bytes::Bytes;
 use parquet::file::metadata::{
-    FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataBuilder, ParquetMetaDataReader,
-    ParquetMetaDataWriter,
+    ColumnChunkMetaDataBuilder, FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataBuilder,
+    ParquetMetaDataReader, ParquetMetaDataWriter,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -187,15 +187,19 @@ pub fn set_key(keys: &mut Vec<KeyValue>, key: &str, value: &str) {
 /// The file with column 0 of row group 0 starting at `offset`: the footer parquet 60 asserts on
 /// (arrow-rs issue 6255) when `offset` is negative.
 pub fn with_column_offset(file: &[u8], offset: i64) -> Vec<u8> {
+    with_column(file, 0, |column| column.set_data_page_offset(offset))
+}
+
+/// The file with the metadata of column `index` of row group 0 changed by `edit`.
+pub fn with_column(
+    file: &[u8],
+    index: usize,
+    edit: impl FnOnce(ColumnChunkMetaDataBuilder) -> ColumnChunkMetaDataBuilder,
+) -> Vec<u8> {
     rewrite_footer(file, |metadata| {
         let mut row_groups = metadata.row_groups().to_vec();
         let mut columns = row_groups[0].columns().to_vec();
-        columns[0] = columns[0]
-            .clone()
-            .into_builder()
-            .set_data_page_offset(offset)
-            .build()
-            .unwrap();
+        columns[index] = edit(columns[index].clone().into_builder()).build().unwrap();
         row_groups[0] = row_groups[0]
             .clone()
             .into_builder()
