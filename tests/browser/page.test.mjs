@@ -221,3 +221,20 @@ test("the module's functions by their JavaScript names", async () => {
     thrown: { isError: true, name: "DataCorruption", kind: "DataCorruption" },
   });
 });
+
+test("a snapshot dropped on the page opens", async () => {
+  const bytes = Array.from(await readFile(path.join(fixtures, "pyarrow.parquet")));
+  const drop = await page.evaluateHandle((data) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([new Uint8Array(data)], "dropped.parquet"));
+    return transfer;
+  }, bytes);
+  await page.dispatchEvent("#drop", "dragover", { dataTransfer: drop });
+  assert.equal(await page.getAttribute("#drop", "class"), "drop over");
+  await page.dispatchEvent("#drop", "drop", { dataTransfer: drop });
+  await page.waitForSelector('body[data-state="loaded"]', { state: "attached" });
+  await page.waitForSelector('body[data-stats="ready"]', { state: "attached" });
+  assert.match(await shown("#file-name"), /^dropped\.parquet/);
+  assert.equal(await shown("#collection-id"), expected.pyarrow_collection_id);
+  assert.equal(await page.getAttribute("#drop", "class"), "drop");
+});
