@@ -50,7 +50,7 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "npm not found, so no wasm-opt: the module is left as wasm-bindgen wrote it"
 fi
-printf '%s: %d bytes, %d gzipped (gzip -9)\n' "$wasm" "$(wc -c <"$wasm")" "$(gzip -9 -c "$wasm" | wc -c)"
+printf '%s: %d bytes, %d gzipped (gzip -9)\n' "$wasm" "$(wc -c <"$wasm")" "$(gzip -9 -n -c "$wasm" | wc -c)"
 
 if [ "${1:-}" = "--serve" ]; then
   echo "serving wasm/www on http://127.0.0.1:8000/ (Ctrl-C to stop)"
