@@ -1,4 +1,5 @@
-// The inspector page (wasm/www) in Debian's headless Chromium, driven by playwright-core:
+// The inspector page (wasm/www, its module running in a worker) in Debian's headless Chromium,
+// driven by playwright-core:
 // snapshots made by akidb-cli, by pyarrow and in the legacy JSON format are opened through the
 // file picker and what the page shows is checked; damaged files must land in the error panel.
 // Run by tests/browser/run.sh, which builds the page and writes the fixtures first.
@@ -106,14 +107,20 @@ async function checkSummaryAndStats(format) {
   assert.match(await shown("#stats-status"), new RegExp(`^${expected.vector_count} vectors read`));
 }
 
+/** Pages are fetched from the worker: each turn waits until the page says it is shown. */
+async function turnTo(button, offset) {
+  await page.click(button);
+  await page.waitForSelector(`body[data-page="${offset}"]`, { state: "attached" });
+}
+
 async function checkPaging() {
   assert.equal(await page.locator("#documents tbody tr").count(), 20);
   assert.equal(await shown("#page-info"), `1–20 of ${expected.vector_count}`);
   assert.equal(await page.isDisabled("#prev"), true);
-  await page.click("#next");
+  await turnTo("#next", 20);
   assert.equal(await shown("#page-info"), `21–40 of ${expected.vector_count}`);
   assert.equal(await shown("#documents tbody tr:first-child td:first-child"), "20");
-  await page.click("#prev");
+  await turnTo("#prev", 0);
   assert.equal(await shown("#page-info"), `1–20 of ${expected.vector_count}`);
 }
 

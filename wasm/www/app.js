@@ -1,7 +1,6 @@
-// The inspector page: reads a dropped or chosen snapshot with the WebAssembly module and shows
-// what it holds. Everything the page knows about snapshots comes from the module; this file only
-// lays out its answers.
-import init, { Snapshot, version } from "./pkg/akidb_snapshot_wasm.js";
+// The inspector page: reads a dropped or chosen snapshot with the WebAssembly module (in
+// worker.js, off this thread) and shows what it holds. Everything the page knows about snapshots
+// comes from the module; this file only lays out its answers.
 
 const PAGE_SIZE = 20;
 const VECTOR_PREVIEW = 6;
@@ -20,7 +19,29 @@ const HINTS = {
 };
 
 const $ = (id) => document.getElementById(id);
-const state = { snapshot: null, info: null, offset: 0 };
+// `file` counts the files opened, so that answers about an earlier one are dropped.
+const state = { file: 0, info: null, offset: 0 };
+
+const worker = new Worker(new URL("worker.js", import.meta.url), { type: "module" });
+const pending = new Map();
+let nextId = 0;
+
+/** Calls `op` of the module in the worker; rejects with an object shaped like its Error. */
+function call(op, args = [], transfer = []) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, op, args }, transfer);
+  });
+}
+
+worker.onmessage = ({ data: { id, result, error } }) => {
+  const { resolve, reject } = pending.get(id);
+  pending.delete(id);
+  if (error) reject(error);
+  else resolve(result);
+};
+worker.onerror = (e) => showError({ name: "Error", message: `the WebAssembly worker failed: ${e.message}` });
 
 function setState(name) {
   document.body.dataset.state = name;
@@ -68,30 +89,28 @@ function showError(error) {
 }
 
 async function open(file) {
+  const current = ++state.file;
   setState("loading");
   delete document.body.dataset.stats;
   delete document.body.dataset.verified;
   text("file-name", `${file.name} (${bytes(file.size)})`);
   $("error").hidden = true;
-  state.snapshot?.free();
-  state.snapshot = null;
   try {
-    const data = new Uint8Array(await file.arrayBuffer());
-    state.snapshot = new Snapshot(data);
-    state.info = state.snapshot.inspect();
+    const buffer = await file.arrayBuffer();
+    const info = await call("open", [buffer], [buffer]);
+    if (current !== state.file) return;
+    state.info = info;
   } catch (error) {
-    showError(error);
+    if (current === state.file) showError(error);
     return;
   }
   showSummary(state.info);
   text("verify-result", "");
   $("results").hidden = false;
   state.offset = 0;
-  showPage();
+  await showPage();
   setState("loaded");
-  // Statistics decode every row group: the summary and first page are on screen first.
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  showStats();
+  await showStats(current);
 }
 
 function showSummary(info) {
@@ -118,15 +137,17 @@ function showSummary(info) {
   keys.replaceChildren(...Object.entries(info.footer ?? {}).map(([k, v]) => row([k, v])));
 }
 
-function showPage() {
+async function showPage() {
+  const current = state.file;
   const total = state.info.vectorCount;
   let docs;
   try {
-    docs = state.snapshot.readDocuments(state.offset, PAGE_SIZE);
+    docs = await call("readDocuments", [state.offset, PAGE_SIZE]);
   } catch (error) {
-    showError(error);
+    if (current === state.file) showError(error);
     return;
   }
+  if (current !== state.file) return;
   const body = $("documents").tBodies[0];
   body.replaceChildren(
     ...docs.map((d) => {
@@ -146,18 +167,21 @@ function showPage() {
   text("page-info", total === 0 ? "no documents" : `${state.offset + 1}–${last} of ${total.toLocaleString("en")}`);
   $("prev").disabled = state.offset === 0;
   $("next").disabled = last >= total;
+  document.body.dataset.page = state.offset;
 }
 
-function showStats() {
+async function showStats(current) {
   text("stats-status", "Reading every vector…");
   let stats;
   try {
-    stats = state.snapshot.vectorStats(32);
+    stats = await call("vectorStats", [32]);
   } catch (error) {
+    if (current !== state.file) return;
     text("stats-status", "");
     showError(error);
     return;
   }
+  if (current !== state.file) return;
   text("stats-status", `${stats.vectors.toLocaleString("en")} vectors read.`);
   const h = stats.normHistogram;
   text("norm-range", Number.isFinite(h.min) ? `from ${number(h.min, 8)} to ${number(h.max, 8)}` : "(no finite vectors)");
@@ -224,16 +248,21 @@ function drawDimensions(svg, means, stdDevs) {
 
 async function verify(event) {
   event.preventDefault();
+  const current = state.file;
   const expected = $("expected-sha256").value.trim();
   const result = $("verify-result");
   result.className = "";
+  result.textContent = "Checking every row group…";
+  delete document.body.dataset.verified;
   try {
-    const checked = state.snapshot.verify(expected === "" ? undefined : expected);
+    const checked = await call("verify", [expected === "" ? undefined : expected]);
+    if (current !== state.file) return;
     result.className = "ok";
     result.textContent =
       `✓ Every row group decodes (${checked.vectorCount.toLocaleString("en")} documents). SHA-256 ${checked.sha256}` +
       (checked.checksumChecked ? " matches the expected digest." : ".");
   } catch (error) {
+    if (current !== state.file) return;
     result.className = "bad";
     result.textContent = `✗ ${error.kind ?? error.name}: ${error.message}`;
   }
@@ -271,8 +300,7 @@ function wire() {
 }
 
 try {
-  await init();
-  text("version", version());
+  text("version", await call("version"));
   wire();
   setState("ready");
 } catch (error) {
