@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 
+use arrow_array::RecordBatch;
 use bytes::Bytes;
 
 use crate::checksum::Sha256Digest;
@@ -184,13 +185,9 @@ impl SnapshotFile {
     pub fn vector_stats(&self, bins: usize) -> Result<VectorStats> {
         let mut stats = VectorStatsBuilder::new(self.dimension() as usize);
         match &self.contents {
-            Contents::Parquet(footer) => {
-                for index in 0..footer.info().row_groups.len() {
-                    let batches: Vec<arrow_array::RecordBatch> =
-                        footer.decode_rows(self.bytes.clone(), index, footer.rows_of(index))?;
-                    batches.iter().try_for_each(|b| stats.add_batch(b))?;
-                }
-            }
+            Contents::Parquet(footer) => self.each_row_group(footer, |batches| {
+                batches.iter().try_for_each(|b| stats.add_batch(b))
+            })?,
             Contents::Json { documents, .. } => {
                 documents.iter().try_for_each(|d| stats.add(&d.vector))?;
             }
@@ -207,11 +204,22 @@ impl SnapshotFile {
             None => Sha256Digest::of(&self.bytes),
         };
         if let Contents::Parquet(footer) = &self.contents {
-            for index in 0..footer.info().row_groups.len() {
-                let _: Vec<arrow_array::RecordBatch> =
-                    footer.decode_rows(self.bytes.clone(), index, footer.rows_of(index))?;
-            }
+            self.each_row_group(footer, |_| Ok(()))?;
         }
         Ok(digest)
+    }
+
+    /// Decodes (and so checks) every row group in turn, as Arrow batches, handing each to `f`:
+    /// only one row group is in memory at a time.
+    fn each_row_group(
+        &self,
+        footer: &ParquetFooter,
+        mut f: impl FnMut(&[RecordBatch]) -> Result<()>,
+    ) -> Result<()> {
+        (0..footer.info().row_groups.len()).try_for_each(|index| {
+            let batches: Vec<RecordBatch> =
+                footer.decode_rows(self.bytes.clone(), index, footer.rows_of(index))?;
+            f(&batches)
+        })
     }
 }
