@@ -13,7 +13,8 @@
 #     wasm-bindgen-cli at the wasm-bindgen crate's version and binaryen from wasm/package-lock.json.
 # Then: formatting, clippy with warnings as errors, the workspace's tests (unit, integration,
 # doc), the docs, the codec without default features, the browser package (wasm32, every
-# compression) with its page in headless Chromium, and the browser API's tests in Node.
+# compression) with its page in headless Chromium, the browser API's tests in Node, and every
+# fuzz target for a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +54,7 @@ fi
 
 step "format"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 step "C header (include/akidb_snapshot.h is what cbindgen makes of ffi/src now)"
 generated=$(mktemp)
@@ -82,5 +84,8 @@ bash tests/browser/run.sh
 step "browser: the wasm API in Node (wasm-bindgen-test)"
 cargo clippy -p akidb-snapshot-wasm --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 cargo test -p akidb-snapshot-wasm --target wasm32-unknown-unknown --locked
+
+step "fuzz: every target for 60 s (scripts/fuzz.sh; cargo-fuzz installed there)"
+bash scripts/fuzz.sh 60
 
 step "all tests passed"

@@ -45,6 +45,9 @@ mod decode;
 mod encode;
 mod error;
 mod file;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod json;
 mod metadata;
 mod model;

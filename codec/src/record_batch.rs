@@ -141,6 +141,7 @@ impl<'a> SnapshotColumns<'a> {
         };
         found.check_required()?;
         found.check_dimensions()?;
+        found.check_strings()?;
         Ok(found)
     }
 
@@ -168,6 +169,26 @@ impl<'a> SnapshotColumns<'a> {
             .values()
             .get(start..start + self.dimension())
             .unwrap_or_default()
+    }
+
+    /// A file's string columns hold UTF-8 whose every value starts on a character boundary.
+    /// parquet checks the bytes of a page but not always the boundaries between values, and in a
+    /// release build assembles the array unchecked (found by the `decode_parquet` fuzz target:
+    /// `tests/data/bad/utf8-split-by-offsets.parquet`); `value()` would then hand out a `&str`
+    /// that is not UTF-8. A caller's arrays are built by safe code, or validated by the C API.
+    fn check_strings(&self) -> Result<()> {
+        if let Origin::File { .. } = self.origin {
+            for (name, strings) in [
+                (columns::EXTERNAL_ID, self.external_ids),
+                (columns::METADATA_JSON, self.metadata),
+            ] {
+                strings.to_data().validate_full().map_err(|e| {
+                    self.origin
+                        .error(None, format!("the column `{name}` is not valid UTF-8: {e}"))
+                })?;
+            }
+        }
+        Ok(())
     }
 
     fn check_required(&self) -> Result<()> {

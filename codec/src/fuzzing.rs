@@ -1,0 +1,165 @@
+//! The bodies of the fuzz targets in `fuzz/` (feature `fuzzing`), here so that the regression
+//! tests in `codec/tests/fuzz_regressions.rs` replay a finding through the very same code.
+//!
+//! Each function takes what the fuzzer made, runs every entry point that reads it, and panics
+//! only when a property that must hold does not: a decoder may refuse any input, but never panic,
+//! and every reader of the same bytes must agree with the others.
+
+use bytes::Bytes;
+
+use crate::checksum::Sha256Digest;
+use crate::config::{Limits, ParquetConfig};
+use crate::decode::{
+    FooterParse, ParquetFooter, ParquetReader, decode_parquet, decode_parquet_verified,
+    inspect_parquet,
+};
+use crate::encode::encode_parquet;
+use crate::file::SnapshotFile;
+use crate::json::{decode_json as json_decode, encode_json};
+use crate::metadata::{SnapshotHeader, SnapshotMetadata};
+use crate::model::VectorDocument;
+
+/// Small limits, so that what a hostile footer may ask for stays within the fuzzer's memory
+/// limit (`-rss_limit_mb=2048`) whatever the input.
+pub fn limits() -> Limits {
+    Limits {
+        max_rows: 1 << 16,
+        max_dimension: 4_096,
+        max_row_group_bytes: 64 << 20,
+    }
+}
+
+/// Arbitrary bytes as a Parquet snapshot, through every reader: whole, verified, streaming (as
+/// documents and as Arrow), footer only, footer from a tail, and [`SnapshotFile`]. Whatever one
+/// reader decodes, the others decode the same.
+pub fn decode_parquet_bytes(data: &[u8]) {
+    let limits = limits();
+    let file = Bytes::copy_from_slice(data);
+    let whole = decode_parquet(file.clone(), &limits);
+    let info = inspect_parquet(data, &limits);
+
+    let digest = Sha256Digest::of(data);
+    let verified = decode_parquet_verified(file.clone(), &digest, &limits);
+    assert_eq!(
+        verified.as_ref().map(|d| bits(d)).ok(),
+        whole.as_ref().map(|d| bits(d)).ok(),
+        "the verified decode disagrees with the plain one"
+    );
+
+    let streamed: Option<Vec<VectorDocument>> = ParquetReader::try_new(file.clone(), &limits)
+        .ok()
+        .and_then(|reader| reader.collect::<Result<Vec<_>, _>>().ok())
+        .map(|groups| groups.into_iter().flatten().collect());
+    let arrow_rows: Option<usize> = ParquetReader::arrow(file.clone(), &limits)
+        .ok()
+        .and_then(|reader| reader.collect::<Result<Vec<_>, _>>().ok())
+        .map(|groups| groups.iter().flatten().map(|b| b.num_rows()).sum());
+
+    if let Ok(docs) = &whole {
+        let info = info
+            .as_ref()
+            .expect("a file that decodes has a readable footer");
+        assert_eq!(docs.len() as u64, info.vector_count, "count vs footer");
+        let streamed = streamed.expect("a file that decodes whole decodes row group by row group");
+        assert_eq!(bits(&streamed), bits(docs), "streamed vs whole");
+        assert_eq!(arrow_rows, Some(docs.len()), "Arrow rows vs documents");
+    }
+
+    if let Ok(info) = &info {
+        // The footer parsed from a tail of the file is the one parsed from the whole file.
+        let tail_len = (ParquetFooter::SUGGESTED_TAIL_BYTES as usize).min(data.len());
+        let tail = file.slice(data.len() - tail_len..);
+        let parsed = match ParquetFooter::parse(tail, data.len() as u64, &limits) {
+            Ok(FooterParse::NeedTail(needed)) => {
+                assert!(needed as usize <= data.len(), "NeedTail beyond the file");
+                let tail = file.slice(data.len() - needed as usize..);
+                ParquetFooter::parse(tail, data.len() as u64, &limits)
+            }
+            other => other,
+        };
+        match parsed {
+            Ok(FooterParse::Complete(footer)) => assert_eq!(footer.info(), info),
+            Ok(FooterParse::NeedTail(_)) => panic!("a second NeedTail after fetching it"),
+            Err(e) => panic!("the tail's footer fails where the whole file's parses: {e}"),
+        }
+    }
+
+    if let Ok(snapshot) = SnapshotFile::open(file, &limits) {
+        let count = snapshot.vector_count();
+        let page = snapshot.documents(count / 2..count / 2 + 3);
+        if let (Ok(page), Ok(docs)) = (&page, &whole) {
+            let start = (count / 2) as usize;
+            assert_eq!(bits(page), bits(&docs[start..start + page.len()]), "a page");
+        }
+        let stats = snapshot.vector_stats(8);
+        if whole.is_ok() {
+            assert_eq!(stats.map(|s| s.vectors).ok(), Some(count), "stats count");
+        }
+        let _ = snapshot.verify(None);
+    }
+}
+
+/// Arbitrary bytes as a legacy JSON snapshot. What decodes re-encodes to a file that decodes to
+/// the same documents, and [`SnapshotFile`] reads it alike.
+pub fn decode_json_bytes(data: &[u8]) {
+    let Ok(snapshot) = json_decode(data) else {
+        return;
+    };
+    let opened = SnapshotFile::open(Bytes::copy_from_slice(data), &limits());
+    if let Ok(opened) = opened {
+        assert_eq!(opened.vector_count(), snapshot.documents.len() as u64);
+    }
+    // Re-encoding refuses what a writer must never write (no documents, times beyond RFC 3339).
+    if let Ok((bytes, _)) = encode_json(&snapshot.documents, &snapshot.header) {
+        let again = json_decode(&bytes).expect("what the encoder writes decodes");
+        assert_eq!(again.header, snapshot.header);
+        assert_eq!(bits(&again.documents), bits(&snapshot.documents));
+    }
+}
+
+/// Arbitrary bytes as a metadata file: what parses is written back to JSON that parses to the
+/// same metadata.
+pub fn metadata_bytes(data: &[u8]) {
+    let Ok(metadata) = SnapshotMetadata::from_json(data) else {
+        return;
+    };
+    if let Ok(json) = metadata.to_json() {
+        let again = SnapshotMetadata::from_json(&json).expect("written metadata parses");
+        assert_eq!(again, metadata);
+    }
+}
+
+/// Documents encoded with `config` decode to the same documents, every float bit for bit; what
+/// the encoder refuses is refused with `Validation`.
+pub fn roundtrip(docs: &[VectorDocument], header: &SnapshotHeader, config: &ParquetConfig) {
+    let (bytes, summary) = match encode_parquet(docs, header, config) {
+        Ok(encoded) => encoded,
+        Err(e) => {
+            assert_eq!(e.kind(), crate::ErrorKind::Validation, "{e}");
+            return;
+        }
+    };
+    let back = decode_parquet_verified(bytes.into(), &summary.checksum_sha256, &Limits::default())
+        .expect("what the encoder writes decodes");
+    assert_eq!(bits(&back), bits(docs), "roundtrip");
+}
+
+/// Documents compared with every float as its bits, so NaN payloads and `-0.0` count.
+fn bits(docs: &[VectorDocument]) -> Vec<(VectorDocument, Vec<u32>)> {
+    docs.iter()
+        .map(|d| {
+            let mut without = d.clone();
+            without.vector = Vec::new();
+            (without, d.vector.iter().map(|x| x.to_bits()).collect())
+        })
+        .collect()
+}
+
+/// For targets whose decoders run inside the codec's panic guard: puts back Rust's default panic
+/// hook in place of libFuzzer's aborting one, so that a panic inside parquet that the guard turns
+/// into `DataCorruption` is printed and counted (scripts/fuzz.sh lists them; docs/FUZZING.md
+/// names each) instead of stopping the run. A panic that escapes the guard still aborts:
+/// libfuzzer-sys catches the unwind around the target and aborts.
+pub fn report_caught_panics() {
+    drop(std::panic::take_hook());
+}

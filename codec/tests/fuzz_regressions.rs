@@ -1,0 +1,68 @@
+//! Replays the fuzz targets' inputs through their own bodies (`akidb_snapshot_codec::fuzzing`):
+//! the committed seeds, which must also decode, and every file of `tests/data/bad/`, where the
+//! fuzzer's minimised findings are kept beside their expected errors (`golden.rs`).
+
+use std::path::{Path, PathBuf};
+
+use akidb_snapshot_codec::fuzzing;
+use akidb_snapshot_codec::*;
+
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            (path, bytes)
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} is empty", dir.display());
+    files
+}
+
+fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    files(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/seeds")
+            .join(target),
+    )
+}
+
+#[test]
+fn parquet_seeds_decode_and_hold_every_property() {
+    for (path, bytes) in seeds("decode_parquet") {
+        let docs = decode_parquet(bytes.clone().into(), &fuzzing::limits());
+        assert!(docs.is_ok(), "{}: {:?}", path.display(), docs.err());
+        fuzzing::decode_parquet_bytes(&bytes);
+    }
+}
+
+#[test]
+fn json_seeds_decode_and_hold_every_property() {
+    for (path, bytes) in seeds("decode_json") {
+        assert!(decode_json(&bytes).is_ok(), "{}", path.display());
+        fuzzing::decode_json_bytes(&bytes);
+    }
+}
+
+#[test]
+fn metadata_seeds_parse_and_hold_every_property() {
+    for (path, bytes) in seeds("metadata") {
+        assert!(
+            SnapshotMetadata::from_json(&bytes).is_ok(),
+            "{}",
+            path.display()
+        );
+        fuzzing::metadata_bytes(&bytes);
+    }
+}
+
+#[test]
+fn every_bad_file_holds_every_property() {
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
+    for (_, bytes) in files(&bad) {
+        fuzzing::decode_parquet_bytes(&bytes);
+        fuzzing::decode_json_bytes(&bytes);
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds every cargo-fuzz target in fuzz/ and runs each for a bounded time; fails on any crash,
+# timeout or out-of-memory. What the test command runs (60 s each), and how a long campaign is
+# run (docs/FUZZING.md):
+#
+#   bash scripts/fuzz.sh                      # every target, 60 s each
+#   bash scripts/fuzz.sh 1800 decode_parquet  # one target, 30 minutes
+#
+# Each target starts from its committed seeds (fuzz/seeds/) and its dictionary (fuzz/dicts/);
+# what it learns stays in fuzz/corpus/ (not committed). A crash leaves its input in
+# fuzz/artifacts/TARGET/ and the run fails. Uses the nightly toolchain where one is installed,
+# else stable with RUSTC_BOOTSTRAP=1 (cargo-fuzz passes -Z flags). Installs cargo-fuzz itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-60}
+shift || true
+targets=("$@")
+((${#targets[@]})) || targets=(decode_parquet decode_json metadata roundtrip ffi_decode)
+
+cargo_fuzz_version=0.13.1
+if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $cargo_fuzz_version" ]; then
+  cargo install cargo-fuzz --version "$cargo_fuzz_version" --locked --quiet
+fi
+if rustup toolchain list | grep -q '^nightly'; then
+  fuzz=(cargo +nightly fuzz)
+else
+  export RUSTC_BOOTSTRAP=1
+  fuzz=(cargo fuzz)
+fi
+
+cd fuzz
+# -O: release without debug assertions, as the library ships. With them, parquet unwraps where
+# a release build assembles arrays unchecked, and the fuzzer would stop at a panic no user meets
+# while missing the unchecked path they do (docs/FUZZING.md).
+"${fuzz[@]}" build -O
+
+for target in "${targets[@]}"; do
+  case $target in
+    # The bad-data folder holds earlier findings: replayed first, in this build's mode.
+    decode_parquet | ffi_decode) seeds="seeds/decode_parquet ../codec/tests/data/bad" dict=dicts/parquet.dict ;;
+    decode_json) seeds=seeds/decode_json dict=dicts/json.dict ;;
+    metadata) seeds=seeds/metadata dict=dicts/json.dict ;;
+    roundtrip) seeds="" dict="" ;;
+    *) echo "scripts/fuzz.sh: no target $target" >&2; exit 2 ;;
+  esac
+  mkdir -p "corpus/$target"
+  echo "==> fuzz $target for ${seconds}s"
+  # -rss_limit_mb: a hostile footer must not make the decoder ask for gigabytes; -timeout: nor
+  # spin on one input. Both count as failures.
+  log="target/fuzz-$target.log"
+  if ! "${fuzz[@]}" run -O "$target" "corpus/$target" $seeds -- \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 ${dict:+-dict=$dict} \
+    -print_final_stats=1 >"$log" 2>&1; then
+    tail -60 "$log" >&2
+    echo "fuzz target $target failed; the input is in fuzz/artifacts/$target/ (log: fuzz/$log)" >&2
+    exit 1
+  fi
+  grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
+  # Panics inside parquet that the codec's guard turned into DataCorruption (not failures).
+  grep -oE 'panicked at [^ ]+' "$log" | sort | uniq -c | sed 's/^/  caught: /' || true
+done
