@@ -30,21 +30,18 @@ pub fn limits() -> Limits {
 }
 
 /// Arbitrary bytes as a Parquet snapshot, through every reader: whole, verified, streaming (as
-/// documents and as Arrow), footer only, footer from a tail, and [`SnapshotFile`]. Whatever one
-/// reader decodes, the others decode the same.
+/// documents and as Arrow), footer only, footer from a tail, and [`SnapshotFile`]. Whatever the
+/// whole-file decode reads, the untrusting readers read the same.
 pub fn decode_parquet_bytes(data: &[u8]) {
     let limits = limits();
     let file = Bytes::copy_from_slice(data);
     let whole = decode_parquet(file.clone(), &limits);
     let info = inspect_parquet(data, &limits);
 
-    let digest = Sha256Digest::of(data);
-    let verified = decode_parquet_verified(file.clone(), &digest, &limits);
-    assert_eq!(
-        verified.as_ref().map(|d| bits(d)).ok(),
-        whole.as_ref().map(|d| bits(d)).ok(),
-        "the verified decode disagrees with the plain one"
-    );
+    // A verified file's offset index is trusted (only the writer's own files match their
+    // recorded SHA-256), so the digest of hostile bytes lets them steer that path: it must not
+    // panic, but it need not agree with the plain decode.
+    let _ = decode_parquet_verified(file.clone(), &Sha256Digest::of(data), &limits);
 
     let streamed: Option<Vec<VectorDocument>> = ParquetReader::try_new(file.clone(), &limits)
         .ok()
