@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use crate::checksum::Sha256Digest;
 use crate::config::Limits;
-use crate::decode::{ParquetFooter, SnapshotInfo};
+use crate::decode::{ParquetFooter, ParquetReader, SnapshotInfo};
 use crate::error::{Error, Result};
 use crate::json::decode_json;
 use crate::metadata::{SnapshotFormat, SnapshotHeader};
@@ -216,10 +216,7 @@ impl SnapshotFile {
         footer: &ParquetFooter,
         mut f: impl FnMut(&[RecordBatch]) -> Result<()>,
     ) -> Result<()> {
-        (0..footer.info().row_groups.len()).try_for_each(|index| {
-            let batches: Vec<RecordBatch> =
-                footer.decode_rows(self.bytes.clone(), index, footer.rows_of(index))?;
-            f(&batches)
-        })
+        ParquetReader::<RecordBatch>::with_footer(self.bytes.clone(), footer.clone())
+            .try_for_each(|batches| f(&batches?))
     }
 }

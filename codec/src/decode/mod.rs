@@ -140,12 +140,17 @@ impl ParquetReader<arrow_array::RecordBatch> {
 impl<T: DecodedRow> ParquetReader<T> {
     fn open(file: Bytes, limits: &Limits) -> Result<Self> {
         let footer = ParquetFooter::of_file(&file, limits)?;
-        Ok(ParquetReader {
+        Ok(Self::with_footer(file, footer))
+    }
+
+    /// A reader of `file`, whose footer was already read and checked.
+    pub(crate) fn with_footer(file: Bytes, footer: ParquetFooter) -> Self {
+        ParquetReader {
             file: FileSlice::whole(file),
             footer,
             next_row_group: 0,
             rows: std::marker::PhantomData,
-        })
+        }
     }
 
     /// What the footer says.
