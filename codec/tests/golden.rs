@@ -193,6 +193,32 @@ const BAD_FILES: &[(&str, ErrorKind, bool)] = &[
         ErrorKind::DataCorruption,
         true,
     ),
+    // Found by the campaigns: four more parquet 60 / arrow 60 panics on hostile pages, each
+    // caught by the guard (docs/FUZZING.md, finding 4): an `expect` on a dictionary decoder
+    // that was never set (decoder.rs:374), a division by zero on a dictionary page of zero
+    // values (byte_array.rs:391), an out-of-bounds index on a short BYTE_STREAM_SPLIT page
+    // (byte_stream_split_decoder.rs:67) and an assert on definition levels past their buffer
+    // (arrow-buffer bit_chunk_iterator.rs:235).
+    (
+        "dictionary-decoder-unset.parquet",
+        ErrorKind::DataCorruption,
+        true,
+    ),
+    (
+        "dictionary-page-zero-values.parquet",
+        ErrorKind::DataCorruption,
+        true,
+    ),
+    (
+        "byte-stream-split-short-page.parquet",
+        ErrorKind::DataCorruption,
+        true,
+    ),
+    (
+        "def-levels-out-of-bounds.parquet",
+        ErrorKind::DataCorruption,
+        true,
+    ),
     // Found by a decode_parquet campaign: a 2.8 KB footer whose thrift parquet 60 spends about
     // a second skipping (docs/FUZZING.md, finding 5); it is refused, slowly.
     (
