@@ -7,14 +7,15 @@
 #     valgrind and AddressSanitizer;
 #   - cbindgen at a pinned version (cargo install): the committed C header is checked against it;
 #   - a Python venv in .venv with scripts/requirements-test.txt (moto's S3 server, which the
-#     storage tests start on 127.0.0.1 themselves; pyarrow, which writes a browser fixture);
+#     storage tests start on 127.0.0.1 themselves; pyarrow, which writes a browser fixture;
+#     pyarrow, DuckDB, Polars and fastparquet, the readers of the interoperability test);
 #   - Debian's chromium and Node.js with npm (the browser test drives Chromium with
 #     playwright-core, pinned in tests/browser/package-lock.json); wasm/build.sh installs
 #     wasm-bindgen-cli at the wasm-bindgen crate's version and binaryen from wasm/package-lock.json.
 # Then: formatting, clippy with warnings as errors, the workspace's tests (unit, integration,
-# doc), the docs, the codec without default features, the browser package (wasm32, every
-# compression) with its page in headless Chromium, the browser API's tests in Node, and every
-# fuzz target for a minute.
+# doc), the docs, the codec without default features, the interoperability test (other Parquet
+# readers and writers), the browser package (wasm32, every compression) with its page in headless
+# Chromium, the browser API's tests in Node, and every fuzz target for a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,6 +78,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --features akidb-snapshot/cli -
 
 step "codec with no default features (no threads, no compression)"
 cargo check -p akidb-snapshot-codec --no-default-features --locked
+
+step "interoperability: our snapshots in pyarrow, DuckDB, Polars and fastparquet, and back"
+bash tests/interop/run.sh
 
 step "browser: the wasm package (codec for wasm32, every compression) and its page in Chromium"
 bash tests/browser/run.sh
