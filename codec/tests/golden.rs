@@ -219,6 +219,13 @@ const BAD_FILES: &[(&str, ErrorKind, bool)] = &[
         ErrorKind::DataCorruption,
         true,
     ),
+    // Found by an ffi_decode campaign: a dictionary page of a 3.7 KB file declaring
+    // 1,657,113,367 entries, for which parquet 60 reserves 6.6 GB of offsets before reading one
+    // (docs/FUZZING.md, finding 6). The campaign's input spells the count as an 11-byte varint;
+    // the second file, made from it, spells it in 5 bytes. The codec's page-header check
+    // refuses both before parquet reads the page (below).
+    (OVERLONG_VARINT, ErrorKind::DataCorruption, true),
+    (DICTIONARY_CLAIMS_BILLIONS, ErrorKind::DataCorruption, true),
     // Found by a decode_parquet campaign: a 2.8 KB footer whose thrift parquet 60 spends about
     // a second skipping (docs/FUZZING.md, finding 5); it is refused, slowly.
     (
@@ -227,6 +234,29 @@ const BAD_FILES: &[(&str, ErrorKind, bool)] = &[
         false,
     ),
 ];
+
+const OVERLONG_VARINT: &str = "dictionary-entries-overlong-varint.parquet";
+const DICTIONARY_CLAIMS_BILLIONS: &str = "dictionary-claims-billions-of-entries.parquet";
+
+#[test]
+fn a_page_header_is_refused_before_parquet_sizes_a_buffer_by_it() {
+    for (name, why) in [
+        (
+            OVERLONG_VARINT,
+            "its header is unreadable (a varint longer than 64 bits)",
+        ),
+        (
+            DICTIONARY_CLAIMS_BILLIONS,
+            "its dictionary declares 1657113367 entries in 27 bytes",
+        ),
+    ] {
+        let file = std::fs::read(data("bad").join(name)).unwrap();
+        let error = decode_parquet(Bytes::from(file), &Limits::default()).unwrap_err();
+        // The codec's own check, not an error parquet raised after allocating.
+        let expected = format!("row group 0, column metadata_json: page 0 at byte 0: {why}");
+        assert!(error.to_string().ends_with(&expected), "{name}: {error}");
+    }
+}
 
 #[test]
 fn every_bad_file_gives_its_error() {

@@ -315,7 +315,7 @@ fn checked_page_starts(
 
 /// Where a column chunk's first page starts: its dictionary page if it has one. The quantity
 /// parquet's `ColumnChunkMetaData::byte_range` asserts on, read here without asserting.
-fn chunk_start(column: &ColumnChunkMetaData) -> i64 {
+pub(super) fn chunk_start(column: &ColumnChunkMetaData) -> i64 {
     column
         .dictionary_page_offset()
         .unwrap_or_else(|| column.data_page_offset())

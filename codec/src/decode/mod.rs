@@ -4,6 +4,7 @@
 
 mod batch;
 mod footer;
+mod pages;
 mod slice;
 
 use std::ops::Range;
@@ -312,6 +313,7 @@ impl ParquetFooter {
             let unreadable = |e: crate::error::BoxError| {
                 Error::corruption_from(format!("row group {index} is unreadable"), e)
             };
+            self.check_pages(&reader, index)?;
             // Skipping rows makes parquet peek at page headers, and parquet 60 panics on some
             // hostile ones there (found by the decode_parquet fuzz target:
             // tests/data/bad/data-page-without-header.parquet), which on wasm aborts. So rows
@@ -362,6 +364,24 @@ impl ParquetFooter {
             }
             Ok(decoded)
         })
+    }
+
+    /// Checks the page headers of row group `index` before parquet sizes buffers by them
+    /// ([`pages`]). The footer checks put each column chunk inside the file.
+    fn check_pages<R: ChunkReader>(&self, reader: &R, index: usize) -> Result<()> {
+        let group = self.arrow().metadata().row_group(index);
+        let max_page_bytes = self.info().row_groups[index].uncompressed_bytes;
+        for column in group.columns() {
+            let path = column.column_path().string();
+            let bad =
+                |why: String| Error::corruption(format!("row group {index}, column {path}: {why}"));
+            let start = footer::chunk_start(column) as u64;
+            let bytes = reader
+                .get_bytes(start, column.compressed_size() as usize)
+                .map_err(|e| bad(e.to_string()))?;
+            pages::check_pages(&bytes, max_page_bytes).map_err(bad)?;
+        }
+        Ok(())
     }
 }
 
