@@ -11,8 +11,7 @@
 //! - **Safe on hostile input.** Every decoder returns `Ok` or a typed [`Error`] for any bytes;
 //!   footers are checked against the file's length and the caller's [`Limits`] before parquet
 //!   reads them.
-//! - **Bounded memory.** [`ParquetWriter`] holds about one row group per core, [`ParquetReader`]
-//!   one row group, whatever the size of the snapshot.
+//! - **Bounded memory.** [`ParquetWriter`] and [`ParquetReader`] each hold about one row group, whatever the size of the snapshot.
 //!
 //! ```
 //! use akidb_snapshot_codec::*;
@@ -39,6 +38,7 @@
 
 #![forbid(unsafe_code)]
 
+mod assemble;
 mod checksum;
 mod config;
 mod decode;
@@ -57,6 +57,7 @@ mod schema;
 mod stats;
 mod validate;
 
+pub use assemble::{batch_matrix, matrix_batch};
 pub use checksum::{HashingWriter, ParseDigestError, Sha256Digest};
 pub use config::{Compression, Limits, ParquetConfig, ParseConfigError, VectorEncoding};
 pub use decode::{

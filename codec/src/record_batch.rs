@@ -5,8 +5,6 @@
 //! bad batch is a [`Error::Validation`] (fix it and write it again), a file's is
 //! [`Error::DataCorruption`].
 
-use std::sync::Arc;
-
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Int32Type, TimestampMillisecondType};
 use arrow_array::{
@@ -15,8 +13,9 @@ use arrow_array::{
 };
 use uuid::Uuid;
 
+use crate::assemble::Parts;
 use crate::error::{DocumentRef, Error, Result};
-use crate::schema::{arrow_schema, columns, index, vector_element};
+use crate::schema::{columns, index};
 
 /// Who made a batch, which decides what a broken rule is.
 #[derive(Debug, Clone, Copy)]
@@ -261,25 +260,15 @@ impl<'a> SnapshotColumns<'a> {
     /// The rows in a batch of the snapshot schema ([`arrow_schema`], whose field metadata mark
     /// the UUID and JSON columns), sharing every buffer with these columns.
     pub(crate) fn to_snapshot_batch(&self) -> Result<RecordBatch> {
-        let arrow_error = |e| Error::encoding("could not build the Arrow batch", e);
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(self.ids.clone()),
-            Arc::new(self.external_ids.clone()),
-            Arc::new(self.dimensions.clone()),
-            Arc::new(
-                FixedSizeListArray::try_new(
-                    vector_element(),
-                    self.dimension() as i32,
-                    Arc::new(self.floats.clone()),
-                    None,
-                )
-                .map_err(arrow_error)?,
-            ),
-            Arc::new(self.metadata.clone()),
-            Arc::new(self.inserted.clone().with_timezone("UTC")),
-        ];
-        let schema = arrow_schema(self.dimension() as i32);
-        RecordBatch::try_new(schema, columns).map_err(arrow_error)
+        Parts {
+            ids: self.ids.clone(),
+            external_ids: self.external_ids.clone(),
+            dimension: self.dimension(),
+            floats: self.floats.clone(),
+            metadata: self.metadata.clone(),
+            inserted: self.inserted.clone(),
+        }
+        .into_batch()
     }
 }
 

@@ -36,8 +36,7 @@ impl DecodedRow for RecordBatch {
         let Some(dimension) = docs.first().map(VectorDocument::dimension) else {
             return Ok(Vec::new());
         };
-        let schema = crate::arrow_schema(dimension as i32);
-        let batch = crate::encode::to_record_batch(&docs, &schema, dimension)?;
+        let batch = crate::encode::to_record_batch(&docs, dimension)?;
         Ok(vec![batch])
     }
 }

@@ -12,8 +12,7 @@ use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 
 use arrow_array::{
-    ArrayRef, FixedSizeBinaryArray, FixedSizeListArray, Float32Array, Int32Array, RecordBatch,
-    StringArray, TimestampMillisecondArray,
+    FixedSizeBinaryArray, Float32Array, RecordBatch, StringArray, TimestampMillisecondArray,
 };
 use arrow_buffer::Buffer;
 use arrow_schema::SchemaRef;
@@ -27,6 +26,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
+use crate::assemble::Parts;
 use crate::checksum::HashingWriter;
 use crate::config::{ParquetConfig, VectorEncoding, arrow_batch_rows};
 use crate::error::{Error, Result};
@@ -35,7 +35,7 @@ use crate::model::VectorDocument;
 use crate::parallel::{map_ordered, workers};
 use crate::record_batch::{Origin, SnapshotColumns};
 use crate::schema::index::VECTOR;
-use crate::schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys, vector_element};
+use crate::schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys};
 use crate::validate::DocumentValidator;
 use split::{PageCapture, splice};
 
@@ -116,15 +116,15 @@ enum WriterState<W: Write + Send> {
     Failed,
 }
 
-/// A file being written: row groups are gathered as Arrow batches, encoded a few at a time
-/// (one per core), and appended in order.
+/// A file being written: each row group is gathered as Arrow batches and encoded as soon as it
+/// is full, its vector column in halves on two cores (`encode_split`). Encoding a row group per
+/// core instead was no faster and held twice the rows, twice their encoding and twice the
+/// output at once (docs/BENCHMARKS.md).
 struct OpenFile<W: Write + Send> {
     file: SerializedFileWriter<HashingWriter<W>>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     dimension: usize,
-    /// Full row groups not encoded yet.
-    full: Vec<Vec<RecordBatch>>,
     /// The row group being filled, and its row count.
     filling: Vec<RecordBatch>,
     filling_rows: usize,
@@ -158,8 +158,8 @@ impl<W: Write + Send> ParquetWriter<W> {
     pub fn write(&mut self, docs: &[VectorDocument]) -> Result<()> {
         self.check_usable()?;
         self.validator.check(docs)?;
-        self.append(docs.len(), |rows, schema, dimension| {
-            to_record_batch(&docs[rows], schema, dimension)
+        self.append(docs.len(), |rows, dimension| {
+            to_record_batch(&docs[rows], dimension)
         })
     }
 
@@ -208,7 +208,7 @@ impl<W: Write + Send> ParquetWriter<W> {
         self.validator.check_batch(&columns)?;
         // Rebuilt once around the caller's buffers; row groups take slices of it.
         let batch = columns.to_snapshot_batch()?;
-        self.append(columns.rows(), |rows, _, _| {
+        self.append(columns.rows(), |rows, _| {
             Ok(batch.slice(rows.start, rows.len()))
         })
     }
@@ -248,9 +248,8 @@ impl<W: Write + Send> ParquetWriter<W> {
         };
         let rest = std::mem::take(&mut file.filling);
         if !rest.is_empty() {
-            file.full.push(rest);
+            file.encode_group(rest)?;
         }
-        file.encode_full()?;
         let OpenFile { mut file, .. } = *file;
         file.append_key_value_metadata(KeyValue::new(
             footer_keys::VECTOR_COUNT.to_owned(),
@@ -280,7 +279,6 @@ impl<W: Write + Send> ParquetWriter<W> {
             factory,
             schema,
             dimension,
-            full: Vec::new(),
             filling: Vec::new(),
             filling_rows: 0,
         }));
@@ -298,49 +296,39 @@ impl<W: Write + Send> OpenFile<W> {
             let now = next..rows.min(next + room);
             for start in now.clone().step_by(step) {
                 let end = now.end.min(start + step);
-                self.filling
-                    .push(batch_of(start..end, &self.schema, self.dimension)?);
+                self.filling.push(batch_of(start..end, self.dimension)?);
             }
             self.filling_rows += now.len();
             if self.filling_rows == rows_per_group {
-                self.full.push(std::mem::take(&mut self.filling));
+                let group = std::mem::take(&mut self.filling);
                 self.filling_rows = 0;
-                if self.full.len() >= workers(usize::MAX) {
-                    self.encode_full()?;
-                }
+                self.encode_group(group)?;
             }
             next = now.end;
         }
         Ok(())
     }
 
-    /// Encodes the full row groups, one per core, and appends them in order. A lone row group
-    /// has its vector column cut in two instead, so that it too uses two cores (`split`).
-    fn encode_full(&mut self) -> Result<()> {
-        let first = self.file.flushed_row_groups().len();
-        let groups = std::mem::take(&mut self.full);
-        let threads = workers(usize::MAX);
-        let encoded = if let [lone] = groups.as_slice()
-            && threads > 1
-            && lone.len() > 1
-        {
-            vec![self.encode_split(first, lone)]
+    /// Encodes the row group `batches` and appends it: its vector column in two halves on two
+    /// threads where there are two cores and more than one batch (`encode_split`).
+    fn encode_group(&mut self, batches: Vec<RecordBatch>) -> Result<()> {
+        let index = self.file.flushed_row_groups().len();
+        let chunks = if workers(usize::MAX) > 1 && batches.len() > 1 {
+            self.encode_split(index, &batches)
         } else {
-            map_ordered(groups.len(), |i| {
-                let mut writers = self.factory.create_column_writers(first + i)?;
-                for (column, writer) in writers.iter_mut().enumerate() {
-                    write_column(writer, &self.schema, column, &groups[i])?;
-                }
-                close_all(writers)
-            })
+            self.factory
+                .create_column_writers(index)
+                .and_then(|mut writers| {
+                    for (column, writer) in writers.iter_mut().enumerate() {
+                        write_column(writer, &self.schema, column, &batches)?;
+                    }
+                    close_all(writers)
+                })
         };
-        drop(groups);
-        for chunks in encoded {
-            let chunks = chunks.map_err(|e| Error::encoding("encoding a row group failed", e))?;
-            append_row_group(&mut self.file, chunks)
-                .map_err(|e| Error::encoding("writing a row group failed", e))?;
-        }
-        Ok(())
+        drop(batches);
+        let chunks = chunks.map_err(|e| Error::encoding("encoding a row group failed", e))?;
+        append_row_group(&mut self.file, chunks)
+            .map_err(|e| Error::encoding("writing a row group failed", e))
     }
 
     /// Row group `index` with its vector column encoded in two halves on two threads, the other
@@ -402,8 +390,8 @@ type ParquetResult<T> = Result<T, ParquetError>;
 
 /// Rows `range` of what is being written, as an Arrow batch of `schema` with vectors of
 /// `dimension` floats.
-trait BatchOf: Fn(Range<usize>, &SchemaRef, usize) -> Result<RecordBatch> {}
-impl<F: Fn(Range<usize>, &SchemaRef, usize) -> Result<RecordBatch>> BatchOf for F {}
+trait BatchOf: Fn(Range<usize>, usize) -> Result<RecordBatch> {}
+impl<F: Fn(Range<usize>, usize) -> Result<RecordBatch>> BatchOf for F {}
 
 /// Half of a vector column chunk: how its writer closed, and its pages.
 type HalfChunk = (ColumnCloseResult, split::CapturedPages);
@@ -493,43 +481,25 @@ fn writer_properties(
 }
 
 /// The Arrow form of `docs`, already validated to have `dimension` floats each.
-pub(crate) fn to_record_batch(
-    docs: &[VectorDocument],
-    schema: &SchemaRef,
-    dimension: usize,
-) -> Result<RecordBatch> {
+pub(crate) fn to_record_batch(docs: &[VectorDocument], dimension: usize) -> Result<RecordBatch> {
     let mut ids = Vec::with_capacity(docs.len() * 16);
     let mut floats = Vec::with_capacity(docs.len() * dimension);
     for doc in docs {
         ids.extend_from_slice(doc.document_id.as_bytes());
         floats.extend_from_slice(&doc.vector);
     }
-    let arrow_error = |e| Error::encoding("could not build the Arrow batch", e);
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(FixedSizeBinaryArray::new(16, Buffer::from_vec(ids), None)),
-        Arc::new(StringArray::from_iter(
-            docs.iter().map(|d| d.external_id.as_deref()),
-        )),
-        Arc::new(Int32Array::from(vec![dimension as i32; docs.len()])),
-        Arc::new(
-            FixedSizeListArray::try_new(
-                vector_element(),
-                dimension as i32,
-                Arc::new(Float32Array::from(floats)),
-                None,
-            )
-            .map_err(arrow_error)?,
-        ),
-        Arc::new(StringArray::from_iter(
+    Parts {
+        ids: FixedSizeBinaryArray::new(16, Buffer::from_vec(ids), None),
+        external_ids: StringArray::from_iter(docs.iter().map(|d| d.external_id.as_deref())),
+        dimension,
+        floats: Float32Array::from(floats),
+        metadata: StringArray::from_iter(
             docs.iter()
                 .map(|d| d.metadata.as_ref().map(|m| m.to_string())),
-        )),
-        Arc::new(
-            TimestampMillisecondArray::from_iter_values(
-                docs.iter().map(|d| d.inserted_at.as_millis()),
-            )
-            .with_timezone("UTC"),
         ),
-    ];
-    RecordBatch::try_new(Arc::clone(schema), columns).map_err(arrow_error)
+        inserted: TimestampMillisecondArray::from_iter_values(
+            docs.iter().map(|d| d.inserted_at.as_millis()),
+        ),
+    }
+    .into_batch()
 }
