@@ -11,7 +11,7 @@ use akidb_snapshot_codec::{
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
-use opendal::Operator;
+use opendal::{Buffer, Operator};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -288,7 +288,7 @@ impl SnapshotStore {
         target: Target,
         key: &str,
         writer: &mut opendal::Writer,
-        bytes: Bytes,
+        bytes: Buffer,
     ) -> Result<()> {
         if bytes.is_empty() {
             return Ok(());

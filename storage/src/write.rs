@@ -15,6 +15,7 @@ use akidb_snapshot_codec::{
 };
 use arrow_array::RecordBatch;
 use bytes::Bytes;
+use opendal::Buffer;
 
 use crate::error::{Error, Result, Target};
 
@@ -89,23 +90,50 @@ impl Batch {
     }
 }
 
-/// An `io::Write` whose bytes the async side takes out between batches.
+/// An `io::Write` whose bytes the async side takes out between batches. It keeps them in
+/// chunks of [`SPOOL_CHUNK_BYTES`] rather than one growing vector: doubling a vector to hold
+/// two row groups of incompressible floats would copy them again and again and leave up to
+/// twice their size allocated at the peak of a create.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Spool(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Spool(Arc<Mutex<Chunks>>);
+
+#[derive(Debug, Default)]
+struct Chunks {
+    full: Vec<Bytes>,
+    filling: Vec<u8>,
+}
+
+const SPOOL_CHUNK_BYTES: usize = 1 << 20;
 
 impl Spool {
-    pub(crate) fn take(&self) -> Bytes {
-        let mut buf = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        Bytes::from(std::mem::take(&mut *buf))
+    /// Everything written since the last call, in order.
+    pub(crate) fn take(&self) -> Buffer {
+        let mut chunks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let filling = std::mem::take(&mut chunks.filling);
+        if !filling.is_empty() {
+            chunks.full.push(Bytes::from(filling));
+        }
+        Buffer::from(std::mem::take(&mut chunks.full))
     }
 }
 
 impl io::Write for Spool {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
+        let mut chunks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rest = buf;
+        while !rest.is_empty() {
+            if chunks.filling.capacity() == 0 {
+                chunks.filling.reserve_exact(SPOOL_CHUNK_BYTES);
+            }
+            let room = chunks.filling.capacity() - chunks.filling.len();
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            chunks.filling.extend_from_slice(now);
+            rest = later;
+            if chunks.filling.len() == chunks.filling.capacity() {
+                let full = Bytes::from(std::mem::take(&mut chunks.filling));
+                chunks.full.push(full);
+            }
+        }
         Ok(buf.len())
     }
 

@@ -120,6 +120,17 @@ fn read_npy(path: &Path) -> (Vec<u64>, Vec<f32>) {
     (shape, npy.into_vec().unwrap())
 }
 
+/// The bytes of the float32 .npy file at `path` with its element type changed to `descr` (of
+/// the same length), and where its data starts.
+fn retype_npy(path: &Path, descr: &str) -> (Vec<u8>, usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let data = 10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..data]).unwrap();
+    let header = header.replace("'<f4'", descr);
+    bytes.splice(10..data, header.into_bytes());
+    (bytes, data)
+}
+
 fn full_cycle(cli: &Cli) {
     let c = collection().to_string();
     let id = cli.ok(&format!(
@@ -316,6 +327,46 @@ fn json_snapshot_files_are_inputs_and_inspectable() {
         file.to_str().unwrap()
     ));
     assert_eq!(from_json["format"], "parquet");
+}
+
+#[test]
+fn npy_of_either_byte_order_restores_value_for_value() {
+    let cli = Cli::local();
+    let rows: Vec<Vec<f32>> = docs(7, 5, 3).into_iter().map(|d| d.vector).collect();
+    write_npy(&cli.path("little.npy"), &rows);
+    // The same matrix stored big-endian: numpy's '>f4', as written on another machine.
+    let (mut bytes, data) = retype_npy(&cli.path("little.npy"), "'>f4'");
+    bytes[data..].chunks_exact_mut(4).for_each(<[u8]>::reverse);
+    std::fs::write(cli.path("big.npy"), &bytes).unwrap();
+
+    for name in ["little.npy", "big.npy"] {
+        let c = collection().to_string();
+        cli.ok(&format!(
+            "snapshot create --collection-id {c} --input {}",
+            cli.path(name).to_str().unwrap()
+        ));
+        let out = cli.path(&format!("back-{name}"));
+        cli.ok(&format!(
+            "snapshot restore --collection-id {c} --snapshot-id latest --output {}",
+            out.to_str().unwrap()
+        ));
+        let (shape, floats) = read_npy(&out);
+        assert_eq!(shape, [7, 5], "{name}");
+        assert_eq!(floats, rows.concat(), "{name}");
+    }
+
+    // Any other element type is refused by name.
+    let (bytes, _) = retype_npy(&cli.path("little.npy"), "'<i4'");
+    std::fs::write(cli.path("ints.npy"), bytes).unwrap();
+    let err = cli.fails(
+        8,
+        &format!(
+            "snapshot create --collection-id {} --input {}",
+            collection(),
+            cli.path("ints.npy").to_str().unwrap()
+        ),
+    );
+    assert!(err.contains("'<i4'") && err.contains("float32"), "{err}");
 }
 
 #[test]

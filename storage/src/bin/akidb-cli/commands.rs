@@ -17,7 +17,7 @@ use crate::args::{
     SnapshotArgs, SnapshotCommand, SnapshotRef,
 };
 use crate::exit::CliError;
-use crate::input::Input;
+use crate::input::{Input, Rows};
 use crate::output;
 
 /// Runs the command; returns the exit code of a success.
@@ -109,14 +109,19 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
     let input = Input::open(&args.input)?;
     let encoding = backend.encoding();
     let bar = progress(global, input.total(), "encoding");
-    let created = backend
-        .store()
-        .try_create_snapshot_stream(
-            args.collection.collection_id,
-            &encoding,
-            input.stream(encoding.batch_rows(), bar.clone()),
-        )
-        .await;
+    let (store, collection_id) = (backend.store(), args.collection.collection_id);
+    let created = match input.stream(encoding.batch_rows(), bar.clone()) {
+        Rows::Documents(docs) => {
+            store
+                .try_create_snapshot_stream(collection_id, &encoding, docs)
+                .await
+        }
+        Rows::Arrow(batches) => {
+            store
+                .try_create_snapshot_arrow(collection_id, &encoding, batches)
+                .await
+        }
+    };
     bar.finish_and_clear();
     let metadata = created.map_err(|e| locate(e, &input))?;
     if global.json {
@@ -190,7 +195,7 @@ async fn restore(global: &Global, args: RestoreArgs) -> Result<(), CliError> {
             output::write_json_lines(&args.output, batches, &bar).await
         }
         Some("npy") => {
-            let batches = store.restore_snapshot_stream(collection_id, id).await?;
+            let batches = store.restore_snapshot_arrow(collection_id, id).await?;
             output::write_npy(&args.output, &metadata, batches, &bar).await
         }
         _ => Err(CliError::file(format!(

@@ -7,10 +7,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use akidb_snapshot::codec::{
-    FooterParse, Limits, ParquetFooter, Timestamp, VectorDocument, decode_json,
+    FooterParse, Limits, ParquetFooter, Timestamp, VectorDocument, decode_json, matrix_batch,
 };
+use arrow_array::RecordBatch;
+use arrow_buffer::MutableBuffer;
 use bytes::Bytes;
-use futures::Stream;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use indicatif::ProgressBar;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -130,36 +133,60 @@ impl Input {
         }
     }
 
-    /// Reads the file on a blocking thread into batches of `rows` documents. Reading stops
-    /// when the stream is dropped.
-    pub(crate) fn stream(
-        &self,
-        rows: usize,
-        progress: ProgressBar,
-    ) -> impl Stream<Item = Result<Vec<VectorDocument>, InputError>> + Send + 'static {
-        let (tx, rx) = tokio::sync::mpsc::channel(2);
+    /// Reads the file on a blocking thread in batches of `rows` documents: Arrow batches from
+    /// a .npy or .parquet file, whose rows need no document each, documents from JSON. Reading
+    /// stops when the stream is dropped.
+    pub(crate) fn stream(&self, rows: usize, progress: ProgressBar) -> Rows {
         let path = self.path.clone();
-        let kind = self.kind;
-        let blank_lines = Arc::clone(&self.blank_lines);
-        tokio::task::spawn_blocking(move || {
-            let mut emit = |batch: Vec<VectorDocument>| {
-                progress.inc(batch.len() as u64);
-                tx.blocking_send(Ok(batch)).is_ok()
-            };
-            let read = match kind {
-                Kind::JsonLines => read_json_lines(&path, rows, &blank_lines, &mut emit),
-                Kind::Npy => read_npy(&path, rows, &mut emit),
-                Kind::Parquet => read_parquet(&path, &mut emit),
-                Kind::Json => read_json(&path, rows, &mut emit),
-            };
-            if let Err(e) = read {
-                let _ = tx.blocking_send(Err(e));
+        match self.kind {
+            Kind::Npy => Rows::Arrow(spawn_reader(progress, RecordBatch::num_rows, move |emit| {
+                read_npy(&path, rows, emit)
+            })),
+            Kind::Parquet => {
+                Rows::Arrow(spawn_reader(progress, RecordBatch::num_rows, move |emit| {
+                    read_parquet(&path, emit)
+                }))
             }
-        });
-        futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        })
+            Kind::JsonLines => {
+                let blank_lines = Arc::clone(&self.blank_lines);
+                Rows::Documents(spawn_reader(progress, Vec::len, move |emit| {
+                    read_json_lines(&path, rows, &blank_lines, emit)
+                }))
+            }
+            Kind::Json => Rows::Documents(spawn_reader(progress, Vec::len, move |emit| {
+                read_json(&path, rows, emit)
+            })),
+        }
     }
+}
+
+/// An input's batches, in the form its reader makes them.
+pub(crate) enum Rows {
+    Documents(BoxStream<'static, Result<Vec<VectorDocument>, InputError>>),
+    Arrow(BoxStream<'static, Result<RecordBatch, InputError>>),
+}
+
+/// Runs `read` on a blocking thread, handing on what it emits one batch ahead of the consumer
+/// (so reading overlaps encoding, and no more than a batch waits).
+fn spawn_reader<T: Send + 'static>(
+    progress: ProgressBar,
+    rows_of: fn(&T) -> usize,
+    read: impl FnOnce(&mut dyn FnMut(T) -> bool) -> Result<(), InputError> + Send + 'static,
+) -> BoxStream<'static, Result<T, InputError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::task::spawn_blocking(move || {
+        let mut emit = |batch: T| {
+            progress.inc(rows_of(&batch) as u64);
+            tx.blocking_send(Ok(batch)).is_ok()
+        };
+        if let Err(e) = read(&mut emit) {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .boxed()
 }
 
 fn error(path: &Path, what: impl std::fmt::Display) -> InputError {
@@ -218,10 +245,12 @@ fn npy_shape(path: &Path, file: File) -> Result<(u64, u64), CliError> {
     }
 }
 
+/// Reads a float32 matrix a batch of rows at a time, each batch in one read into an aligned
+/// buffer that becomes the vector column as it is: no float is copied, and no row allocates.
 fn read_npy(
     path: &Path,
     rows: usize,
-    emit: &mut dyn FnMut(Vec<VectorDocument>) -> bool,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<(), InputError> {
     let file = File::open(path).map_err(|e| error(path, e))?;
     let npy = npyz::NpyFile::new(BufReader::new(file)).map_err(|e| error(path, e))?;
@@ -235,32 +264,54 @@ fn read_npy(
         [r, c] => (r, c as usize),
         _ => return Err(error(path, "not a 2-D matrix")),
     };
-    let dtype = npy.dtype().descr();
-    let mut floats = npy
-        .data::<f32>()
-        .map_err(|_| error(path, format!("holds {dtype}, not float32 (<f4)")))?;
+    let little_endian = match npy.dtype().descr().as_str() {
+        "'<f4'" => true,
+        "'>f4'" => false,
+        dtype => return Err(error(path, format!("holds {dtype}, not float32 (<f4)"))),
+    };
     let now = now();
-    let mut batch = Vec::with_capacity(rows);
-    for row in 0..total {
-        let vector = (&mut floats)
-            .take(dimension)
-            .collect::<std::io::Result<Vec<f32>>>()
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::UnexpectedEof => truncated(path, total, row),
-                _ => error(path, format!("row {row}: {e}")),
-            })?;
-        if vector.len() < dimension {
-            return Err(truncated(path, total, row));
+    let mut data = npy.into_inner();
+    let mut row = 0u64;
+    while row < total {
+        let count = (total - row).min(rows as u64) as usize;
+        let mut floats = MutableBuffer::from_len_zeroed(count * dimension * 4);
+        let filled = read_fully(&mut data, floats.as_slice_mut()).map_err(|e| error(path, e))?;
+        if filled < floats.len() {
+            return Err(truncated(
+                path,
+                total,
+                row + (filled / (dimension * 4)) as u64,
+            ));
         }
-        batch.push(VectorDocument::new(Uuid::now_v7(), vector).with_inserted_at(now));
-        if batch.len() == rows && !emit(std::mem::replace(&mut batch, Vec::with_capacity(rows))) {
+        if little_endian != cfg!(target_endian = "little") {
+            floats
+                .as_slice_mut()
+                .chunks_exact_mut(4)
+                .for_each(<[u8]>::reverse);
+        }
+        let ids: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
+        let batch =
+            matrix_batch(&ids, dimension, floats.into(), now).map_err(|e| error(path, e))?;
+        if !emit(batch) {
             return Ok(());
         }
-    }
-    if !batch.is_empty() {
-        emit(batch);
+        row += count as u64;
     }
     Ok(())
+}
+
+/// Reads until `buf` is full or the input ends; how much was read.
+fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 fn truncated(path: &Path, total: u64, row: u64) -> InputError {
@@ -280,10 +331,7 @@ fn read_all(path: &Path) -> Result<Vec<u8>, InputError> {
 
 /// Reads a Parquet snapshot file a row group at a time: its footer from the tail, then each row
 /// group's byte range, so memory stays one row group whatever the file's size.
-fn read_parquet(
-    path: &Path,
-    emit: &mut dyn FnMut(Vec<VectorDocument>) -> bool,
-) -> Result<(), InputError> {
+fn read_parquet(path: &Path, emit: &mut dyn FnMut(RecordBatch) -> bool) -> Result<(), InputError> {
     let mut file = File::open(path).map_err(|e| error(path, e))?;
     let len = file.metadata().map_err(|e| error(path, e))?.len();
     let mut read_range = |range: std::ops::Range<u64>| -> Result<Bytes, InputError> {
@@ -304,11 +352,13 @@ fn read_parquet(
     };
     for (index, row_group) in footer.info().row_groups.iter().enumerate() {
         let bytes = read_range(row_group.byte_range.clone())?;
-        let docs = footer
-            .decode_row_group(index, bytes)
+        let batches = footer
+            .decode_row_group::<RecordBatch>(index, bytes)
             .map_err(|e| error(path, e))?;
-        if !emit(docs) {
-            break;
+        for batch in batches {
+            if !emit(batch) {
+                return Ok(());
+            }
         }
     }
     Ok(())

@@ -4,13 +4,15 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use akidb_snapshot::DocumentStream;
 use akidb_snapshot::codec::{
     ParquetConfig, ParquetWriter, SnapshotHeader, SnapshotInfo, SnapshotMetadata, arrow_schema,
+    batch_matrix,
 };
+use akidb_snapshot::{DocumentStream, RowStream};
+use arrow_array::RecordBatch;
 use futures::TryStreamExt;
 use indicatif::ProgressBar;
-use npyz::WriterBuilder;
+use npyz::{DType, WriteOptions, WriterBuilder};
 
 use crate::exit::CliError;
 
@@ -98,31 +100,39 @@ pub(crate) async fn write_json_lines(
     Ok(count)
 }
 
-/// Writes the vectors as a float32 matrix, one row per document, in the snapshot's order.
+/// Writes the vectors as a float32 matrix, one row per document, in the snapshot's order: the
+/// floats of each batch as they are in memory, under a header that names this machine's byte
+/// order.
 pub(crate) async fn write_npy(
     path: &Path,
     metadata: &SnapshotMetadata,
-    mut batches: DocumentStream,
+    mut batches: RowStream<RecordBatch>,
     progress: &ProgressBar,
 ) -> Result<u64, CliError> {
     let (output, mut writer) = OutputFile::create(path)?;
-    let shape = [metadata.vector_count, u64::from(metadata.dimension)];
-    let mut npy = npyz::WriteOptions::<f32>::new()
-        .default_dtype()
+    let native = if cfg!(target_endian = "little") {
+        "<f4"
+    } else {
+        ">f4"
+    };
+    let dtype = DType::Plain(native.parse().map_err(|e| output.write_error(e))?);
+    WriteOptions::new_header_only()
+        .dtype(dtype)
+        .shape(&[metadata.vector_count, u64::from(metadata.dimension)])
         .writer(&mut writer)
-        .shape(&shape)
-        .begin_nd()
+        .write_header_only()
         .map_err(|e| output.write_error(e))?;
     let mut count = 0u64;
-    while let Some(batch) = batches.try_next().await? {
-        for doc in &batch {
-            npy.extend(doc.vector.iter().copied())
+    while let Some(group) = batches.try_next().await? {
+        for batch in &group {
+            let (_, floats) = batch_matrix(batch).map_err(|e| output.write_error(e))?;
+            writer
+                .write_all(floats.inner().as_slice())
                 .map_err(|e| output.write_error(e))?;
+            count += batch.num_rows() as u64;
+            progress.inc(batch.num_rows() as u64);
         }
-        count += batch.len() as u64;
-        progress.inc(batch.len() as u64);
     }
-    npy.finish().map_err(|e| output.write_error(e))?;
     output.commit(writer)?;
     Ok(count)
 }
