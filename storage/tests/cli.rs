@@ -42,6 +42,11 @@ impl Cli {
 
     /// Runs `akidb-cli` with `line`, split at whitespace (no argument here has a space).
     fn run(&self, line: &str) -> Output {
+        self.run_args(line.split_whitespace())
+    }
+
+    /// Runs `akidb-cli` with these arguments as they are.
+    fn run_args<'a>(&self, args: impl IntoIterator<Item = &'a str>) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_akidb-cli"));
         command
             .current_dir(self.dir.path())
@@ -50,10 +55,7 @@ impl Cli {
         if let Some(store) = &self.store {
             command.args(["--store", store]);
         }
-        command
-            .args(line.split_whitespace())
-            .output()
-            .expect("run akidb-cli")
+        command.args(args).output().expect("run akidb-cli")
     }
 
     /// Runs a command that must succeed; returns its stdout.
@@ -367,6 +369,113 @@ fn npy_of_either_byte_order_restores_value_for_value() {
         ),
     );
     assert!(err.contains("'<i4'") && err.contains("float32"), "{err}");
+}
+
+/// Ids reach the store only as UUIDs, written canonically, so no key leaves
+/// `snapshots/{collection_id}/`: anything else is a usage error before the store is opened.
+#[test]
+fn hostile_ids_are_refused_before_any_key_is_made() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    cli.ok(&format!(
+        "snapshot create --collection-id {c} --input {SAMPLE}"
+    ));
+    let before = files_under(cli.dir.path());
+    let uuid = "0193a5b0-0000-7000-8000-000000000001";
+    let hostile = [
+        String::new(),
+        "..".into(),
+        "../..".into(),
+        format!("{uuid}/.."),
+        format!("../{uuid}"),
+        format!("{c}/../{uuid}"),
+        "a/b".into(),
+        "a\\b".into(),
+        "%2e%2e%2f%2e%2e".into(),
+        format!("{uuid}%00"),
+        format!(" {uuid}"),
+        "*".into(),
+        "latest/..".into(),
+    ];
+    for id in &hostile {
+        for args in [
+            vec!["snapshot", "list", "--collection-id", id],
+            vec![
+                "snapshot",
+                "create",
+                "--collection-id",
+                id,
+                "--input",
+                SAMPLE,
+            ],
+            vec![
+                "snapshot",
+                "restore",
+                "--collection-id",
+                &c,
+                "--snapshot-id",
+                id,
+            ],
+            vec![
+                "snapshot",
+                "restore",
+                "--collection-id",
+                id,
+                "--snapshot-id",
+                "latest",
+            ],
+            vec![
+                "snapshot",
+                "delete",
+                "--collection-id",
+                &c,
+                "--snapshot-id",
+                id,
+            ],
+            vec![
+                "snapshot",
+                "verify",
+                "--collection-id",
+                id,
+                "--snapshot-id",
+                uuid,
+            ],
+        ] {
+            let out = cli.run_args(args.iter().copied());
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("UUID"),
+                "{args:?} names what it wants: {stderr}"
+            );
+        }
+    }
+    // Nothing was written or removed, in the store or beside it.
+    assert_eq!(files_under(cli.dir.path()), before);
+    assert!(
+        before
+            .iter()
+            .any(|(path, _)| path.extension() == Some("parquet".as_ref()))
+    );
+}
+
+/// Every file under `dir`, with its size, in order.
+fn files_under(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                folders.push(entry.path());
+            } else {
+                found.push((entry.path(), meta.len()));
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 #[test]
