@@ -70,11 +70,10 @@ pub fn encode_parquet(
     writer.finish()
 }
 
-/// Writes a Parquet snapshot to any `io::Write`, batch by batch, holding about one row group per
-/// core in memory whatever the size of the snapshot. Row groups are encoded on all cores
-/// (feature `parallel`) and written in order; a row group encoded alone (a snapshot of one row
-/// group, or the last one) has its vector column cut in two for the same effect. The SHA-256 and
-/// size of the file are computed as it is written.
+/// Writes a Parquet snapshot to any `io::Write`, batch by batch, holding about one row group in
+/// memory whatever the size of the snapshot. Each row group is encoded as soon as it is full,
+/// its vector column cut in two halves encoded on two cores (feature `parallel`). The SHA-256
+/// and size of the file are computed as it is written.
 ///
 /// The dimension is taken from the first document; every batch is validated before any of it
 /// is written, so a rejected batch can be fixed and written again.
