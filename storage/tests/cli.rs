@@ -398,49 +398,20 @@ fn hostile_ids_are_refused_before_any_key_is_made() {
         "latest/..".into(),
     ];
     for id in &hostile {
-        for args in [
-            vec!["snapshot", "list", "--collection-id", id],
-            vec![
-                "snapshot",
-                "create",
-                "--collection-id",
-                id,
-                "--input",
-                SAMPLE,
-            ],
-            vec![
-                "snapshot",
-                "restore",
-                "--collection-id",
-                &c,
-                "--snapshot-id",
-                id,
-            ],
-            vec![
-                "snapshot",
-                "restore",
-                "--collection-id",
-                id,
-                "--snapshot-id",
-                "latest",
-            ],
-            vec![
-                "snapshot",
-                "delete",
-                "--collection-id",
-                &c,
-                "--snapshot-id",
-                id,
-            ],
-            vec![
-                "snapshot",
-                "verify",
-                "--collection-id",
-                id,
-                "--snapshot-id",
-                uuid,
-            ],
+        let id = id.as_str();
+        for (command, collection, snapshot) in [
+            ("list", id, None),
+            ("create", id, None),
+            ("restore", c.as_str(), Some(id)),
+            ("restore", id, Some("latest")),
+            ("delete", c.as_str(), Some(id)),
+            ("verify", id, Some(uuid)),
         ] {
+            let mut args = vec!["snapshot", command, "--collection-id", collection];
+            args.extend(snapshot.map(|s| ["--snapshot-id", s]).into_iter().flatten());
+            if command == "create" {
+                args.extend(["--input", SAMPLE]);
+            }
             let out = cli.run_args(args.iter().copied());
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
