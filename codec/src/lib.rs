@@ -11,7 +11,8 @@
 //! - **Safe on hostile input.** Every decoder returns `Ok` or a typed [`Error`] for any bytes;
 //!   footers are checked against the file's length and the caller's [`Limits`] before parquet
 //!   reads them.
-//! - **Bounded memory.** [`ParquetWriter`] and [`ParquetReader`] each hold about one row group, whatever the size of the snapshot.
+//! - **Bounded memory.** [`ParquetWriter`] and [`ParquetReader`] each hold about one row group,
+//!   whatever the size of the snapshot.
 //!
 //! ```
 //! use akidb_snapshot_codec::*;

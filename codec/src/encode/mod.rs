@@ -387,8 +387,8 @@ impl<W: Write + Send> OpenFile<W> {
 
 type ParquetResult<T> = Result<T, ParquetError>;
 
-/// Rows `range` of what is being written, as an Arrow batch of `schema` with vectors of
-/// `dimension` floats.
+/// Rows `range` of what is being written, as a snapshot batch with vectors of `dimension`
+/// floats.
 trait BatchOf: Fn(Range<usize>, usize) -> Result<RecordBatch> {}
 impl<F: Fn(Range<usize>, usize) -> Result<RecordBatch>> BatchOf for F {}
 

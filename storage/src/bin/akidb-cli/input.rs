@@ -10,7 +10,7 @@ use akidb_snapshot::codec::{
     FooterParse, Limits, ParquetFooter, Timestamp, VectorDocument, decode_json, matrix_batch,
 };
 use arrow_array::RecordBatch;
-use arrow_buffer::MutableBuffer;
+use arrow_buffer::Buffer;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -245,8 +245,8 @@ fn npy_shape(path: &Path, file: File) -> Result<(u64, u64), CliError> {
     }
 }
 
-/// Reads a float32 matrix a batch of rows at a time, each batch in one read into an aligned
-/// buffer that becomes the vector column as it is: no float is copied, and no row allocates.
+/// Reads a float32 matrix a batch of rows at a time, each batch in one read into the buffer
+/// that becomes the vector column as it is: no float is copied, and no row allocates.
 fn read_npy(
     path: &Path,
     rows: usize,
@@ -274,44 +274,32 @@ fn read_npy(
     let mut row = 0u64;
     while row < total {
         let count = (total - row).min(rows as u64) as usize;
-        let mut floats = MutableBuffer::from_len_zeroed(count * dimension * 4);
-        let filled = read_fully(&mut data, floats.as_slice_mut()).map_err(|e| error(path, e))?;
-        if filled < floats.len() {
+        let want = count * dimension * 4;
+        // Read straight into the vector column's memory: no zeroing first, no copy after.
+        let mut floats = Vec::with_capacity(want);
+        (&mut data)
+            .take(want as u64)
+            .read_to_end(&mut floats)
+            .map_err(|e| error(path, e))?;
+        if floats.len() < want {
             return Err(truncated(
                 path,
                 total,
-                row + (filled / (dimension * 4)) as u64,
+                row + (floats.len() / (dimension * 4)) as u64,
             ));
         }
         if little_endian != cfg!(target_endian = "little") {
-            floats
-                .as_slice_mut()
-                .chunks_exact_mut(4)
-                .for_each(<[u8]>::reverse);
+            floats.chunks_exact_mut(4).for_each(<[u8]>::reverse);
         }
         let ids: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
-        let batch =
-            matrix_batch(&ids, dimension, floats.into(), now).map_err(|e| error(path, e))?;
+        let batch = matrix_batch(&ids, dimension, Buffer::from_vec(floats), now)
+            .map_err(|e| error(path, e))?;
         if !emit(batch) {
             return Ok(());
         }
         row += count as u64;
     }
     Ok(())
-}
-
-/// Reads until `buf` is full or the input ends; how much was read.
-fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 fn truncated(path: &Path, total: u64, row: u64) -> InputError {
