@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use opendal::Operator;
+
 use crate::config::{SnapshotterType, StorageBackendConfig};
 use crate::error::Result;
 use crate::snapshotter::{JsonSnapshotter, ParquetSnapshotter, Snapshotter};
 use crate::store::SnapshotStore;
-use crate::uri::StoreUri;
+use crate::uri::{StoreUri, with_layers};
 use crate::write::Encoding;
 
 /// A store opened from a [`StorageBackendConfig`], with the snapshotter its
@@ -48,8 +50,28 @@ impl StorageBackend {
     /// Opens the store the configuration names, with retries and timeouts.
     pub fn from_config(config: StorageBackendConfig) -> Result<Self> {
         config.validate()?;
-        let op = StoreUri::parse(&config.uri)?.open(&config)?;
-        let store = SnapshotStore::new(op);
+        let op = StoreUri::parse(&config.uri)?.open()?;
+        Self::with_operator(op, config)
+    }
+
+    /// A store on an operator the caller built: any opendal service, or one with layers of
+    /// its own (the reliability tests inject faults this way). The configuration's retries,
+    /// timeouts and snapshotter are applied as [`from_config`](Self::from_config) applies
+    /// them; its `uri` is not opened.
+    ///
+    /// ```
+    /// use akidb_snapshot::{StorageBackend, StorageBackendConfig};
+    ///
+    /// let op = opendal::Operator::new(opendal::services::Memory::default()).unwrap();
+    /// let mut config = StorageBackendConfig::with_uri("memory://");
+    /// config.retry.max_retries = 5;
+    /// let backend = StorageBackend::with_operator(op, config).unwrap();
+    /// assert_eq!(backend.config().retry.max_retries, 5);
+    /// assert_eq!(backend.store().operator().info().scheme(), "memory");
+    /// ```
+    pub fn with_operator(op: Operator, config: StorageBackendConfig) -> Result<Self> {
+        config.validate()?;
+        let store = SnapshotStore::new(with_layers(op, &config));
         let snapshotter: Arc<dyn Snapshotter> = match encoding(&config) {
             Encoding::Parquet(parquet) => Arc::new(ParquetSnapshotter::on(store.clone(), parquet)),
             Encoding::Json => Arc::new(JsonSnapshotter::on(store.clone())),

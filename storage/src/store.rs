@@ -233,9 +233,7 @@ impl SnapshotStore {
 
             let metadata = SnapshotMetadata::new(&header, format, encoding.compression(), &summary);
             if let Err(e) = self.commit(target, &metadata).await {
-                // Not committed: remove the data file now rather than leave it to gc.
-                let _ = self.op.delete(&data_key).await;
-                return Err(e);
+                self.after_failed_commit(&metadata, &data_key, e).await?;
             }
             let elapsed = started.elapsed();
             metrics::record_create(&metadata, elapsed);
@@ -314,6 +312,36 @@ impl SnapshotStore {
             .map_err(|e| Error::store(target, "write", &key, e))?;
         metrics::record_upload(self.scheme, len);
         Ok(())
+    }
+
+    /// Decides what a failed commit left. The metadata file may have been written although
+    /// its reply was lost (or a retry then found it, `AlreadyExists`): its snapshot id is new,
+    /// so a file there that says what was committed is this create's, and the create
+    /// succeeded. Where it is surely absent, the data file is removed now; where that cannot
+    /// be told, it is left for gc, which removes only data files no metadata file commits.
+    async fn after_failed_commit(
+        &self,
+        metadata: &SnapshotMetadata,
+        data_key: &str,
+        failure: Error,
+    ) -> Result<()> {
+        match self
+            .metadata(metadata.collection_id, metadata.snapshot_id)
+            .await
+        {
+            Ok(found) if found == *metadata => {
+                tracing::warn!(error = %failure, "the commit reported a failure but landed");
+                Ok(())
+            }
+            Err(Error::NotFound { .. }) => {
+                if let Err(e) = self.op.delete(data_key).await {
+                    tracing::warn!(key = %data_key, error = %e,
+                        "could not remove an uncommitted data file; gc will remove it");
+                }
+                Err(failure)
+            }
+            _ => Err(failure),
+        }
     }
 
     /// The metadata of a committed snapshot.

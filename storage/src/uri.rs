@@ -57,31 +57,34 @@ impl StoreUri {
         }
     }
 
-    /// Opens the store, with retries (outside) and per-attempt timeouts (inside), as opendal's
-    /// layer documentation prescribes.
-    pub(crate) fn open(&self, config: &StorageBackendConfig) -> Result<Operator> {
-        let base = match self {
-            StoreUri::File(path) => fs_operator(path)?,
+    /// Opens the store, bare: [`with_layers`] adds retries and timeouts.
+    pub(crate) fn open(&self) -> Result<Operator> {
+        match self {
+            StoreUri::File(path) => fs_operator(path),
             StoreUri::Memory => Operator::new(services::Memory::default())
-                .map_err(|e| Error::config_from("cannot open the memory store", e))?,
-            StoreUri::S3(uri) => s3_operator(uri)?,
-        };
-        let retry = &config.retry;
-        let retry_layer = RetryLayer::new()
-            .with_jitter()
-            .with_factor(2.0)
-            .with_min_delay(retry.min_delay())
-            .with_max_delay(retry.max_delay())
-            .with_max_times(retry.max_retries)
-            .with_notify(metrics::record_retry);
-        Ok(base
-            .layer(
-                TimeoutLayer::new()
-                    .with_timeout(Duration::from_secs(config.timeout.request_secs))
-                    .with_io_timeout(Duration::from_secs(config.timeout.io_secs)),
-            )
-            .layer(retry_layer))
+                .map_err(|e| Error::config_from("cannot open the memory store", e)),
+            StoreUri::S3(uri) => s3_operator(uri),
+        }
     }
+}
+
+/// `op` with retries (outside) and per-attempt timeouts (inside), as opendal's layer
+/// documentation prescribes.
+pub(crate) fn with_layers(op: Operator, config: &StorageBackendConfig) -> Operator {
+    let retry = &config.retry;
+    let retry_layer = RetryLayer::new()
+        .with_jitter()
+        .with_factor(2.0)
+        .with_min_delay(retry.min_delay())
+        .with_max_delay(retry.max_delay())
+        .with_max_times(retry.max_retries)
+        .with_notify(metrics::record_retry);
+    op.layer(
+        TimeoutLayer::new()
+            .with_timeout(Duration::from_secs(config.timeout.request_secs))
+            .with_io_timeout(Duration::from_secs(config.timeout.io_secs)),
+    )
+    .layer(retry_layer)
 }
 
 fn fs_operator(path: &Path) -> Result<Operator> {
@@ -170,12 +173,11 @@ mod tests {
 
     #[test]
     fn s3_options_come_from_the_query() {
-        let config = StorageBackendConfig::default();
         let uri = StoreUri::parse(
             "s3://bucket/some/prefix?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A9&access_key_id=a&secret_access_key=b",
         )
         .unwrap();
-        let op = uri.open(&config).unwrap();
+        let op = uri.open().unwrap();
         let info = op.info();
         assert_eq!(info.name(), "bucket");
         assert_eq!(info.root(), "/some/prefix/");

@@ -11,6 +11,8 @@ use akidb_snapshot::codec::{CollectionId, Timestamp, VectorDocument};
 use akidb_snapshot::{StorageBackend, StorageBackendConfig};
 use uuid::Uuid;
 
+pub mod faults;
+
 pub const BUCKET: &str = "akidb-tests";
 
 /// The moto server of this test binary. Its standard input is a pipe from this process, so
