@@ -71,7 +71,13 @@ step "clippy"
 cargo clippy --workspace --all-targets --features akidb-snapshot/cli --locked -- -D warnings
 
 step "tests"
+# The reliability tests leave their figures here (docs/RELIABILITY.md).
+figures="${CARGO_TARGET_DIR:-target}/tmp/reliability"
+rm -rf "$figures"
 cargo test --workspace --features akidb-snapshot/cli --locked
+
+step "reliability figures of this run"
+cat "$figures"/*.txt
 
 step "docs (broken links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --features akidb-snapshot/cli --no-deps --locked

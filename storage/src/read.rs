@@ -13,13 +13,13 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use akidb_snapshot_codec::{
-    DecodedRow, FooterParse, HashingWriter, ParquetFooter, SnapshotFormat, SnapshotInfo,
-    SnapshotMetadata, VectorDocument, decode_json,
+    DecodedRow, FooterParse, HashingWriter, ParquetFooter, Sha256Digest, SnapshotFormat,
+    SnapshotInfo, SnapshotMetadata, VectorDocument, decode_json,
 };
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use crate::error::{Error, Result, Target};
+use crate::error::{Error, ErrorKind, Result, Target};
 use crate::keys;
 use crate::store::SnapshotStore;
 use crate::write::{Encoding, blocking};
@@ -33,6 +33,9 @@ pub type RowStream<T> = BoxStream<'static, Result<Vec<T>>>;
 /// Row groups decoded at once: enough to keep both the network and the cores busy, while
 /// memory stays a few row groups.
 const READ_AHEAD: usize = 2;
+
+/// Bytes read at a time when a file is hashed again to explain a failure.
+const DIGEST_READ_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The data file of a committed snapshot, with what its metadata promises.
 pub(crate) struct DataFile {
@@ -120,8 +123,10 @@ impl DataFile {
         let mut tail_len = ParquetFooter::SUGGESTED_TAIL_BYTES.min(len);
         loop {
             let tail = self.read(len - tail_len..len).await?;
-            let parsed = ParquetFooter::parse(tail.clone(), len, &limits)
-                .map_err(|e| Error::codec(target, e))?;
+            let parsed = match ParquetFooter::parse(tail.clone(), len, &limits) {
+                Ok(parsed) => parsed,
+                Err(e) => return Err(self.blame(Error::codec(target, e)).await),
+            };
             match parsed {
                 FooterParse::Complete(footer) => {
                     self.check_footer(&footer)?;
@@ -184,9 +189,10 @@ impl DataFile {
         let file = Arc::new(self);
         let mut verifier = Verifier::new(Arc::clone(&file));
         verifier.hash(&bytes);
-        let snapshot = blocking(move || decode_json(&bytes))
-            .await?
-            .map_err(|e| Error::codec(target, e))?;
+        let snapshot = match blocking(move || decode_json(&bytes)).await? {
+            Ok(snapshot) => snapshot,
+            Err(e) => return Err(file.blame(Error::codec(target, e)).await),
+        };
         file.check_ids(snapshot.header.collection_id, snapshot.header.snapshot_id)?;
         let dimension = snapshot.documents.first().map(VectorDocument::dimension);
         if dimension.is_some_and(|d| d != file.metadata.dimension as usize) {
@@ -211,6 +217,39 @@ impl DataFile {
 
     async fn read(&self, range: Range<u64>) -> Result<Bytes> {
         self.store.read_range(self.target(), &self.key, range).await
+    }
+
+    /// What a reader's failure means. A file whose bytes are not the ones committed is
+    /// damaged, whatever the reader tripped on (a flipped bit in the footer can read as an
+    /// unknown codec, a newer schema version or a huge length), so that is the error; the
+    /// reader's own error stands only for the committed bytes, which this version cannot read.
+    /// Costs one more read of the file, on failure only.
+    async fn blame(&self, err: Error) -> Error {
+        let reader_failed =
+            matches!(err, Error::Codec { .. }) && err.kind() != ErrorKind::DataCorruption;
+        let Some(expected) = self.metadata.checksum_sha256.filter(|_| reader_failed) else {
+            return err;
+        };
+        match self.digest().await {
+            Ok(digest) if digest != expected => self.corruption(format!(
+                "SHA-256 of {} is {digest}, the metadata says {expected}; reading it failed: {err}",
+                self.key
+            )),
+            _ => err,
+        }
+    }
+
+    /// The SHA-256 of the data file, read again in parts.
+    async fn digest(&self) -> Result<Sha256Digest> {
+        let mut hasher = HashingWriter::new(std::io::sink());
+        let mut at = 0;
+        while at < self.metadata.size_bytes {
+            let end = (at + DIGEST_READ_BYTES).min(self.metadata.size_bytes);
+            // Writing to a sink never fails.
+            let _ = hasher.write_all(&self.read(at..end).await?);
+            at = end;
+        }
+        Ok(hasher.finish().1)
     }
 
     fn check_ids(
@@ -353,7 +392,11 @@ fn checked<T: Row>(
 ) -> RowStream<T> {
     let state = (reads.boxed(), verifier, (at_end, on_verified));
     stream::try_unfold(state, |(mut reads, mut verifier, ends)| async move {
-        match reads.try_next().await? {
+        let next = match reads.try_next().await {
+            Ok(next) => next,
+            Err(e) => return Err(verifier.file.blame(e).await),
+        };
+        match next {
             Some((bytes, docs)) => {
                 verifier.hash(&bytes);
                 verifier.rows += T::row_count(&docs) as u64;

@@ -11,7 +11,7 @@ use akidb_snapshot::codec::{CollectionId, SnapshotId, VectorDocument};
 use akidb_snapshot::{Error, ErrorKind, StorageBackend, StorageBackendConfig};
 use opendal::{ErrorKind as StoreKind, Operator, services};
 use support::faults::{Fault, FaultLayer, Faults, Op};
-use support::{collection, docs};
+use support::{collection, docs, record};
 
 const RETRIES: usize = 3;
 
@@ -86,6 +86,11 @@ async fn transient_faults_on_every_operation_are_retried_to_success() {
             "{op:?}: every planned fault struck"
         );
     }
+    let figures = format!(
+        "{} transient faults injected, all retried to success",
+        faults.total()
+    );
+    record("faults-transient", &figures);
 }
 
 /// What a test asks of the store, expecting it to fail.
@@ -150,6 +155,7 @@ async fn permanent_faults_fail_at_once_with_their_kind() {
             Action::Delete,
         ),
     ];
+    let tried = cases.len();
     for (fault, kind, action) in cases {
         let what = format!("{:?} {:?}", fault.op, fault.kind);
         let (backend, faults) = faulty_backend();
@@ -176,16 +182,20 @@ async fn permanent_faults_fail_at_once_with_their_kind() {
         let restored = backend.snapshotter().restore_snapshot(c, id).await.unwrap();
         assert_eq!(restored, input, "{what}: nothing stored was lost");
     }
+    let figures = format!("{tried} permanent faults, each failed at once, not retried");
+    record("faults-permanent", &figures);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_outlasting_the_retries_leave_no_listed_snapshot() {
-    for (op, key) in [
+    let mut injected = 0;
+    let cases = [
         (Op::Write, ".parquet"),
         (Op::Close, ".parquet"),
         (Op::Write, "metadata.json"),
         (Op::Close, "metadata.json"),
-    ] {
+    ];
+    for (op, key) in cases {
         let (backend, faults) = faulty_backend();
         faults.add([Fault::transient(op, usize::MAX).on(key)]);
         let c = collection();
@@ -214,7 +224,13 @@ async fn faults_outlasting_the_retries_leave_no_listed_snapshot() {
             "{key}: nothing left over"
         );
         create(&backend, c).await;
+        injected += faults.total();
     }
+    let figures = format!(
+        "{} creates failed by {injected} outlasting faults, 0 snapshots listed, 0 files left",
+        cases.len()
+    );
+    record("faults-outlasting", &figures);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -479,65 +479,6 @@ async fn a_metadata_file_without_format_is_a_json_snapshot() {
     assert_eq!(parquet.restore_snapshot(c, id).await.unwrap(), input);
 }
 
-/// Damage done to a committed snapshot, and what restore must say.
-async fn damage(store: &SnapshotStore, m: &SnapshotMetadata, how: &str) {
-    let op = store.operator();
-    let key = data_key(m);
-    let mut bytes = op.read(&key).await.unwrap().to_vec();
-    match how {
-        "flip a byte" => {
-            let at = bytes.len() / 2;
-            bytes[at] ^= 0x40;
-        }
-        "truncate" => bytes.truncate(bytes.len() - 100),
-        "garbage" => bytes = vec![0x5a; bytes.len()],
-        "missing" => {
-            op.delete(&key).await.unwrap();
-            return;
-        }
-        _ => unreachable!(),
-    }
-    op.delete(&key).await.unwrap();
-    op.write(&key, bytes).await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn corrupted_snapshots_are_data_corruption() {
-    for s in TestStore::all() {
-        let backend = s.backend();
-        for format in [SnapshotterType::Parquet, SnapshotterType::Json] {
-            let mut config = s.config();
-            config.snapshotter_type = format;
-            let backend = StorageBackend::from_config(config).unwrap();
-            for how in ["flip a byte", "truncate", "garbage", "missing"] {
-                let c = collection();
-                let id = backend
-                    .snapshotter()
-                    .create_snapshot(c, docs(2_000, 16, 13))
-                    .await
-                    .unwrap();
-                let m = backend.store().metadata(c, id).await.unwrap();
-                damage(backend.store(), &m, how).await;
-                let err = backend
-                    .snapshotter()
-                    .restore_snapshot(c, id)
-                    .await
-                    .unwrap_err();
-                assert_eq!(
-                    err.kind(),
-                    ErrorKind::DataCorruption,
-                    "{} {format:?} {how}: {err}",
-                    s.name
-                );
-                assert!(err.to_string().contains(&id.to_string()), "{err}");
-                let err = backend.store().verify_snapshot(c, id).await.unwrap_err();
-                assert_eq!(err.kind(), ErrorKind::DataCorruption);
-            }
-        }
-        drop(backend);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupted_metadata_file_is_reported_and_skipped_by_list() {
     let s = TestStore::fs();

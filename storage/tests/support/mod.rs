@@ -227,3 +227,15 @@ impl FakeS3 {
         self.requests.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// Records what a reliability test did, one file a test under `target/tmp/reliability/`, for
+/// `scripts/test.sh` to print when every test has run (docs/RELIABILITY.md quotes them).
+pub fn record(test: &str, figures: &str) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reliability");
+    std::fs::create_dir_all(&dir).expect("create target/tmp/reliability");
+    std::fs::write(
+        dir.join(format!("{test}.txt")),
+        format!("{test}: {figures}\n"),
+    )
+    .expect("write a reliability record");
+}
