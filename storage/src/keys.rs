@@ -3,6 +3,7 @@
 //! ```text
 //! snapshots/{collection_id}/{snapshot_id}.parquet         data (or .json)
 //! snapshots/{collection_id}/{snapshot_id}.metadata.json   commit marker, written last
+//! .akidb-tmp/…                                             a local store's files being written
 //! ```
 
 use akidb_snapshot_codec::{CollectionId, SnapshotFormat, SnapshotId};
@@ -11,6 +12,10 @@ use akidb_snapshot_codec::{CollectionId, SnapshotFormat, SnapshotId};
 pub(crate) const ROOT: &str = "snapshots/";
 
 const METADATA_SUFFIX: &str = ".metadata.json";
+
+/// Where a local store writes a file before renaming it into place, so a crash never leaves a
+/// half-written file under [`ROOT`].
+pub(crate) const TEMP_DIR: &str = ".akidb-tmp/";
 
 /// `snapshots/{collection_id}/`
 pub(crate) fn collection_prefix(collection_id: CollectionId) -> String {

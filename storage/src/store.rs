@@ -555,7 +555,8 @@ impl SnapshotStore {
     }
 
     /// Removes data files that no metadata file commits (left by a create that crashed or
-    /// failed to clean up) once they are older than `grace`, across every collection. A
+    /// failed to clean up) once they are older than `grace`, across every collection, and a
+    /// local store's temporary files as old (left by a process killed while writing). A
     /// file's age is its store modification time, or else the time in its UUID v7 snapshot id;
     /// a file with neither is never removed. Returns the keys removed.
     ///
@@ -586,35 +587,58 @@ impl SnapshotStore {
                 continue;
             }
             let target = Target::snapshot(c, s);
-            let modified = match self.op.stat(&key).await {
-                Ok(meta) => meta.last_modified().map(SystemTime::from),
-                Err(e) if e.kind() == opendal::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::store(target, "stat", &key, e)),
-            };
-            let Some(born) = modified.or_else(|| v7_time(s)) else {
-                tracing::warn!(%key, "orphaned data file of unknown age left in place");
-                continue;
-            };
-            if now.duration_since(born).unwrap_or_default() < grace {
-                continue;
-            }
-            // A metadata file written since the listing makes it a snapshot after all.
-            if self
-                .op
-                .exists(&keys::metadata_key(c, s))
-                .await
-                .unwrap_or(true)
+            if !self.is_older(target, &key, v7_time(s), now, grace).await?
+                // A metadata file written since the listing makes it a snapshot after all.
+                || self.op.exists(&keys::metadata_key(c, s)).await.unwrap_or(true)
             {
                 continue;
             }
-            self.op
-                .delete(&key)
-                .await
-                .map_err(|e| Error::store(target, "delete", &key, e))?;
-            tracing::info!(%key, "orphaned data file removed");
-            removed.push(key);
+            self.remove(target, key, &mut removed).await?;
+        }
+        let temporaries = self
+            .op
+            .list(keys::TEMP_DIR)
+            .await
+            .map_err(|e| Error::store(target, "list", keys::TEMP_DIR, e))?;
+        for entry in temporaries {
+            let key = entry.path();
+            if entry.metadata().is_file() && self.is_older(target, key, None, now, grace).await? {
+                self.remove(target, key.to_owned(), &mut removed).await?;
+            }
         }
         Ok(removed)
+    }
+
+    /// Whether `key` is older than `grace`, by its modification time, else `born`; a file
+    /// gone meanwhile, or of unknown age, is not.
+    async fn is_older(
+        &self,
+        target: Target,
+        key: &str,
+        born: Option<SystemTime>,
+        now: SystemTime,
+        grace: Duration,
+    ) -> Result<bool> {
+        let modified = match self.op.stat(key).await {
+            Ok(meta) => meta.last_modified().map(SystemTime::from),
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::store(target, "stat", key, e)),
+        };
+        let Some(born) = modified.or(born) else {
+            tracing::warn!(%key, "orphaned file of unknown age left in place");
+            return Ok(false);
+        };
+        Ok(now.duration_since(born).unwrap_or_default() >= grace)
+    }
+
+    async fn remove(&self, target: Target, key: String, removed: &mut Vec<String>) -> Result<()> {
+        self.op
+            .delete(&key)
+            .await
+            .map_err(|e| Error::store(target, "delete", &key, e))?;
+        tracing::info!(%key, "orphaned file removed");
+        removed.push(key);
+        Ok(())
     }
 
     pub(crate) async fn size_of(&self, target: Target, key: &str) -> Result<u64> {

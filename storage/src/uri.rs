@@ -8,11 +8,8 @@ use opendal::{Configurator, Operator, OperatorUri, services};
 
 use crate::config::StorageBackendConfig;
 use crate::error::{Error, Result};
+use crate::keys;
 use crate::metrics;
-
-/// Where temporary files of the local store live, under its root: a write goes there first
-/// and is renamed into place, so a crash never leaves a half-written file under `snapshots/`.
-const FS_TEMP_DIR: &str = ".akidb-tmp";
 
 /// A parsed store URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +103,7 @@ fn fs_operator(path: &Path) -> Result<Operator> {
             root.display()
         ))
     })?;
-    let temp = root.join(FS_TEMP_DIR);
+    let temp = root.join(keys::TEMP_DIR);
     let builder = services::Fs::default()
         .root(root_text)
         .atomic_write_dir(temp.to_str().unwrap_or(root_text));

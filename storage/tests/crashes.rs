@@ -1,0 +1,349 @@
+//! Kills a real `akidb-cli` process (SIGKILL) at many points of `snapshot create`, `delete` and
+//! `migrate`, on the local store and on the S3 test server, then checks what the commit
+//! protocol promises: every listed snapshot verifies, none is half-written, `gc` removes what
+//! the killed runs left, a retried command succeeds, and no source is lost by a migration.
+//!
+//! `AKIDB_CRASH_KILLS` sets how many kills each command gets per store (default 10).
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use akidb_snapshot::codec::{CollectionId, SnapshotFormat, SnapshotId, VectorDocument};
+use akidb_snapshot::{StorageBackend, StorageBackendConfig};
+use support::{TestStore, collection, docs, record};
+
+/// How long a store is given to finish requests sent before a kill.
+const SETTLE: Duration = Duration::from_millis(500);
+
+fn kills() -> usize {
+    std::env::var("AKIDB_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+}
+
+/// `akidb-cli --store URI ARGS…`.
+fn cli(uri: &str, args: &[impl AsRef<OsStr>]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_akidb-cli"));
+    command
+        .env_remove("AKIDB_STORE")
+        .env_remove("AKIDB_CONFIG")
+        .args(["-q", "--store", uri])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+/// Runs to the end, which must be a success; returns how long it took.
+fn run(uri: &str, args: &[impl AsRef<OsStr>]) -> Duration {
+    let started = Instant::now();
+    let status = cli(uri, args).status().expect("run akidb-cli");
+    assert!(status.success(), "akidb-cli failed: {status}");
+    started.elapsed()
+}
+
+/// Runs and sends SIGKILL after `after`; `false` if it ended first.
+fn run_killed(uri: &str, args: &[impl AsRef<OsStr>], after: Duration) -> bool {
+    let mut child = cli(uri, args).spawn().expect("start akidb-cli");
+    let deadline = Instant::now() + after;
+    while Instant::now() < deadline {
+        if child.try_wait().expect("poll akidb-cli").is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2).min(after));
+    }
+    child.kill().expect("kill akidb-cli");
+    child.wait().expect("reap akidb-cli");
+    true
+}
+
+/// `count` kill points spread over a run of `span`.
+fn points(span: Duration, count: usize) -> impl Iterator<Item = Duration> {
+    (0..count).map(move |i| span.mul_f64((i as f64 + 0.5) / count as f64))
+}
+
+/// What the store must look like after any kill.
+struct Checker {
+    backend: StorageBackend,
+    verified: BTreeSet<SnapshotId>,
+}
+
+impl Checker {
+    fn new(uri: &str) -> Self {
+        let mut config = StorageBackendConfig::with_uri(uri);
+        config.retry.max_retries = 0;
+        Checker {
+            backend: StorageBackend::from_config(config).unwrap(),
+            verified: BTreeSet::new(),
+        }
+    }
+
+    /// Every listed snapshot verifies (each is read once); returns the listed ids.
+    async fn listed(&mut self, c: CollectionId) -> Vec<SnapshotId> {
+        let store = self.backend.store();
+        let listed = store.list_snapshots(c).await.unwrap();
+        for m in &listed {
+            if self.verified.insert(m.snapshot_id) {
+                let verified = store.verify_snapshot(c, m.snapshot_id).await;
+                assert!(
+                    verified.is_ok(),
+                    "a listed snapshot is damaged: {verified:?}"
+                );
+            }
+        }
+        listed.iter().map(|m| m.snapshot_id).collect()
+    }
+
+    /// Data files that no metadata file commits.
+    async fn orphans(&self) -> Vec<String> {
+        let op = self.backend.store().operator();
+        let keys: BTreeSet<String> = op
+            .list_with("snapshots/")
+            .recursive(true)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.path().to_owned())
+            .collect();
+        keys.iter()
+            .filter(|k| {
+                k.ends_with(".parquet") || (k.ends_with(".json") && !k.ends_with(".metadata.json"))
+            })
+            .filter(|k| {
+                let stem = k.rsplit_once('.').map_or(k.as_str(), |(s, _)| s);
+                !keys.contains(&format!("{stem}.metadata.json"))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// `gc` removes every orphan, and a local store keeps no temporary file.
+    async fn collect(&self, uri: &str, root: Option<&Path>) {
+        // A request sent just before a kill may still be done by the server (an S3 upload
+        // completed after its client died), so the store is given a moment to settle.
+        tokio::time::sleep(SETTLE).await;
+        let gc = cli(uri, &["--json", "snapshot", "gc", "--grace", "0s"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run gc");
+        assert!(gc.status.success(), "gc failed: {gc:?}");
+        let removed = String::from_utf8_lossy(&gc.stdout);
+        assert_eq!(
+            self.orphans().await,
+            Vec::<String>::new(),
+            "{uri}: gc removed {removed}"
+        );
+        if let Some(root) = root {
+            let temp = root.join(".akidb-tmp");
+            let left = std::fs::read_dir(&temp).map_or(0, |d| d.count());
+            assert_eq!(left, 0, "temporary files left in {}", temp.display());
+        }
+    }
+
+    async fn restore(&self, c: CollectionId, id: SnapshotId) -> Vec<VectorDocument> {
+        self.backend
+            .snapshotter()
+            .restore_snapshot(c, id)
+            .await
+            .unwrap()
+    }
+}
+
+fn write_npy(path: &Path, rows: usize, dim: usize) {
+    use npyz::WriterBuilder;
+    let mut out = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&[rows as u64, dim as u64])
+        .writer(std::io::BufWriter::new(
+            std::fs::File::create(path).unwrap(),
+        ))
+        .begin_nd()
+        .unwrap();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for _ in 0..rows * dim {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.push(&((state >> 40) as f32 / (1u64 << 24) as f32))
+            .unwrap();
+    }
+    out.finish().unwrap();
+}
+
+/// The stores: a local folder (with its path) and a prefix of the S3 test server.
+fn stores() -> Vec<(TestStore, Option<std::path::PathBuf>)> {
+    let fs = TestStore::fs();
+    let root = fs.uri.strip_prefix("file://").map(std::path::PathBuf::from);
+    vec![(fs, root), (TestStore::s3(), None)]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_creates_leave_no_half_written_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("vectors.npy");
+    write_npy(&input, 60_000, 256);
+    let mut figures = Vec::new();
+    for (store, root) in stores() {
+        let uri = store.uri.as_str();
+        let c = collection().to_string();
+        let create = ["snapshot", "create", "--collection-id", &c, "--input"];
+        let create: Vec<&str> = create.into_iter().chain(input.to_str()).collect();
+        let mut checker = Checker::new(uri);
+        let c = c.parse().unwrap();
+
+        let span = run(uri, &create);
+        let mut killed = 0;
+        let mut finished = 1;
+        for at in points(span, kills()) {
+            if run_killed(uri, &create, at) {
+                killed += 1;
+            } else {
+                finished += 1;
+            }
+            let listed = checker.listed(c).await;
+            assert!(listed.len() >= finished, "a finished create is not listed");
+        }
+        checker.collect(uri, root.as_deref()).await;
+        run(uri, &create);
+        let listed = checker.listed(c).await;
+        figures.push(format!(
+            "{}: {killed} kills over {span:.1?}, {} snapshots listed and verified",
+            store.name,
+            listed.len()
+        ));
+    }
+    record("crashes-create", &figures.join("; "));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_deletes_leave_each_snapshot_whole_or_gone() {
+    let mut figures = Vec::new();
+    for (store, root) in stores() {
+        let uri = store.uri.as_str();
+        let c = collection();
+        let mut checker = Checker::new(uri);
+        let snapshotter = checker.backend.snapshotter();
+        let mut ids = Vec::new();
+        for seed in 0..=kills() as u64 {
+            ids.push(
+                snapshotter
+                    .create_snapshot(c, docs(2_000, 64, seed))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let delete = |id: &SnapshotId| {
+            let (c, id) = (c.to_string(), id.to_string());
+            [
+                "snapshot",
+                "delete",
+                "--collection-id",
+                &c,
+                "--snapshot-id",
+                &id,
+            ]
+            .map(String::from)
+        };
+        let span = run(uri, &delete(&ids[0]));
+        let mut killed = 0;
+        for (at, id) in points(span, kills()).zip(&ids[1..]) {
+            let args = delete(id);
+            killed += usize::from(run_killed(uri, &args, at));
+            checker.listed(c).await;
+            // Retried, the delete succeeds or finds the snapshot already gone.
+            let status = cli(uri, &args).status().unwrap();
+            assert!(
+                matches!(status.code(), Some(0 | 4)),
+                "retried delete: {status}"
+            );
+        }
+        assert_eq!(checker.listed(c).await, Vec::<SnapshotId>::new());
+        checker.collect(uri, root.as_deref()).await;
+        figures.push(format!(
+            "{}: {killed} kills of {} deletes",
+            store.name,
+            ids.len() - 1
+        ));
+    }
+    record("crashes-delete", &figures.join("; "));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_migrations_lose_no_source() {
+    let inputs: Vec<Vec<VectorDocument>> = (0..4).map(|seed| docs(4_000, 64, seed)).collect();
+    let mut figures = Vec::new();
+    for (store, root) in stores() {
+        let uri = store.uri.as_str();
+        let c = collection();
+        let mut config = StorageBackendConfig::with_uri(uri);
+        config.snapshotter_type = akidb_snapshot::SnapshotterType::Json;
+        let json = StorageBackend::from_config(config).unwrap();
+        let mut checker = Checker::new(uri);
+        let c_text = c.to_string();
+        let migrate = [
+            "snapshot",
+            "migrate",
+            "--collection-id",
+            &c_text,
+            "--from-format",
+            "json",
+            "--to-format",
+            "parquet",
+            "--delete-source",
+        ];
+        // Empties the collection and makes the JSON sources anew.
+        let reset = || async {
+            for m in json.store().list_snapshots(c).await.unwrap() {
+                json.store()
+                    .delete_snapshot(c, m.snapshot_id)
+                    .await
+                    .unwrap();
+            }
+            for input in &inputs {
+                json.snapshotter()
+                    .create_snapshot(c, input.clone())
+                    .await
+                    .unwrap();
+            }
+        };
+
+        reset().await;
+        let span = run(uri, &migrate);
+        let mut killed = 0;
+        for at in points(span, kills()) {
+            reset().await;
+            killed += usize::from(run_killed(uri, &migrate, at));
+            checker.listed(c).await;
+            every_input_is_kept(&checker, c, &inputs).await;
+            run(uri, &migrate);
+            every_input_is_kept(&checker, c, &inputs).await;
+            let listed = checker.backend.store().list_snapshots(c).await.unwrap();
+            assert!(listed.iter().all(|m| m.format == SnapshotFormat::Parquet));
+        }
+        checker.collect(uri, root.as_deref()).await;
+        figures.push(format!(
+            "{}: {killed} kills of migrate over {span:.1?}",
+            store.name
+        ));
+    }
+    record("crashes-migrate", &figures.join("; "));
+}
+
+/// Each source's documents are in the store: in the source itself or in its conversion.
+async fn every_input_is_kept(checker: &Checker, c: CollectionId, inputs: &[Vec<VectorDocument>]) {
+    let listed = checker.backend.store().list_snapshots(c).await.unwrap();
+    let mut held = Vec::new();
+    for m in &listed {
+        held.push(checker.restore(c, m.snapshot_id).await);
+    }
+    for (i, input) in inputs.iter().enumerate() {
+        assert!(held.contains(input), "the documents of source {i} are lost");
+    }
+}
