@@ -68,7 +68,10 @@ impl DataFile {
 
     /// The data file's length, after checking it against the metadata.
     async fn checked_len(&self) -> Result<u64> {
-        let len = self.store.size_of(self.target(), &self.key).await?;
+        let len = match self.store.size_of(self.target(), &self.key).await {
+            Ok(len) => len,
+            Err(e) => return Err(self.missing(e).await),
+        };
         if len != self.metadata.size_bytes {
             return Err(self.corruption(format!(
                 "{} holds {len} bytes but the metadata says {}",
@@ -216,7 +219,30 @@ impl DataFile {
     }
 
     async fn read(&self, range: Range<u64>) -> Result<Bytes> {
-        self.store.read_range(self.target(), &self.key, range).await
+        match self.store.read_range(self.target(), &self.key, range).await {
+            Ok(bytes) => Ok(bytes),
+            Err(e) => Err(self.missing(e).await),
+        }
+    }
+
+    /// What a data file not found means: the snapshot was deleted while it was being read
+    /// (its metadata file is gone too), or it is damaged (the metadata file is still there).
+    async fn missing(&self, err: Error) -> Error {
+        if !matches!(err, Error::NotFound { .. }) {
+            return err;
+        }
+        let m = &self.metadata;
+        let key = keys::metadata_key(m.collection_id, m.snapshot_id);
+        match self.store.operator().exists(&key).await {
+            Ok(false) => Error::NotFound {
+                target: self.target(),
+                key,
+            },
+            _ => self.corruption(format!(
+                "the metadata file exists but the data file {} is missing",
+                self.key
+            )),
+        }
     }
 
     /// What a reader's failure means. A file whose bytes are not the ones committed is

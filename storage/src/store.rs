@@ -644,10 +644,6 @@ impl SnapshotStore {
     pub(crate) async fn size_of(&self, target: Target, key: &str) -> Result<u64> {
         match self.op.stat(key).await {
             Ok(meta) => Ok(meta.content_length()),
-            Err(e) if e.kind() == opendal::ErrorKind::NotFound => Err(Error::corruption(
-                target,
-                format!("the metadata file exists but the data file {key} is missing"),
-            )),
             Err(e) => Err(Error::store(target, "stat", key, e)),
         }
     }
