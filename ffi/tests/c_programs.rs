@@ -55,8 +55,9 @@ fn compile_file(source: &Path, name: &str, sanitize: bool) -> PathBuf {
     out
 }
 
-/// Runs `program` (with a fresh store folder when it takes one), optionally under valgrind.
-fn run(name: &str, program: &Path, wants_dir: bool, valgrind: bool) {
+/// Runs `program` (with a fresh store folder when it takes one), optionally under valgrind;
+/// returns what it printed.
+fn run(name: &str, program: &Path, wants_dir: bool, valgrind: bool) -> String {
     let dir = tempfile::tempdir().unwrap();
     let mut command = if valgrind {
         let mut c = Command::new("valgrind");
@@ -91,14 +92,17 @@ fn run(name: &str, program: &Path, wants_dir: bool, valgrind: bool) {
         out.status.code(),
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout.into_owned()
 }
 
-fn c_test(name: &str, wants_dir: bool) {
+/// Compiles and runs test `name` the three ways; returns what the plain run printed.
+fn c_test(name: &str, wants_dir: bool) -> String {
     let plain = compile(name, false);
-    run(name, &plain, wants_dir, false);
+    let printed = run(name, &plain, wants_dir, false);
     run(name, &plain, wants_dir, true);
     let sanitized = compile(name, true);
     run(name, &sanitized, wants_dir, false);
+    printed
 }
 
 #[test]
@@ -118,7 +122,12 @@ fn store_cycle() {
 
 #[test]
 fn threads_share_one_store() {
-    c_test("threads", true);
+    let printed = c_test("threads", true);
+    // What the load did, for scripts/test.sh to print beside the storage tests' figures.
+    let figures = printed.lines().next().unwrap_or_default();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reliability");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("c-threads.txt"), format!("c-api {figures}\n")).unwrap();
 }
 
 #[test]
