@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use akidb_snapshot::codec::{CollectionId, SnapshotId};
 use akidb_snapshot::{ErrorKind, StorageBackend};
-use support::{TestStore, collection, docs, record};
+use support::{TestStore, collection, docs, random, record};
 
 const TASKS: usize = 6;
 
@@ -38,13 +38,7 @@ type Shared = Arc<Mutex<Ledger>>;
 async fn work(backend: StorageBackend, collections: [CollectionId; 2], ledger: Shared, task: u64) {
     let snapshotter = backend.snapshotter();
     let deadline = Instant::now() + soak();
-    let mut state = task.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = random(task);
     let mut seed = task << 32;
     while Instant::now() < deadline {
         let roll = next();

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use akidb_snapshot::codec::{CollectionId, SnapshotFormat, SnapshotId, VectorDocument};
 use akidb_snapshot::{StorageBackend, StorageBackendConfig};
-use support::{TestStore, collection, docs, record};
+use support::{TestStore, collection, docs, random, record};
 
 /// How long a store is given to finish requests sent before a kill.
 const SETTLE: Duration = Duration::from_millis(500);
@@ -166,12 +166,9 @@ fn write_npy(path: &Path, rows: usize, dim: usize) {
         ))
         .begin_nd()
         .unwrap();
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = random(1);
     for _ in 0..rows * dim {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.push(&((state >> 40) as f32 / (1u64 << 24) as f32))
+        out.push(&((next() >> 40) as f32 / (1u64 << 24) as f32))
             .unwrap();
     }
     out.finish().unwrap();

@@ -129,15 +129,20 @@ pub fn collection() -> CollectionId {
     CollectionId::from_uuid(Uuid::now_v7())
 }
 
-/// `n` documents of dimension `dim`, every field exercised, reproducible from `seed`.
-pub fn docs(n: usize, dim: usize, seed: u64) -> Vec<VectorDocument> {
+/// A xorshift generator: the same numbers for the same `seed`.
+pub fn random(seed: u64) -> impl FnMut() -> u64 {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
+    move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         state
-    };
+    }
+}
+
+/// `n` documents of dimension `dim`, every field exercised, reproducible from `seed`.
+pub fn docs(n: usize, dim: usize, seed: u64) -> Vec<VectorDocument> {
+    let mut next = random(seed);
     (0..n)
         .map(|i| {
             let vector = (0..dim)
