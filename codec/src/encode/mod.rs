@@ -7,7 +7,6 @@ use std::io::Write;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 
@@ -398,7 +397,7 @@ type HalfChunk = (ColumnCloseResult, split::CapturedPages);
 /// A column chunk ready to be appended: as the Arrow writer left it, or spliced from halves.
 enum Chunk {
     Arrow(ArrowColumnChunk),
-    Spliced(Bytes, ColumnCloseResult),
+    Spliced(split::Pages, ColumnCloseResult),
 }
 
 /// Writes column `column` of every batch to `writer`. Every column of a snapshot is one leaf.
@@ -432,7 +431,7 @@ fn append_row_group<W: Write + Send>(
     for chunk in chunks {
         match chunk {
             Chunk::Arrow(chunk) => chunk.append_to_row_group(&mut row_group)?,
-            Chunk::Spliced(bytes, close) => row_group.append_column(&bytes, close)?,
+            Chunk::Spliced(pages, close) => row_group.append_column(&pages, close)?,
         }
     }
     row_group.close().map(drop)

@@ -7,14 +7,20 @@
 //! index concatenated with the second half's offsets and rows shifted. The vector column has no
 //! dictionary, statistics or bloom filter (`writer_properties` sees to it), so there is nothing
 //! else to merge; [`splice`] refuses a chunk that has any, rather than write a wrong one.
+//!
+//! The spliced chunk stays the pages as captured ([`Pages`]), read in place as it is appended:
+//! joining them first would copy the whole vector column into fresh memory once more.
 
+use std::collections::VecDeque;
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use parquet::column::page_store::{PageKey, PageStore, PageStoreArgs, PageStoreFactory};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::{ParquetError, Result};
 use parquet::file::page_index::offset_index::{OffsetIndexMetaData, PageLocation};
+use parquet::file::reader::{ChunkReader, Length};
 
 /// The pages of one column chunk, in the order its writer produced them: file order, for a
 /// column without a dictionary page.
@@ -80,7 +86,7 @@ impl PageStoreFactory for PageCapture {
 pub(super) fn splice(
     first: (ColumnCloseResult, CapturedPages),
     second: (ColumnCloseResult, CapturedPages),
-) -> Result<(Bytes, ColumnCloseResult)> {
+) -> Result<(Pages, ColumnCloseResult)> {
     let ((a, a_pages), (b, b_pages)) = (first, second);
     let mergeable = |c: &ColumnCloseResult| {
         c.metadata.dictionary_page_offset().is_none()
@@ -104,10 +110,7 @@ pub(super) fn splice(
             "the captured pages do not add up to the column chunks written".into(),
         ));
     }
-    let mut bytes = BytesMut::with_capacity(a_len + b_len);
-    for page in a_pages.iter().chain(&b_pages) {
-        bytes.extend_from_slice(page);
-    }
+    let pages = Pages(a_pages.into_iter().chain(b_pages).collect());
 
     let offset_index = match (&a.offset_index, &b.offset_index) {
         (Some(ai), Some(bi)) => {
@@ -139,7 +142,7 @@ pub(super) fn splice(
         )
         .build()?;
     Ok((
-        bytes.freeze(),
+        pages,
         ColumnCloseResult {
             bytes_written: a.bytes_written + b.bytes_written,
             rows_written: a.rows_written + b.rows_written,
@@ -149,4 +152,89 @@ pub(super) fn splice(
             offset_index,
         },
     ))
+}
+
+/// A column chunk as the pages it was written in, end to end.
+#[derive(Debug)]
+pub(super) struct Pages(Vec<Bytes>);
+
+impl Pages {
+    /// The pages from byte `start` of the chunk on.
+    fn from(&self, start: u64) -> VecDeque<Bytes> {
+        let mut skip = start as usize;
+        let mut rest = VecDeque::with_capacity(self.0.len());
+        for page in &self.0 {
+            if skip >= page.len() {
+                skip -= page.len();
+            } else {
+                rest.push_back(page.slice(skip..));
+                skip = 0;
+            }
+        }
+        rest
+    }
+}
+
+impl Length for Pages {
+    fn len(&self) -> u64 {
+        self.0.iter().map(|p| p.len() as u64).sum()
+    }
+}
+
+impl ChunkReader for Pages {
+    type T = PagesReader;
+
+    fn get_read(&self, start: u64) -> Result<PagesReader> {
+        Ok(PagesReader(self.from(start)))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> Result<Bytes> {
+        let mut bytes = vec![0; length];
+        self.get_read(start)?.read_exact(&mut bytes).map_err(|_| {
+            ParquetError::EOF(format!(
+                "{length} bytes from {start} run past the chunk's end"
+            ))
+        })?;
+        Ok(bytes.into())
+    }
+}
+
+/// Reads [`Pages`] front to back.
+#[derive(Debug)]
+pub(super) struct PagesReader(VecDeque<Bytes>);
+
+impl Read for PagesReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(page) = self.0.front_mut() else {
+            return Ok(0);
+        };
+        let n = page.len().min(buf.len());
+        buf[..n].copy_from_slice(&page[..n]);
+        page.advance(n);
+        if page.is_empty() {
+            self.0.pop_front();
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_read_as_one_chunk_from_any_offset() {
+        let pages = Pages([&b"abc"[..], b"de", b"fgh"].map(Bytes::from_static).into());
+        assert_eq!(pages.len(), 8);
+        let mut read = String::new();
+        pages
+            .get_read(2)
+            .unwrap()
+            .read_to_string(&mut read)
+            .unwrap();
+        assert_eq!(read, "cdefgh");
+        assert_eq!(pages.get_bytes(1, 5).unwrap(), "bcdef");
+        assert_eq!(pages.get_bytes(3, 5).unwrap(), "defgh");
+        assert!(pages.get_bytes(6, 5).is_err());
+    }
 }
