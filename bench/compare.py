@@ -168,14 +168,18 @@ def run(cli: Path, out: Path, which: list[str], repeat: int, with_lance: bool) -
     results = []
     for data_name, data in datasets(out, which).items():
         source = np.load(data)
+        cells = []
         for tool_name, compression, tool in tools(with_lance):
             work = out / "work" / f"{data_name}-{tool_name}-{compression}"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
             restored = work / "restored.npy"
-            create, restore, snapshot, clean = tool(cli, work, data, restored, compression)
-            result = Result(data_name, tool_name, compression)
-            for _ in range(repeat):
+            cells.append((Result(data_name, tool_name, compression), work, restored,
+                          tool(cli, work, data, restored, compression)))
+        # Round by round, every tool once a round: this VM has slow spells of seconds, and
+        # a spell then slows one run of each tool rather than every run of one.
+        for _ in range(repeat):
+            for result, work, restored, (create, restore, snapshot, clean) in cells:
                 clean()
                 result.create.append(measure(create))
                 result.size_bytes = size_of(snapshot())
@@ -183,10 +187,13 @@ def run(cli: Path, out: Path, which: list[str], repeat: int, with_lance: bool) -
                 result.restore.append(measure(restore))
                 back = np.load(restored)
                 if back.shape != source.shape or not np.array_equal(back.view(np.uint32), source.view(np.uint32)):
-                    raise SystemExit(f"{tool_name} {compression} on {data_name}: the restored vectors differ")
+                    raise SystemExit(
+                        f"{result.tool} {result.compression} on {data_name}: the restored vectors differ"
+                    )
+        for result, work, _, _ in cells:
             shutil.rmtree(work)
             print(
-                f"{data_name:16} {tool_name:10} {compression:7} {result.size_bytes / 1e6:9.2f} MB"
+                f"{data_name:16} {result.tool:10} {result.compression:7} {result.size_bytes / 1e6:9.2f} MB"
                 f"  create {result.median('create'):6.3f} s {result.peak('create'):7.1f} MB"
                 f"  restore {result.median('restore'):6.3f} s {result.peak('restore'):7.1f} MB",
                 flush=True,
