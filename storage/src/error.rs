@@ -8,7 +8,9 @@
 //! - Context (which collection, which snapshot, which key) is attached, not re-wrapped into a
 //!   new kind: `Error::kind` of a codec failure during restore is still the codec's kind.
 //! - A committed snapshot whose data file is missing, or whose bytes disagree with its metadata,
-//!   is [`Error::DataCorruption`], never `NotFound`: the snapshot exists and is damaged.
+//!   is [`Error::DataCorruption`], never `NotFound`: the snapshot exists and is damaged. So is a
+//!   codec failure on bytes that are not the committed ones (their SHA-256 decides). Only when
+//!   the metadata file has gone too (a delete ran meanwhile) is a missing data file `NotFound`.
 //! - Retries happen inside the store layer (opendal's `RetryLayer`); an error that reaches a
 //!   caller has already been retried if it was transient.
 
