@@ -101,19 +101,14 @@ fn read_jsonl(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// `rows` as a float32 `.npy` matrix.
 fn write_npy(path: &Path, rows: &[Vec<f32>]) {
-    use npyz::WriterBuilder;
-    let dim = rows[0].len() as u64;
-    let mut out = npyz::WriteOptions::<f32>::new()
-        .default_dtype()
-        .shape(&[rows.len() as u64, dim])
-        .writer(std::fs::File::create(path).unwrap())
-        .begin_nd()
-        .unwrap();
-    for row in rows {
-        out.extend(row.iter().copied()).unwrap();
-    }
-    out.finish().unwrap();
+    support::write_npy(
+        path,
+        rows.len(),
+        rows[0].len(),
+        rows.iter().flatten().copied(),
+    );
 }
 
 fn read_npy(path: &Path) -> (Vec<u64>, Vec<f32>) {

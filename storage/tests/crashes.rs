@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use akidb_snapshot::codec::{CollectionId, SnapshotFormat, SnapshotId, VectorDocument};
 use akidb_snapshot::{StorageBackend, StorageBackendConfig};
-use support::{TestStore, collection, docs, random, record};
+use support::{TestStore, collection, docs, random, record, write_npy};
 
 /// How long a store is given to finish requests sent before a kill.
 const SETTLE: Duration = Duration::from_millis(500);
@@ -156,24 +156,6 @@ impl Checker {
     }
 }
 
-fn write_npy(path: &Path, rows: usize, dim: usize) {
-    use npyz::WriterBuilder;
-    let mut out = npyz::WriteOptions::<f32>::new()
-        .default_dtype()
-        .shape(&[rows as u64, dim as u64])
-        .writer(std::io::BufWriter::new(
-            std::fs::File::create(path).unwrap(),
-        ))
-        .begin_nd()
-        .unwrap();
-    let mut next = random(1);
-    for _ in 0..rows * dim {
-        out.push(&((next() >> 40) as f32 / (1u64 << 24) as f32))
-            .unwrap();
-    }
-    out.finish().unwrap();
-}
-
 /// The stores: a local folder (with its path) and a prefix of the S3 test server.
 fn stores() -> Vec<(TestStore, Option<std::path::PathBuf>)> {
     let fs = TestStore::fs();
@@ -185,7 +167,9 @@ fn stores() -> Vec<(TestStore, Option<std::path::PathBuf>)> {
 async fn killed_creates_leave_no_half_written_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("vectors.npy");
-    write_npy(&input, 60_000, 256);
+    let mut next = random(1);
+    let values = std::iter::repeat_with(|| (next() >> 40) as f32 / (1u64 << 24) as f32);
+    write_npy(&input, 60_000, 256, values.take(60_000 * 256));
     let mut figures = Vec::new();
     for (store, root) in stores() {
         let uri = store.uri.as_str();

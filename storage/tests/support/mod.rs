@@ -244,3 +244,22 @@ pub fn record(test: &str, figures: &str) {
     )
     .expect("write a reliability record");
 }
+
+/// Writes a float32 `.npy` matrix of `rows` × `dim` holding `values`, row after row.
+pub fn write_npy(
+    path: &std::path::Path,
+    rows: usize,
+    dim: usize,
+    values: impl IntoIterator<Item = f32>,
+) {
+    use npyz::WriterBuilder;
+    let file = std::io::BufWriter::new(std::fs::File::create(path).expect("create the .npy"));
+    let mut out = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&[rows as u64, dim as u64])
+        .writer(file)
+        .begin_nd()
+        .expect("start the .npy");
+    out.extend(values).expect("write the .npy");
+    out.finish().expect("finish the .npy");
+}
