@@ -198,11 +198,12 @@ const BAD_FILES: &[(&str, ErrorKind, bool)] = &[
     // that was never set (decoder.rs:374), a division by zero on a dictionary page of zero
     // values (byte_array.rs:391), an out-of-bounds index on a short BYTE_STREAM_SPLIT page
     // (byte_stream_split_decoder.rs:67) and an assert on definition levels past their buffer
-    // (arrow-buffer bit_chunk_iterator.rs:235).
+    // (arrow-buffer bit_chunk_iterator.rs:235). The first has a footer field of wire type 15,
+    // which parquet reads past but the codec's footer walk refuses (finding 7).
     (
         "dictionary-decoder-unset.parquet",
         ErrorKind::DataCorruption,
-        true,
+        false,
     ),
     (
         "dictionary-page-zero-values.parquet",
@@ -227,13 +228,33 @@ const BAD_FILES: &[(&str, ErrorKind, bool)] = &[
     (OVERLONG_VARINT, ErrorKind::DataCorruption, true),
     (DICTIONARY_CLAIMS_BILLIONS, ErrorKind::DataCorruption, true),
     // Found by a decode_parquet campaign: a 2.8 KB footer whose thrift parquet 60 spends about
-    // a second skipping (docs/FUZZING.md, finding 5); it is refused, slowly.
-    (
-        "slow-thrift-footer.parquet",
-        ErrorKind::DataCorruption,
-        false,
-    ),
+    // a second skipping (docs/FUZZING.md, finding 5); the codec's footer walk refuses it first.
+    (SLOW_THRIFT_FOOTER, ErrorKind::DataCorruption, false),
+    // Found by the decode_parquet fuzz target: a schema element declaring 1,461,542,906
+    // children, for which parquet 60 reserves 11.7 GB (docs/FUZZING.md, finding 7).
+    (SCHEMA_CHILDREN, ErrorKind::DataCorruption, false),
 ];
+
+const SLOW_THRIFT_FOOTER: &str = "slow-thrift-footer.parquet";
+const SCHEMA_CHILDREN: &str = "schema-children-beyond-the-schema.parquet";
+
+#[test]
+fn a_footer_is_refused_before_parquet_decodes_it() {
+    for (name, why) in [
+        (
+            SLOW_THRIFT_FOOTER,
+            "unknown wire type 14 (byte 549 of 2075)",
+        ),
+        (SCHEMA_CHILDREN, "an i32 out of range (byte 28 of 2075)"),
+    ] {
+        let file = std::fs::read(data("bad").join(name)).unwrap();
+        let error = inspect_parquet(&file, &Limits::default()).unwrap_err();
+        // The codec's own walk (which says where it stopped), not an error parquet raised
+        // after allocating or looping.
+        let expected = format!("the Parquet footer is unreadable: {why}");
+        assert!(error.to_string().ends_with(&expected), "{name}: {error}");
+    }
+}
 
 const OVERLONG_VARINT: &str = "dictionary-entries-overlong-varint.parquet";
 const DICTIONARY_CLAIMS_BILLIONS: &str = "dictionary-claims-billions-of-entries.parquet";

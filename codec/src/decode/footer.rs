@@ -137,6 +137,9 @@ impl ParquetFooter {
                 return Ok(FooterParse::NeedTail(needed));
             };
             let footer = &tail[at..tail.len() - FOOTER_TAIL as usize];
+            super::file_metadata::check_file_metadata(footer).map_err(|why| {
+                Error::corruption(format!("the Parquet footer is unreadable: {why}"))
+            })?;
             let metadata = ParquetMetaDataReader::decode_metadata(footer)
                 .map_err(|e| Error::corruption_from("the Parquet footer is unreadable", e))?;
             Self::check(metadata, file_len, limits).map(|f| FooterParse::Complete(Box::new(f)))

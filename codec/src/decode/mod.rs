@@ -3,9 +3,11 @@
 //! ([`inspect_parquet`]).
 
 mod batch;
+mod file_metadata;
 mod footer;
 mod pages;
 mod slice;
+mod thrift;
 
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};

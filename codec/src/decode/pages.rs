@@ -10,11 +10,12 @@
 //! 3 and 4), which on wasm would abort the module: a dictionary-encoded data page with no
 //! dictionary page before it, and a dictionary page of no entries that has bytes.
 //!
-//! The headers are Thrift compact structs, which parquet does not expose a parser for. Only
-//! the fields checked here are read; every other field is skipped by its wire type, so a
-//! writer's optional fields (statistics, size statistics, a CRC) pass through. A container's
-//! declared length is held to the bytes left, so no header costs more than its size to walk
-//! (parquet's own skip does not: finding 5).
+//! The headers are Thrift compact structs, which parquet does not expose a parser for; they are
+//! walked with the codec's own reader ([`thrift`](super::thrift)). Only the fields checked here
+//! are read; every other field is skipped by its wire type, so a writer's optional fields
+//! (statistics, size statistics, a CRC) pass through.
+
+use super::thrift::{Cursor, Wire};
 
 /// Checks every page header of the column chunk `chunk` (its bytes, from its first page to its
 /// end). No page may be larger uncompressed than `max_page_bytes`, end beyond the chunk,
@@ -25,11 +26,7 @@ pub(crate) fn check_pages(chunk: &[u8], max_page_bytes: u64) -> Result<(), Strin
     let mut page = 0usize;
     let mut dictionary_seen = false;
     while at < chunk.len() {
-        let mut cursor = Cursor {
-            bytes: chunk,
-            at,
-            depth: 0,
-        };
+        let mut cursor = Cursor::new(chunk, at);
         let header = read_page_header(&mut cursor)
             .map_err(|why| format!("page {page} at byte {at}: its header is unreadable ({why})"))?;
         let bad = |why: String| format!("page {page} at byte {at}: {why}");
@@ -64,7 +61,7 @@ pub(crate) fn check_pages(chunk: &[u8], max_page_bytes: u64) -> Result<(), Strin
             ));
         }
         at = cursor
-            .at
+            .position()
             .checked_add(compressed)
             .filter(|&end| end <= chunk.len())
             .ok_or_else(|| {
@@ -142,178 +139,6 @@ fn read_page_header(cursor: &mut Cursor<'_>) -> Result<PageHeader, String> {
     header.uncompressed_page_size = uncompressed.ok_or("no uncompressed_page_size")?;
     header.compressed_page_size = compressed.ok_or("no compressed_page_size")?;
     Ok(header)
-}
-
-/// The wire types of the Thrift compact protocol.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Wire {
-    True,
-    False,
-    Byte,
-    I16,
-    I32,
-    I64,
-    Double,
-    Binary,
-    List,
-    Set,
-    Map,
-    Struct,
-    Uuid,
-}
-
-impl Wire {
-    fn of(nibble: u8) -> Result<Wire, String> {
-        Ok(match nibble {
-            1 => Wire::True,
-            2 => Wire::False,
-            3 => Wire::Byte,
-            4 => Wire::I16,
-            5 => Wire::I32,
-            6 => Wire::I64,
-            7 => Wire::Double,
-            8 => Wire::Binary,
-            9 => Wire::List,
-            10 => Wire::Set,
-            11 => Wire::Map,
-            12 => Wire::Struct,
-            13 => Wire::Uuid,
-            other => return Err(format!("unknown wire type {other}")),
-        })
-    }
-}
-
-/// Nesting deeper than this is refused: parquet's own headers nest three structs deep.
-const MAX_DEPTH: usize = 32;
-
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
-    depth: usize,
-}
-
-impl Cursor<'_> {
-    fn byte(&mut self) -> Result<u8, String> {
-        let byte = *self.bytes.get(self.at).ok_or("it ends early")?;
-        self.at += 1;
-        Ok(byte)
-    }
-
-    fn advance(&mut self, n: u64) -> Result<(), String> {
-        self.at = usize::try_from(n)
-            .ok()
-            .and_then(|n| self.at.checked_add(n))
-            .filter(|&end| end <= self.bytes.len())
-            .ok_or("it ends early")?;
-        Ok(())
-    }
-
-    fn varint(&mut self) -> Result<u64, String> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self.byte()?;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err("a varint longer than 64 bits".into())
-    }
-
-    fn read_i32(&mut self) -> Result<i32, String> {
-        let zigzag = u32::try_from(self.varint()?).map_err(|_| "an i32 out of range")?;
-        Ok((zigzag >> 1) as i32 ^ -((zigzag & 1) as i32))
-    }
-
-    /// Reads a struct's fields up to its stop byte, handing each id and wire type to `field`,
-    /// which reads or skips the value.
-    fn read_struct(
-        &mut self,
-        mut field: impl FnMut(&mut Self, i16, Wire) -> Result<(), String>,
-    ) -> Result<(), String> {
-        self.enter()?;
-        let mut id: i16 = 0;
-        loop {
-            let head = self.byte()?;
-            if head == 0 {
-                break;
-            }
-            let delta = head >> 4;
-            id = if delta == 0 {
-                let zigzag =
-                    u16::try_from(self.varint()?).map_err(|_| "a field id out of range")?;
-                (zigzag >> 1) as i16 ^ -((zigzag & 1) as i16)
-            } else {
-                id.checked_add(i16::from(delta))
-                    .ok_or("a field id out of range")?
-            };
-            field(self, id, Wire::of(head & 0x0f)?)?;
-        }
-        self.depth -= 1;
-        Ok(())
-    }
-
-    fn enter(&mut self) -> Result<(), String> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(format!("nested more than {MAX_DEPTH} deep"));
-        }
-        Ok(())
-    }
-
-    /// Skips a value of type `wire`. A boolean field carries its value in its type; a boolean
-    /// inside a list, set or map takes a byte. Each element takes at least a byte, so a
-    /// declared count larger than what is left is refused before any is read.
-    fn skip(&mut self, wire: Wire) -> Result<(), String> {
-        match wire {
-            Wire::True | Wire::False => Ok(()),
-            Wire::Byte => self.advance(1),
-            Wire::I16 | Wire::I32 | Wire::I64 => self.varint().map(drop),
-            Wire::Double => self.advance(8),
-            Wire::Uuid => self.advance(16),
-            Wire::Binary => {
-                let len = self.varint()?;
-                self.advance(len)
-            }
-            Wire::Struct => self.read_struct(|cursor, _, wire| cursor.skip(wire)),
-            Wire::List | Wire::Set => {
-                let head = self.byte()?;
-                let count = match head >> 4 {
-                    15 => self.varint()?,
-                    n => u64::from(n),
-                };
-                let element = Wire::of(head & 0x0f)?;
-                self.skip_elements(count, &[element])
-            }
-            Wire::Map => {
-                let count = self.varint()?;
-                if count == 0 {
-                    return Ok(());
-                }
-                let types = self.byte()?;
-                let (key, value) = (Wire::of(types >> 4)?, Wire::of(types & 0x0f)?);
-                self.skip_elements(count, &[key, value])
-            }
-        }
-    }
-
-    fn skip_elements(&mut self, count: u64, each: &[Wire]) -> Result<(), String> {
-        let left = (self.bytes.len() - self.at) as u64;
-        if count > left {
-            return Err(format!("{count} elements declared in {left} bytes"));
-        }
-        self.enter()?;
-        for _ in 0..count {
-            for &wire in each {
-                match wire {
-                    Wire::True | Wire::False => self.advance(1)?,
-                    other => self.skip(other)?,
-                }
-            }
-        }
-        self.depth -= 1;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
