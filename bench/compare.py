@@ -14,6 +14,9 @@ would report this script's own resident set in its ru_maxrss, which Linux carrie
 from process start to exit; the Python tools from after the interpreter started and imported
 their modules to the end of the operation (they print it), which leaves out up to a few hundred
 milliseconds of Python start-up that a user would wait for: the comparison favours the peers.
+Every tool's output is on disk when its clock stops: akidb-cli fsyncs what it writes, and
+bench/peers.py fsyncs what a peer wrote (and reports how long that took, shown in the table's
+preamble).
 The tools:
 
 - akidb-cli, Parquet, with each compression, and its legacy JSON format;
@@ -54,6 +57,7 @@ class Run:
     seconds: float  # the operation: the whole process, or what a Python peer reported
     wall_seconds: float  # the whole process, start-up included
     peak_rss_mb: float
+    fsync_seconds: float | None = None  # the part of `seconds` a Python peer spent in fsync
 
 
 @dataclass
@@ -71,6 +75,9 @@ class Result:
     def peak(self, phase: str) -> float:
         return max(r.peak_rss_mb for r in getattr(self, phase))
 
+    def median_fsync(self, phase: str) -> float:
+        return statistics.median(r.fsync_seconds or 0.0 for r in getattr(self, phase))
+
 
 def measure(argv: list[str]) -> Run:
     """Runs argv to completion: its time, wall time and peak RSS. Fails loudly on a non-zero exit.
@@ -87,10 +94,13 @@ def measure(argv: list[str]) -> Run:
             stderr.seek(0)
             raise SystemExit(f"{' '.join(argv)} exited with {code}:\n{stderr.read().decode(errors='replace')}")
         stdout.seek(0)
-        reported = [l for l in stdout.read().decode().splitlines() if l.startswith("seconds=")]
+        reported = dict(
+            l.split("=", 1) for l in stdout.read().decode().splitlines() if l.startswith(("seconds=", "fsync_seconds="))
+        )
         peak_kb = int(Path(rss.name).read_text().split()[-1])
-    seconds = float(reported[-1].split("=", 1)[1]) if reported else wall
-    return Run(seconds, wall, peak_kb / 1024)
+    seconds = float(reported.get("seconds", wall))
+    fsync = reported.get("fsync_seconds")
+    return Run(seconds, wall, peak_kb / 1024, float(fsync) if fsync else None)
 
 
 def size_of(path: Path) -> int:
@@ -220,6 +230,8 @@ def markdown(results: list[Result], repeat: int, imports: dict[str, Run], cli: P
         "akidb-cli's times are its whole process; the Python tools' leave out starting Python and importing",
         "their modules, which took (whole process, peak RSS):",
         ", ".join(f"{name} {run.seconds:.3f} s ({run.peak_rss_mb:.0f} MB)" for name, run in imports.items()) + ".",
+        "Every time includes making the output durable: akidb-cli fsyncs what it writes before it exits,",
+        "and bench/peers.py fsyncs what a peer wrote; each set's pyarrow fsync time is given below it.",
     ]
     for data in dict.fromkeys(r.data for r in results):
         rows = [r for r in results if r.data == data]
@@ -232,6 +244,7 @@ def markdown(results: list[Result], repeat: int, imports: dict[str, Run], cli: P
             "| tool | compression | size MB | size ÷ pyarrow | size ÷ raw | create s | ÷ pyarrow | restore s | ÷ pyarrow | create peak RSS MB | restore peak RSS MB |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
+        fsyncs = [r for r in rows if r.tool == "pyarrow"]
         for r in rows:
             peer = pyarrow.get(r.compression) or pyarrow["zstd"]
             lines.append(
@@ -240,6 +253,15 @@ def markdown(results: list[Result], repeat: int, imports: dict[str, Run], cli: P
                 f"| {r.median('restore'):.3f} | {ratio(r.median('restore'), peer.median('restore'))} "
                 f"| {r.peak('create'):.0f} | {r.peak('restore'):.0f} |"
             )
+        lines += [
+            "",
+            "pyarrow's fsync, median, included in its times above: "
+            + ", ".join(
+                f"{r.compression} {r.median_fsync('create') * 1e3:.0f} ms create, {r.median_fsync('restore') * 1e3:.0f} ms restore"
+                for r in fsyncs
+            )
+            + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 

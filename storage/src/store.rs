@@ -9,7 +9,7 @@ use akidb_snapshot_codec::{
     SnapshotMetadata, Timestamp, VectorDocument,
 };
 use arrow_array::RecordBatch;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use opendal::{Buffer, Operator};
 use tracing::Instrument;
@@ -655,13 +655,18 @@ impl SnapshotStore {
         range: Range<u64>,
     ) -> Result<Bytes> {
         let expected = range.end - range.start;
-        let bytes = self
-            .op
-            .read_with(key)
-            .range(range)
+        // Copied chunk by chunk into one buffer, each chunk freed as it is copied: collecting
+        // the chunks first and joining them after held the range twice, and fresh pages are
+        // what a large read costs most on a VM (docs/BENCHMARKS.md).
+        let mut bytes = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
+        self.op
+            .reader(key)
             .await
             .map_err(|e| Error::store(target, "read", key, e))?
-            .to_bytes();
+            .read_into(&mut bytes, range)
+            .await
+            .map_err(|e| Error::store(target, "read", key, e))?;
+        let bytes = bytes.freeze();
         if bytes.len() as u64 != expected {
             return Err(Error::corruption(
                 target,
