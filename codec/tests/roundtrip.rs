@@ -134,6 +134,72 @@ fn row_groups_decode_from_fetched_ranges() {
 }
 
 #[test]
+fn a_row_group_decodes_in_parts_cut_by_its_offset_index() {
+    let docs = docs(6_000, 256);
+    let whole = vec![std::ops::Range {
+        start: 0,
+        end: 6_000,
+    }];
+    let (file, _) = encode_parquet(&docs, &header(), &ParquetConfig::default()).unwrap();
+    let len = file.len() as u64;
+    let tail = Bytes::copy_from_slice(&file[file.len() - 64 * 1024..]);
+    let FooterParse::Complete(mut footer) =
+        ParquetFooter::parse(tail.clone(), len, &Limits::default()).unwrap()
+    else {
+        panic!("the tail holds the footer")
+    };
+    assert_eq!(footer.row_group_parts(0, 3), whole, "no index yet");
+
+    footer.load_offset_index(tail);
+    let parts = footer.row_group_parts(0, 3);
+    assert_eq!(parts.len(), 3, "{parts:?}");
+    assert_eq!((parts[0].start, parts[2].end), (0, 6_000));
+    assert!(
+        parts.windows(2).all(|w| w[0].end == w[1].start),
+        "{parts:?}"
+    );
+    let range = footer.info().row_groups[0].byte_range.clone();
+    let group = Bytes::copy_from_slice(&file[range.start as usize..range.end as usize]);
+    let mut back = Vec::new();
+    for rows in parts {
+        back.extend(
+            footer
+                .decode_row_group_rows::<VectorDocument>(0, rows, group.clone())
+                .unwrap(),
+        );
+    }
+    assert_same(&back, &docs);
+
+    // Rows the group does not hold are the caller's mistake.
+    #[allow(clippy::reversed_empty_ranges)] // the point: a range that ends before it starts
+    for rows in [5_000..6_001, 10..5] {
+        let err = footer
+            .decode_row_group_rows::<VectorDocument>(0, rows, group.clone())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
+    }
+    assert!(footer.row_group_parts(1, 2).is_empty(), "no row group 1");
+
+    // A tail holding the footer but not the index before it leaves the group whole.
+    let FooterParse::NeedTail(needed) = ParquetFooter::parse(
+        Bytes::copy_from_slice(&file[file.len() - 8..]),
+        len,
+        &Limits::default(),
+    )
+    .unwrap() else {
+        panic!("8 bytes cannot hold the footer")
+    };
+    let short = Bytes::copy_from_slice(&file[file.len() - needed as usize..]);
+    let FooterParse::Complete(mut footer) =
+        ParquetFooter::parse(short.clone(), len, &Limits::default()).unwrap()
+    else {
+        panic!("the footer is complete with the bytes it asked for")
+    };
+    footer.load_offset_index(short);
+    assert_eq!(footer.row_group_parts(0, 3), whole);
+}
+
+#[test]
 fn large_batches_are_split_into_configured_row_groups() {
     let docs = docs(10_001, 4);
     let (file, _) = encode_parquet(&docs, &header(), &ParquetConfig::default()).unwrap();

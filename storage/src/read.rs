@@ -2,7 +2,8 @@
 //!
 //! A Parquet file is read front to back in one range per row group (each range runs from the
 //! end of the previous one, so every byte is read exactly once and hashed in order), and each
-//! row group is decoded on the blocking pool as soon as it arrives, a few at a time. The footer
+//! row group is decoded on the blocking pool as soon as it arrives, a few at a time; a file of
+//! fewer row groups than cores has each group decoded in parts, one per core. The footer
 //! comes from one read of the file's tail. The SHA-256 of the whole file can only be known
 //! after the last byte, so the stream checks it after its last batch: a consumer must treat the
 //! stream as failed if any item is an error. The `Vec` restore collects the stream, so it
@@ -30,8 +31,8 @@ pub type DocumentStream = RowStream<VectorDocument>;
 /// Rows restored a row group at a time, as documents or Arrow batches ([`DecodedRow`]).
 pub type RowStream<T> = BoxStream<'static, Result<Vec<T>>>;
 
-/// Row groups decoded at once: enough to keep both the network and the cores busy, while
-/// memory stays a few row groups.
+/// Row groups read ahead and decoded at once: enough to keep both the network and the cores
+/// busy, while memory stays a few row groups.
 const READ_AHEAD: usize = 2;
 
 /// Bytes read at a time when a file is hashed again to explain a failure.
@@ -145,9 +146,17 @@ impl DataFile {
         len: u64,
         on_verified: impl FnOnce() + Send + 'static,
     ) -> Result<RowStream<T>> {
-        let (tail, tail_len, footer) = self.footer(len).await?;
+        let (tail, tail_len, mut footer) = self.footer(len).await?;
         let plan = ReadPlan::of(&footer, len, tail_len).map_err(|r| self.corruption(r))?;
 
+        // With fewer row groups than cores, each group is decoded in parts on several cores,
+        // cut where the offset index (in the tail) says a vector page begins. The index is
+        // checked with the rest of the file, by the SHA-256 at the stream's end.
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let parts_per_group = cores.div_ceil(plan.row_groups.len().max(1));
+        if parts_per_group > 1 {
+            footer.load_offset_index(tail.clone());
+        }
         let footer: Arc<ParquetFooter> = Arc::from(footer);
         let file = Arc::new(self);
         let tail_start = len - tail_len;
@@ -157,7 +166,6 @@ impl DataFile {
                 let tail = tail.clone();
                 move |(index, segment)| {
                     let file = Arc::clone(&file);
-                    let footer = Arc::clone(&footer);
                     let tail = tail.clone();
                     async move {
                         let bytes = if segment.read.start >= tail_start {
@@ -166,21 +174,45 @@ impl DataFile {
                         } else {
                             file.read(segment.read.clone()).await?
                         };
-                        let group = bytes.slice(segment.group_in_read.clone());
-                        let docs = blocking(move || footer.decode_row_group::<T>(index, group))
-                            .await?
-                            .map_err(|e| Error::codec(file.target(), e))?;
-                        Ok::<_, Error>((bytes, docs))
+                        Ok::<_, Error>((index, segment.group_in_read, bytes))
                     }
                 }
             })
             .buffered(READ_AHEAD);
+        let decodes = reads
+            .map_ok({
+                let file = Arc::clone(&file);
+                move |(index, group_in_read, bytes)| {
+                    let group = bytes.slice(group_in_read);
+                    // What was read goes with the group's first part, to be hashed once, in
+                    // order.
+                    let mut to_hash = Some(bytes);
+                    let footer = Arc::clone(&footer);
+                    let file = Arc::clone(&file);
+                    let parts = footer.row_group_parts(index, parts_per_group);
+                    stream::iter(parts).map(move |rows| {
+                        let (footer, file, group) =
+                            (Arc::clone(&footer), Arc::clone(&file), group.clone());
+                        let hashed = to_hash.take().unwrap_or_default();
+                        Ok(async move {
+                            let docs = blocking(move || {
+                                footer.decode_row_group_rows::<T>(index, rows, group)
+                            })
+                            .await?
+                            .map_err(|e| Error::codec(file.target(), e))?;
+                            Ok::<_, Error>((hashed, docs))
+                        })
+                    })
+                }
+            })
+            .try_flatten()
+            .try_buffered(READ_AHEAD.max(parts_per_group));
 
         let rest = plan.rest;
         let trailing = tail.slice((rest.start - tail_start) as usize..);
         let checks = Verifier::new(Arc::clone(&file));
         let at_end = move |verifier: &mut Verifier| verifier.hash(&trailing);
-        Ok(checked(reads, checks, at_end, on_verified))
+        Ok(checked(decodes, checks, at_end, on_verified))
     }
 
     async fn json<T: Row>(

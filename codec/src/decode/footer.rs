@@ -15,6 +15,7 @@ use parquet::file::metadata::{
 };
 use parquet::file::page_index::offset_index::PageLocation;
 
+use super::slice::FileSlice;
 use crate::config::{Compression, Limits};
 use crate::error::{Error, Result};
 use crate::metadata::SnapshotHeader;
@@ -232,13 +233,53 @@ impl ParquetFooter {
         })
     }
 
-    /// Loads the offset index from the whole file, so that row groups can be decoded in parts.
-    /// Only for a file whose checksum was verified: a damaged index that still looks consistent
-    /// would shift rows between parts. Any problem with it (absent, out of range, unreadable,
-    /// inconsistent) leaves the footer as it was, and row groups are read whole.
-    pub(crate) fn load_offset_index(&mut self, file: &Bytes) {
+    /// Loads the offset index from `tail`, the last `tail.len()` bytes of the file (the tail
+    /// the footer was parsed from holds it, in a file this codec wrote), so that
+    /// [`row_group_parts`](Self::row_group_parts) can cut a row group where a vector page
+    /// begins. Any problem with the index (absent, outside `tail`, unreadable, inconsistent)
+    /// leaves the footer as it was, and row groups stay whole.
+    ///
+    /// The index is not covered by any check until the file's SHA-256 is: a damaged index that
+    /// still looks consistent would shift rows between parts. Rows decoded in parts are to be
+    /// trusted once the file's checksum holds, as a restore stream does at its end.
+    ///
+    /// ```
+    /// use akidb_snapshot_codec::*;
+    /// use uuid::Uuid;
+    ///
+    /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
+    /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
+    /// let docs: Vec<_> = (0..10_000u128).map(|i| VectorDocument::new(Uuid::from_u128(i), vec![i as f32; 128])).collect();
+    /// let (file, _) = encode_parquet(&docs, &header, &ParquetConfig::default()).unwrap();
+    /// let tail_len = (ParquetFooter::SUGGESTED_TAIL_BYTES as usize).min(file.len());
+    /// let tail = bytes::Bytes::copy_from_slice(&file[file.len() - tail_len..]);
+    /// let FooterParse::Complete(mut footer) = ParquetFooter::parse(tail.clone(), file.len() as u64, &Limits::default())
+    ///     .unwrap() else { panic!("the tail holds the footer") };
+    /// assert_eq!(footer.row_group_parts(0, 2), [0..10_000]);
+    ///
+    /// footer.load_offset_index(tail);
+    /// let parts = footer.row_group_parts(0, 2);
+    /// assert_eq!(parts.len(), 2);
+    /// let range = footer.info().row_groups[0].byte_range.clone();
+    /// let group = bytes::Bytes::copy_from_slice(&file[range.start as usize..range.end as usize]);
+    /// let second: Vec<VectorDocument> = footer.decode_row_group_rows(0, parts[1].clone(), group).unwrap();
+    /// assert_eq!(second, docs[parts[1].clone()]);
+    /// ```
+    pub fn load_offset_index(&mut self, tail: Bytes) {
+        let file_len = self.info.file_bytes;
+        let tail = file_len
+            .checked_sub(tail.len() as u64)
+            .and_then(|start| FileSlice::new(start, tail, file_len));
+        if let Some(tail) = tail {
+            self.load_offset_index_from(&tail);
+        }
+    }
+
+    /// Loads the offset index from the bytes held by `file`; see
+    /// [`load_offset_index`](Self::load_offset_index).
+    pub(crate) fn load_offset_index_from(&mut self, file: &FileSlice) {
         let metadata = self.arrow.metadata();
-        let in_file = |range: Option<Range<u64>>| range.is_some_and(|r| r.end <= file.len() as u64);
+        let in_file = |range: Option<Range<u64>>| range.is_some_and(|r| file.holds(&r));
         let all_in_file = metadata
             .row_groups()
             .iter()

@@ -79,7 +79,7 @@ pub fn decode_parquet_verified(
         Err(e) => return Err(expected.verify(&file).err().unwrap_or(e)),
     };
     if footer.info().row_groups.len() < workers(usize::MAX) {
-        footer.load_offset_index(&file);
+        footer.load_offset_index_from(&FileSlice::whole(file.clone()));
     }
     footer.decode_whole(file, Some(expected))
 }
@@ -183,20 +183,29 @@ impl ParquetFooter {
     /// Decodes row group `index` from `data`, the bytes of its
     /// [`byte_range`](RowGroupInfo::byte_range) in the file, as documents or Arrow batches.
     pub fn decode_row_group<T: DecodedRow>(&self, index: usize, data: Bytes) -> Result<Vec<T>> {
-        let range = self
-            .info()
-            .row_groups
-            .get(index)
-            .map(|rg| rg.byte_range.clone())
-            .ok_or_else(|| {
-                Error::validation(
-                    crate::error::DocumentRef::NONE,
-                    format!(
-                        "row group {index} was asked for, but the file has {}",
-                        self.info().row_groups.len()
-                    ),
-                )
-            })?;
+        let rows = self.group(index)?.rows as usize;
+        self.decode_row_group_rows(index, 0..rows, data)
+    }
+
+    /// Decodes rows `rows` (counted within the group) of row group `index` from `data`, the
+    /// bytes of the whole group as for [`decode_row_group`](Self::decode_row_group): a part
+    /// from [`row_group_parts`](Self::row_group_parts), so that parts of one group are decoded
+    /// on several cores. Without the offset index loaded, the rows before `rows` are decoded
+    /// and dropped.
+    pub fn decode_row_group_rows<T: DecodedRow>(
+        &self,
+        index: usize,
+        rows: Range<usize>,
+        data: Bytes,
+    ) -> Result<Vec<T>> {
+        let group = self.group(index)?;
+        let (range, group_rows) = (group.byte_range.clone(), group.rows);
+        if rows.start > rows.end || rows.end as u64 > group_rows {
+            return Err(Error::validation(
+                crate::error::DocumentRef::NONE,
+                format!("rows {rows:?} were asked for, but row group {index} holds {group_rows}"),
+            ));
+        }
         let given = data.len() as u64;
         let slice = FileSlice::new(range.start, data, self.info().file_bytes)
             .filter(|_| given == range.end - range.start)
@@ -208,7 +217,43 @@ impl ParquetFooter {
                     ),
                 )
             })?;
-        self.decode_rows(slice, index, self.rows_of(index))
+        self.decode_rows(slice, index, rows)
+    }
+
+    /// The rows of row group `index` in at most `parts` ranges that share no vector page, in
+    /// order; the whole group in one range unless the offset index is loaded
+    /// ([`load_offset_index`](Self::load_offset_index)), or if `index` is not a row group.
+    pub fn row_group_parts(&self, index: usize, parts: usize) -> Vec<Range<usize>> {
+        let Ok(group) = self.group(index) else {
+            return Vec::new();
+        };
+        let rows = group.rows as usize;
+        let mut bounds = vec![0];
+        if let Some(pages) = self.vector_pages(index) {
+            for k in 1..parts {
+                let target = rows * k / parts;
+                if let Some(&cut) = pages.iter().find(|&&first| first >= target)
+                    && cut > *bounds.last().unwrap_or(&0)
+                    && cut < rows
+                {
+                    bounds.push(cut);
+                }
+            }
+        }
+        bounds.push(rows);
+        bounds.windows(2).map(|w| w[0]..w[1]).collect()
+    }
+
+    fn group(&self, index: usize) -> Result<&RowGroupInfo> {
+        self.info().row_groups.get(index).ok_or_else(|| {
+            Error::validation(
+                crate::error::DocumentRef::NONE,
+                format!(
+                    "row group {index} was asked for, but the file has {}",
+                    self.info().row_groups.len()
+                ),
+            )
+        })
     }
 
     /// Decodes every row group of `file`, in parts on all cores. With `expected`, the SHA-256 is
@@ -257,26 +302,12 @@ impl ParquetFooter {
     /// vector page boundaries so that no page is decompressed twice.
     fn parts(&self, workers: usize) -> Vec<(usize, Range<usize>)> {
         let groups = self.info().row_groups.len();
-        let cuts_per_group = workers.div_ceil(groups.max(1));
+        let parts_per_group = workers.div_ceil(groups.max(1));
         (0..groups)
             .flat_map(|index| {
-                let rows = self.rows_of(index);
-                let mut bounds = vec![0];
-                if let Some(pages) = self.vector_pages(index) {
-                    for k in 1..cuts_per_group {
-                        let target = rows.end * k / cuts_per_group;
-                        if let Some(&cut) = pages.iter().find(|&&first| first >= target)
-                            && cut > *bounds.last().unwrap_or(&0)
-                        {
-                            bounds.push(cut);
-                        }
-                    }
-                }
-                bounds.push(rows.end);
-                bounds
-                    .windows(2)
-                    .map(|w| (index, w[0]..w[1]))
-                    .collect::<Vec<_>>()
+                self.row_group_parts(index, parts_per_group)
+                    .into_iter()
+                    .map(move |rows| (index, rows))
             })
             .collect()
     }

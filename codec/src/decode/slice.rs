@@ -1,6 +1,8 @@
 //! A window of a file's bytes, so a footer or a row group can be decoded from just the range a
 //! caller fetched (a ranged GET, a tail read) without the rest of the file.
 
+use std::ops::Range;
+
 use bytes::{Buf, Bytes};
 use parquet::errors::ParquetError;
 use parquet::file::reader::{ChunkReader, Length};
@@ -36,6 +38,11 @@ impl FileSlice {
     /// The bytes held.
     pub(crate) fn bytes(&self) -> &Bytes {
         &self.data
+    }
+
+    /// Whether bytes `range` of the file are held.
+    pub(crate) fn holds(&self, range: &Range<u64>) -> bool {
+        range.start >= self.offset && range.end <= self.offset + self.data.len() as u64
     }
 
     fn window(&self, start: u64, length: usize) -> Result<Bytes, ParquetError> {
