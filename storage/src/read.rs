@@ -153,7 +153,7 @@ impl DataFile {
         // cut where the offset index (in the tail) says a vector page begins. The index is
         // checked with the rest of the file, by the SHA-256 at the stream's end.
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let parts_per_group = cores.div_ceil(plan.row_groups.len().max(1));
+        let parts_per_group = footer.parts_per_group(cores);
         if parts_per_group > 1 {
             footer.load_offset_index(tail.clone());
         }

@@ -78,7 +78,7 @@ pub fn decode_parquet_verified(
         // A damaged file is reported as such, whatever part of it the damage hit.
         Err(e) => return Err(expected.verify(&file).err().unwrap_or(e)),
     };
-    if footer.info().row_groups.len() < workers(usize::MAX) {
+    if footer.parts_per_group(workers(usize::MAX)) > 1 {
         footer.load_offset_index_from(&FileSlice::whole(file.clone()));
     }
     footer.decode_whole(file, Some(expected))
@@ -244,6 +244,24 @@ impl ParquetFooter {
         bounds.windows(2).map(|w| w[0]..w[1]).collect()
     }
 
+    /// Into how many parts each row group is cut for `workers` threads: one when there are as
+    /// many row groups as threads, more when there are fewer, so that every thread has a part.
+    ///
+    /// ```
+    /// # use akidb_snapshot_codec::*;
+    /// # use uuid::Uuid;
+    /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
+    /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
+    /// let docs: Vec<_> = (0..25u128).map(|i| VectorDocument::new(Uuid::from_u128(i), vec![1.0; 4])).collect();
+    /// let (file, _) = encode_parquet(&docs, &header, &ParquetConfig::default().with_row_group_size(10)).unwrap();
+    /// let FooterParse::Complete(footer) = ParquetFooter::parse(file.clone().into(), file.len() as u64, &Limits::default())
+    ///     .unwrap() else { panic!("the whole file holds the footer") };
+    /// assert_eq!((footer.parts_per_group(2), footer.parts_per_group(3), footer.parts_per_group(8)), (1, 1, 3));
+    /// ```
+    pub fn parts_per_group(&self, workers: usize) -> usize {
+        workers.div_ceil(self.info().row_groups.len().max(1))
+    }
+
     fn group(&self, index: usize) -> Result<&RowGroupInfo> {
         self.info().row_groups.get(index).ok_or_else(|| {
             Error::validation(
@@ -301,9 +319,8 @@ impl ParquetFooter {
     /// when there are fewer row groups than threads and the offset index is loaded, cut at
     /// vector page boundaries so that no page is decompressed twice.
     fn parts(&self, workers: usize) -> Vec<(usize, Range<usize>)> {
-        let groups = self.info().row_groups.len();
-        let parts_per_group = workers.div_ceil(groups.max(1));
-        (0..groups)
+        let parts_per_group = self.parts_per_group(workers);
+        (0..self.info().row_groups.len())
             .flat_map(|index| {
                 self.row_group_parts(index, parts_per_group)
                     .into_iter()
