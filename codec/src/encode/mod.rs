@@ -1,7 +1,7 @@
 //! Writing Parquet snapshots: a streaming [`ParquetWriter`] and the whole-collection
 //! [`encode_parquet`].
 
-mod split;
+mod vectors;
 
 use std::io::Write;
 use std::ops::Range;
@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float32Type;
 use arrow_array::{
     FixedSizeBinaryArray, Float32Array, RecordBatch, StringArray, TimestampMillisecondArray,
 };
@@ -36,7 +38,6 @@ use crate::record_batch::{Origin, SnapshotColumns};
 use crate::schema::index::VECTOR;
 use crate::schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys};
 use crate::validate::DocumentValidator;
-use split::{PageCapture, splice};
 
 /// Encodes a whole collection to Parquet bytes.
 ///
@@ -71,7 +72,7 @@ pub fn encode_parquet(
 
 /// Writes a Parquet snapshot to any `io::Write`, batch by batch, holding about one row group in
 /// memory whatever the size of the snapshot. Each row group is encoded as soon as it is full,
-/// its vector column cut in two halves encoded on two cores (feature `parallel`). The SHA-256
+/// its vector column cut in parts of rows encoded on all cores (feature `parallel`). The SHA-256
 /// and size of the file are computed as it is written.
 ///
 /// The dimension is taken from the first document; every batch is validated before any of it
@@ -115,7 +116,7 @@ enum WriterState<W: Write + Send> {
 }
 
 /// A file being written: each row group is gathered as Arrow batches and encoded as soon as it
-/// is full, its vector column in halves on two cores (`encode_split`). Encoding a row group per
+/// is full, its vector column in parts on all cores (`encode_columns`). Encoding a row group per
 /// core instead was no faster and held twice the rows, twice their encoding and twice the
 /// output at once (docs/BENCHMARKS.md).
 struct OpenFile<W: Write + Send> {
@@ -307,62 +308,43 @@ impl<W: Write + Send> OpenFile<W> {
         Ok(())
     }
 
-    /// Encodes the row group `batches` and appends it: its vector column in two halves on two
-    /// threads where there are two cores and more than one batch (`encode_split`).
+    /// Encodes the row group `batches` and appends it.
     fn encode_group(&mut self, batches: Vec<RecordBatch>) -> Result<()> {
         let index = self.file.flushed_row_groups().len();
-        let chunks = if workers(usize::MAX) > 1 && batches.len() > 1 {
-            self.encode_split(index, &batches)
-        } else {
-            self.factory
-                .create_column_writers(index)
-                .and_then(|mut writers| {
-                    for (column, writer) in writers.iter_mut().enumerate() {
-                        write_column(writer, &self.schema, column, &batches)?;
-                    }
-                    close_all(writers)
-                })
-        };
+        let chunks = self.encode_columns(index, &batches);
         drop(batches);
         let chunks = chunks.map_err(|e| Error::encoding("encoding a row group failed", e))?;
         append_row_group(&mut self.file, chunks)
             .map_err(|e| Error::encoding("writing a row group failed", e))
     }
 
-    /// Row group `index` with its vector column encoded in two halves on two threads, the other
-    /// columns beside the first half.
-    fn encode_split(&self, index: usize, batches: &[RecordBatch]) -> ParquetResult<Vec<Chunk>> {
-        let (first, second) = batches.split_at(batches.len() / 2);
+    /// Row group `index`: its vector column in parts of rows, one per core and no smaller
+    /// than an Arrow batch (`vectors`), the other columns beside the first part.
+    fn encode_columns(&self, index: usize, batches: &[RecordBatch]) -> ParquetResult<Vec<Chunk>> {
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let parts = workers(batches.len());
         let mut others = self.factory.create_column_writers(index)?;
         drop(others.remove(VECTOR));
-        let half = || -> ParquetResult<(ArrowColumnWriter, Arc<PageCapture>)> {
-            let capture = Arc::new(PageCapture::default());
-            let factory = ArrowRowGroupWriterFactory::new(&self.file, Arc::clone(&self.schema))
-                .with_page_store_factory(Arc::clone(&capture) as _);
-            Ok((
-                factory.create_column_writers(index)?.swap_remove(VECTOR),
-                capture,
-            ))
-        };
-        let halves = [(half()?, first), (half()?, second)].map(|h| Mutex::new(Some(h)));
         let others = Mutex::new(Some(others));
-        let schema = &self.schema;
-        let closed = map_ordered(2, |i| -> ParquetResult<(HalfChunk, Vec<Chunk>)> {
-            let taken = halves[i].lock().ok().and_then(|mut h| h.take());
-            let ((mut writer, capture), rows) =
-                taken.ok_or_else(|| ParquetError::General("a half was encoded twice".into()))?;
-            write_column(&mut writer, schema, VECTOR, rows)?;
-            let vector = writer.close()?.close().clone();
-            let pages = capture.column(VECTOR).ok_or_else(|| {
-                ParquetError::General("the vector pages were not captured".into())
-            })?;
-            // The small columns go with the first half.
-            let mut rest = Vec::new();
+        let descr = self.file.schema_descr().column(VECTOR);
+        let props = self.file.properties();
+        let (schema, dimension) = (&self.schema, self.dimension);
+        let encoded = map_ordered(parts, |i| -> ParquetResult<(vectors::Part, Vec<Chunk>)> {
+            let range = rows * i / parts..rows * (i + 1) / parts;
+            let runs = float_runs(batches, range.clone(), dimension)?;
+            let part = vectors::encode_part(
+                descr.clone(),
+                Arc::clone(props),
+                runs.into_iter(),
+                range.len(),
+                dimension,
+            )?;
             let mine = if i == 0 {
                 others.lock().ok().and_then(|mut o| o.take())
             } else {
                 None
             };
+            let mut rest = Vec::new();
             for (mut writer, column) in mine
                 .into_iter()
                 .flatten()
@@ -371,17 +353,45 @@ impl<W: Write + Send> OpenFile<W> {
                 write_column(&mut writer, schema, column, batches)?;
                 rest.push(Chunk::Arrow(writer.close()?));
             }
-            Ok(((vector, pages), rest))
+            Ok((part, rest))
         });
-        let mut closed = closed.into_iter();
-        let (Some(a), Some(b)) = (closed.next(), closed.next()) else {
-            return Err(ParquetError::General("two halves were expected".into()));
-        };
-        let ((a, mut chunks), (b, _)) = (a?, b?);
-        let (bytes, close) = splice(a, b)?;
-        chunks.insert(VECTOR, Chunk::Spliced(bytes, close));
+        let mut vector = Vec::with_capacity(parts);
+        let mut chunks = Vec::new();
+        for part in encoded {
+            let (part, rest) = part?;
+            vector.push(part);
+            chunks.extend(rest);
+        }
+        let (pages, close) = vectors::splice(vector)?;
+        chunks.insert(VECTOR, Chunk::Spliced(pages, close));
         Ok(chunks)
     }
+}
+
+/// The floats of rows `rows` of `batches`, as one slice per batch they fall in.
+fn float_runs(
+    batches: &[RecordBatch],
+    rows: Range<usize>,
+    dimension: usize,
+) -> ParquetResult<Vec<&[f32]>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for batch in batches {
+        let end = start + batch.num_rows();
+        let (from, to) = (rows.start.max(start), rows.end.min(end));
+        if from < to {
+            let floats = batch
+                .column(VECTOR)
+                .as_fixed_size_list_opt()
+                .and_then(|list| list.values().as_primitive_opt::<Float32Type>())
+                .ok_or_else(|| {
+                    ParquetError::General("the vector column is not a list of float32".into())
+                })?;
+            runs.push(&floats.values()[(from - start) * dimension..(to - start) * dimension]);
+        }
+        start = end;
+    }
+    Ok(runs)
 }
 
 type ParquetResult<T> = Result<T, ParquetError>;
@@ -391,13 +401,10 @@ type ParquetResult<T> = Result<T, ParquetError>;
 trait BatchOf: Fn(Range<usize>, usize) -> Result<RecordBatch> {}
 impl<F: Fn(Range<usize>, usize) -> Result<RecordBatch>> BatchOf for F {}
 
-/// Half of a vector column chunk: how its writer closed, and its pages.
-type HalfChunk = (ColumnCloseResult, split::CapturedPages);
-
-/// A column chunk ready to be appended: as the Arrow writer left it, or spliced from halves.
+/// A column chunk ready to be appended: as the Arrow writer left it, or spliced from parts.
 enum Chunk {
     Arrow(ArrowColumnChunk),
-    Spliced(split::Pages, ColumnCloseResult),
+    Spliced(vectors::Pages, ColumnCloseResult),
 }
 
 /// Writes column `column` of every batch to `writer`. Every column of a snapshot is one leaf.
@@ -414,13 +421,6 @@ fn write_column(
         }
     }
     Ok(())
-}
-
-fn close_all(writers: Vec<ArrowColumnWriter>) -> ParquetResult<Vec<Chunk>> {
-    writers
-        .into_iter()
-        .map(|w| w.close().map(Chunk::Arrow))
-        .collect()
 }
 
 fn append_row_group<W: Write + Send>(
