@@ -291,7 +291,7 @@ fn read_npy(
         if little_endian != cfg!(target_endian = "little") {
             floats.chunks_exact_mut(4).for_each(<[u8]>::reverse);
         }
-        let ids: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
+        let ids: Vec<Uuid> = new_ids(count).collect();
         let batch = matrix_batch(&ids, dimension, Buffer::from_vec(floats), now)
             .map_err(|e| error(path, e))?;
         if !emit(batch) {
@@ -300,6 +300,18 @@ fn read_npy(
         row += count as u64;
     }
     Ok(())
+}
+
+/// `count` new version-7 ids made from one: its last 62 bits counted up from their random start
+/// (wrapping), so the ids are unique within the batch and as unlikely to meet another batch's as
+/// random ids are, for one draw from the system's random source rather than one per row (10,000
+/// draws, each a system call, were 3% of the time to create a 10,000-row snapshot).
+fn new_ids(count: usize) -> impl Iterator<Item = Uuid> {
+    // RFC 9562: timestamp, version, 12 random bits, variant, then the 62 bits counted here.
+    const COUNTED: u128 = (1 << 62) - 1;
+    let first = Uuid::now_v7().as_u128();
+    (0..count as u128)
+        .map(move |i| Uuid::from_u128((first & !COUNTED) | (first.wrapping_add(i) & COUNTED)))
 }
 
 fn truncated(path: &Path, total: u64, row: u64) -> InputError {
@@ -364,5 +376,26 @@ fn read_json(
         if batch.is_empty() || !emit(batch) {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_ids_are_distinct_version_7_ids_of_now() {
+        let before = now().as_millis();
+        let ids: Vec<Uuid> = new_ids(10_000).collect();
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        for id in &ids {
+            assert_eq!(id.get_version(), Some(uuid::Version::SortRand), "{id}");
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122, "{id}");
+            let (seconds, nanos) = id.get_timestamp().expect("a v7 id has a time").to_unix();
+            let millis = (seconds * 1000 + u64::from(nanos) / 1_000_000) as i64;
+            assert!((before..=now().as_millis()).contains(&millis), "{id}");
+        }
+        assert_ne!(new_ids(1).next(), new_ids(1).next());
     }
 }
