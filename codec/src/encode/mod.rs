@@ -331,14 +331,8 @@ impl<W: Write + Send> OpenFile<W> {
         let (schema, dimension) = (&self.schema, self.dimension);
         let encoded = map_ordered(parts, |i| -> ParquetResult<(vectors::Part, Vec<Chunk>)> {
             let range = rows * i / parts..rows * (i + 1) / parts;
-            let runs = float_runs(batches, range.clone(), dimension)?;
-            let part = vectors::encode_part(
-                descr.clone(),
-                Arc::clone(props),
-                runs.into_iter(),
-                range.len(),
-                dimension,
-            )?;
+            let runs = float_runs(batches, range, dimension)?;
+            let part = vectors::encode_part(descr.clone(), Arc::clone(props), &runs, dimension)?;
             let mine = if i == 0 {
                 others.lock().ok().and_then(|mut o| o.take())
             } else {

@@ -37,17 +37,17 @@ const FLOATS_PER_WRITE: usize = 1 << 14;
 /// offsets counted from the first).
 pub(super) type Part = (ColumnCloseResult, Bytes);
 
-/// Writes `rows` vectors of `dimension` floats, given as runs of whole rows in order, as one
-/// column chunk of the vector column `descr`.
-pub(super) fn encode_part<'a>(
+/// Writes vectors of `dimension` floats, given as runs of whole rows in order, as one column
+/// chunk of the vector column `descr`.
+pub(super) fn encode_part(
     descr: ColumnDescPtr,
     props: WriterPropertiesPtr,
-    runs: impl Iterator<Item = &'a [f32]>,
-    rows: usize,
+    runs: &[&[f32]],
     dimension: usize,
 ) -> Result<Part> {
     let levels = Levels::new(&descr, dimension)?;
-    let floats = rows * dimension;
+    let floats: usize = runs.iter().map(|run| run.len()).sum();
+    let rows = floats / dimension;
     // Room for incompressible floats, their levels and page headers, so the buffer is not
     // copied as it grows; what is never written to is never touched, so costs nothing.
     let mut sink = TrackedWrite::new(Vec::with_capacity(
@@ -292,12 +292,9 @@ mod tests {
         let (a, rest) = floats.split_at(5 * DIMENSION);
         let (b, c) = rest.split_at(4 * DIMENSION);
         let (b1, b2) = b.split_at(DIMENSION);
-        let parts = [(vec![a], 5), (vec![b1, b2], 4), (vec![c], 5)]
-            .into_iter()
-            .map(|(runs, rows)| {
-                let runs = runs.into_iter();
-                encode_part(descr.clone(), Arc::clone(&props), runs, rows, DIMENSION).unwrap()
-            })
+        let parts = [vec![a], vec![b1, b2], vec![c]]
+            .iter()
+            .map(|runs| encode_part(descr.clone(), Arc::clone(&props), runs, DIMENSION).unwrap())
             .collect::<Vec<_>>();
         let pages_per_part: Vec<usize> = parts
             .iter()
