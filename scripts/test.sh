@@ -22,6 +22,9 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "prerequisites"
+# A full run takes about 9 GB of target folders, virtualenv and browser; a full disk fails a
+# link midway with a bus error, so say up front how much room there is.
+df -h . | sed 's/^/    /'
 missing=()
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
