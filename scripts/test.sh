@@ -98,6 +98,14 @@ step "browser: the wasm API in Node (wasm-bindgen-test)"
 cargo clippy -p akidb-snapshot-wasm --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 cargo test -p akidb-snapshot-wasm --target wasm32-unknown-unknown --locked
 
+if [ "${AKIDB_TEST_PRUNE:-}" = 1 ]; then
+  # The fuzz build has a target folder of its own; the builds above (2.9 GB on a clean clone)
+  # are not used again, so a one-off run (CI's) can give their room back first.
+  step "prune the builds above (AKIDB_TEST_PRUNE=1)"
+  rm -rf "${CARGO_TARGET_DIR:-target}"/{debug,wasm32-unknown-unknown,wasm-release}
+  df -h . | sed 's/^/    /'
+fi
+
 step "fuzz: every target for 60 s (scripts/fuzz.sh; cargo-fuzz installed there)"
 bash scripts/fuzz.sh 60
 
