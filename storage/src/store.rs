@@ -523,7 +523,9 @@ impl SnapshotStore {
     }
 
     /// Deletes a snapshot: its metadata file first (so it stops existing at once), then its
-    /// data file. [`Error::NotFound`] if it does not exist.
+    /// data file. [`Error::NotFound`] if it does not exist. Once the metadata file is gone the
+    /// delete has happened: a data file that then cannot be removed is logged and left for
+    /// [`gc`](Self::gc), not reported as a failure the caller would retry into `NotFound`.
     pub async fn delete_snapshot(
         &self,
         collection_id: CollectionId,
@@ -545,10 +547,10 @@ impl SnapshotStore {
             .await
             .map_err(|e| Error::store(target, "delete", &key, e))?;
         for data in data_keys {
-            self.op
-                .delete(&data)
-                .await
-                .map_err(|e| Error::store(target, "delete", &data, e))?;
+            if let Err(e) = self.op.delete(&data).await {
+                tracing::warn!(key = %data, error = %e,
+                    "could not remove a deleted snapshot's data file; gc will remove it");
+            }
         }
         tracing::info!(%collection_id, %snapshot_id, "snapshot deleted");
         Ok(())
