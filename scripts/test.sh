@@ -22,8 +22,9 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "prerequisites"
-# A full run takes about 9 GB of target folders, virtualenv and browser; a full disk fails a
-# link midway with a bus error, so say up front how much room there is.
+# A run from a clean clone takes about 7 GB of build folders, virtualenv and Node packages
+# (4 GB at once with AKIDB_TEST_PRUNE=1, below); a full disk fails a link midway with a bus
+# error, so say up front how much room there is.
 df -h . | sed 's/^/    /'
 missing=()
 command -v clang >/dev/null 2>&1 || missing+=(clang)
