@@ -3,9 +3,9 @@
 //! The Arrow writer takes any list column through its general levels machinery: it records an
 //! index for every float (8 bytes each) and then gathers the floats one at a time by index, so a
 //! row group of 10,000 × 384 floats had 30 MB of indices written and read (a batch at a time)
-//! beside its 15 MB of floats. A vector
-//! column has no null and every row the same length, so its levels are one short pattern
-//! repeated ([`Levels`]), and its floats go to the column writer as the slices they already are.
+//! beside its 15 MB of floats. A vector column has no null and every row the same length, so its
+//! levels are one short pattern repeated ([`Levels`]), and its floats go to the column writer as
+//! the slices they already are.
 //!
 //! Row groups are the unit of parallel encoding, so a snapshot of one row group would use one
 //! core. The vector column, nearly all of the work, is therefore written in parts of rows, each
@@ -316,8 +316,8 @@ mod tests {
         assert_eq!(locations.len(), pages_per_part.iter().sum::<usize>());
         let starts: Vec<i64> = locations.iter().map(|p| p.first_row_index).collect();
         assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
-        let first_rows_of_parts = [0, pages_per_part[0], pages_per_part[0] + pages_per_part[1]];
-        assert_eq!(first_rows_of_parts.map(|page| starts[page]), [0, 5, 9]);
+        let first_pages_of_parts = [0, pages_per_part[0], pages_per_part[0] + pages_per_part[1]];
+        assert_eq!(first_pages_of_parts.map(|page| starts[page]), [0, 5, 9]);
         assert!(
             locations
                 .windows(2)
