@@ -24,6 +24,23 @@ use uuid::Uuid;
 /// A boxed error from a library the codec uses (parquet, arrow, serde_json).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// Why the nil UUID is refused wherever an id is given, after the id's name.
+pub(crate) const NIL_UUID: &str = "is the nil UUID (all zeros), which names nothing: give a \
+     real id, such as a UUID v7";
+
+/// `text` as the id `what` names: a UUID, not the nil one.
+pub(crate) fn parse_id(what: &str, text: &str) -> Result<Uuid> {
+    let refuse =
+        |why: String| Error::validation(DocumentRef::NONE, format!("{what} `{text}` {why}"));
+    match Uuid::parse_str(text) {
+        Ok(id) if id.is_nil() => Err(refuse(NIL_UUID.to_owned())),
+        Ok(id) => Ok(id),
+        Err(e) => Err(refuse(format!(
+            "is not a UUID ({e}); write one as 0193a5b0-0000-7000-8000-000000000001"
+        ))),
+    }
+}
+
 /// The codec's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -26,7 +26,7 @@ use crate::stats::{VectorStats, VectorStatsBuilder};
 ///
 /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
 /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
-/// let docs: Vec<_> = (0..30u128).map(|i| VectorDocument::new(Uuid::from_u128(i), vec![i as f32; 3])).collect();
+/// let docs: Vec<_> = (0..30u128).map(|i| VectorDocument::new(Uuid::from_u128(i + 1), vec![i as f32; 3])).collect();
 /// let config = ParquetConfig::default().with_row_group_size(10);
 /// let (parquet, summary) = encode_parquet(&docs, &header, &config)?;
 /// let (json, _) = encode_json(&docs, &header)?;

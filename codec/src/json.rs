@@ -82,9 +82,9 @@ pub struct JsonWriter<W: Write> {
 
 impl<W: Write> JsonWriter<W> {
     /// A writer of the snapshot `header` into `sink`. Fails with [`Error::Validation`] if
-    /// `header.created_at` cannot be written.
+    /// an id of `header` is the nil UUID or `header.created_at` cannot be written.
     pub fn try_new(sink: W, header: SnapshotHeader) -> Result<Self> {
-        header.created_at_rfc3339()?;
+        header.check()?;
         Ok(JsonWriter {
             sink: BufWriter::with_capacity(64 << 10, HashingWriter::new(sink)),
             header,

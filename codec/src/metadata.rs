@@ -76,6 +76,23 @@ impl SnapshotHeader {
         }
     }
 
+    /// Checks what a writer needs of a header before it writes anything: ids that are not the
+    /// nil UUID, and a `created_at` that RFC 3339 can write.
+    pub(crate) fn check(&self) -> Result<()> {
+        for (name, nil) in [
+            ("collection_id", self.collection_id.as_uuid().is_nil()),
+            ("snapshot_id", self.snapshot_id.as_uuid().is_nil()),
+        ] {
+            if nil {
+                return Err(Error::validation(
+                    crate::error::DocumentRef::NONE,
+                    format!("{name} {}", crate::error::NIL_UUID),
+                ));
+            }
+        }
+        self.created_at_rfc3339().map(drop)
+    }
+
     /// `created_at` as RFC 3339, as the file headers store it; a validation error outside the
     /// years 0 to 9999 that RFC 3339 can write.
     pub(crate) fn created_at_rfc3339(&self) -> Result<String> {

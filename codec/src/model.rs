@@ -165,17 +165,77 @@ impl Serialize for Timestamp {
     }
 }
 
+/// RFC 3339 text, or an integer of milliseconds since the Unix epoch (what most databases
+/// export), negative before 1970. An integer must lie in the years RFC 3339 can write (0 to
+/// 9999), so that whatever is read can be written back as text. A float, or text that is not
+/// RFC 3339, is an error that says which forms are accepted.
+///
+/// ```
+/// use akidb_snapshot_codec::Timestamp;
+///
+/// let from_text: Timestamp = serde_json::from_str(r#""1969-12-31T23:59:59.999Z""#).unwrap();
+/// let from_millis: Timestamp = serde_json::from_str("-1").unwrap();
+/// assert_eq!(from_text, from_millis);
+/// assert!(serde_json::from_str::<Timestamp>("1.5").is_err());
+/// ```
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        deserializer.deserialize_any(TimestampVisitor)
+    }
+}
+
+struct TimestampVisitor;
+
+impl TimestampVisitor {
+    fn millis<E: serde::de::Error>(millis: i128) -> Result<Timestamp, E> {
+        i64::try_from(millis)
+            .ok()
+            .map(Timestamp)
+            .filter(|t| t.to_rfc3339().is_some())
+            .ok_or_else(|| {
+                E::custom(format!(
+                    "{millis} ms since the Unix epoch is outside the years 0 to 9999 that a \
+                     timestamp may hold"
+                ))
+            })
+    }
+}
+
+impl serde::de::Visitor<'_> for TimestampVisitor {
+    type Value = Timestamp;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an RFC 3339 timestamp string or an integer of epoch milliseconds")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Timestamp, E> {
         text.parse().map_err(|e| {
-            serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp: {e}"))
+            E::custom(format!(
+                "`{text}` is not an RFC 3339 timestamp ({e}); give text such as \
+                 \"2026-11-24T10:30:00Z\" or an integer of epoch milliseconds"
+            ))
         })
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, millis: i64) -> Result<Timestamp, E> {
+        Self::millis(millis.into())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, millis: u64) -> Result<Timestamp, E> {
+        Self::millis(millis.into())
+    }
+
+    // serde_json hands integers too large for 64 bits over as floats as well.
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Timestamp, E> {
+        Err(E::custom(format!(
+            "{value} is not a timestamp: give an integer of epoch milliseconds in the years 0 \
+             to 9999, or RFC 3339 text"
+        )))
     }
 }
 
 macro_rules! uuid_newtype {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -211,11 +271,14 @@ macro_rules! uuid_newtype {
             }
         }
 
+        /// A hyphenated, simple, braced or URN UUID; not the nil UUID, which names nothing.
+        /// Either refusal is a [`Validation`](crate::Error::Validation) error saying what an id
+        /// must be.
         impl FromStr for $name {
-            type Err = uuid::Error;
+            type Err = crate::Error;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(s).map($name)
+                crate::error::parse_id($what, s).map($name)
             }
         }
     };
@@ -230,8 +293,11 @@ uuid_newtype!(
     /// let id: CollectionId = "0192f0c1-5d0e-7c3a-9b7e-1f2a3b4c5d6e".parse().unwrap();
     /// assert_eq!(id.to_string(), "0192f0c1-5d0e-7c3a-9b7e-1f2a3b4c5d6e");
     /// assert!("../etc".parse::<CollectionId>().is_err());
+    /// let nil = "00000000-0000-0000-0000-000000000000".parse::<CollectionId>().unwrap_err();
+    /// assert!(nil.to_string().contains("nil UUID"), "{nil}");
     /// ```
-    CollectionId
+    CollectionId,
+    "collection_id"
 );
 
 uuid_newtype!(
@@ -245,5 +311,6 @@ uuid_newtype!(
     /// let id = SnapshotId::from_uuid(Uuid::from_u128(7));
     /// assert_eq!(id.as_uuid().as_u128(), 7);
     /// ```
-    SnapshotId
+    SnapshotId,
+    "snapshot_id"
 );

@@ -11,6 +11,9 @@ use arrow_array::{
     Array, ArrayRef, FixedSizeBinaryArray, FixedSizeListArray, Float32Array, Int32Array,
     RecordBatch, StringArray, TimestampMillisecondArray,
 };
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema};
 use uuid::Uuid;
 
 use crate::assemble::Parts;
@@ -190,19 +193,41 @@ impl<'a> SnapshotColumns<'a> {
         Ok(())
     }
 
+    /// No null where the schema needs a value. A file from another writer may mark every column
+    /// optional (pyarrow, DuckDB, Polars and Spark do), so its batches can hold nulls: such a
+    /// file is not a snapshot ([`Error::Decoding`]), and the error names the column and row.
     fn check_required(&self) -> Result<()> {
-        for (name, nulls) in [
-            (columns::DOCUMENT_ID, self.ids.null_count()),
-            (columns::DIMENSION, self.dimensions.null_count()),
-            (columns::VECTOR, self.vectors.null_count()),
-            (columns::VECTOR_ELEMENT, self.floats.null_count()),
-            (columns::INSERTED_AT, self.inserted.null_count()),
+        let dimension = self.dimension().max(1);
+        for (name, array, floats_per_row) in [
+            (columns::DOCUMENT_ID, self.ids as &dyn Array, 1),
+            (columns::DIMENSION, self.dimensions, 1),
+            (columns::VECTOR, self.vectors, 1),
+            (columns::VECTOR_ELEMENT, self.floats, dimension),
+            (columns::INSERTED_AT, self.inserted, 1),
         ] {
-            if nulls > 0 {
-                return Err(self.origin.error(
-                    None,
-                    format!("the required column `{name}` holds {nulls} nulls"),
-                ));
+            let first_null = array
+                .logical_nulls()
+                .and_then(|nulls| nulls.iter().position(|valid| !valid));
+            if let Some(index) = first_null {
+                let row = index / floats_per_row;
+                let what = if name == columns::VECTOR_ELEMENT {
+                    format!("vector[{}] is null", index % floats_per_row)
+                } else {
+                    format!("`{name}` is null")
+                };
+                let reason = format!(
+                    "{what}, and a snapshot needs a value there ({} nulls in this column)",
+                    array.logical_null_count()
+                );
+                return Err(match self.origin {
+                    Origin::Caller { first } => Error::validation(
+                        DocumentRef::new(first + row as u64, self.id(row)),
+                        reason,
+                    ),
+                    Origin::File { first } => {
+                        Error::decoding(format!("row {}: {reason}", first + row as u64))
+                    }
+                });
             }
         }
         let rows = self.rows();
@@ -270,6 +295,45 @@ impl<'a> SnapshotColumns<'a> {
         }
         .into_batch()
     }
+}
+
+/// `batch` with a `document_id` column of `Binary` (as Polars and Spark write ids, having no
+/// fixed-size binary type) turned into the `FixedSizeBinary(16)` of the snapshot schema; any
+/// other batch as it is. A value that is not 16 bytes is a decoding error naming its row
+/// (`first` is the file row of the batch's first row).
+pub(crate) fn with_fixed_ids(batch: RecordBatch, first: u64) -> Result<RecordBatch> {
+    let Ok(at) = batch.schema_ref().index_of(columns::DOCUMENT_ID) else {
+        return Ok(batch);
+    };
+    let Some(ids) = batch.column(at).as_binary_opt::<i32>() else {
+        return Ok(batch);
+    };
+    if let Some(row) = ids
+        .iter()
+        .position(|id| id.is_some_and(|id| id.len() != 16))
+    {
+        return Err(Error::decoding(format!(
+            "row {}: `document_id` is {} bytes, and a UUID is 16",
+            first + row as u64,
+            ids.value(row).len()
+        )));
+    }
+    let fixed = FixedSizeBinaryArray::try_from_sparse_iter_with_size(ids.iter(), 16)
+        .map_err(|e| Error::decoding(format!("`document_id` is not 16-byte UUIDs: {e}")))?;
+    let mut fields = batch.schema_ref().fields().to_vec();
+    fields[at] = Arc::new(Field::new(
+        columns::DOCUMENT_ID,
+        DataType::FixedSizeBinary(16),
+        fields[at].is_nullable(),
+    ));
+    let mut arrays = batch.columns().to_vec();
+    arrays[at] = Arc::new(fixed);
+    let schema = Arc::new(Schema::new_with_metadata(
+        fields,
+        batch.schema_ref().metadata().clone(),
+    ));
+    RecordBatch::try_new(schema, arrays)
+        .map_err(|e| Error::decoding(format!("`document_id` as 16-byte UUIDs: {e}")))
 }
 
 fn expected_columns() -> String {

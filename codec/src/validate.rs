@@ -1,10 +1,11 @@
 //! What makes a collection of documents a valid snapshot, checked batch by batch so a streaming
 //! writer can check as it goes.
 
-use crate::error::{DocumentRef, Error, Result};
+use crate::error::{DocumentRef, Error, NIL_UUID, Result};
 use crate::metadata::SnapshotFormat;
 use crate::model::VectorDocument;
 use crate::record_batch::SnapshotColumns;
+use uuid::Uuid;
 
 /// Checks documents as they arrive, in batches, counting positions across batches.
 ///
@@ -61,6 +62,10 @@ impl DocumentValidator {
         let at = DocumentRef::new(self.accepted, columns.id(0));
         let expected = self.dimension.unwrap_or(columns.dimension());
         check_dimension(columns.dimension(), expected, at)?;
+        (0..columns.rows()).try_for_each(|row| {
+            let id = columns.id(row);
+            check_document_id(id, DocumentRef::new(self.accepted + row as u64, id))
+        })?;
         self.dimension = Some(expected);
         self.accepted += columns.rows() as u64;
         Ok(())
@@ -96,6 +101,7 @@ fn check_document(
     at: DocumentRef,
 ) -> Result<()> {
     check_dimension(doc.vector.len(), expected, at)?;
+    check_document_id(doc.document_id, at)?;
     if format == SnapshotFormat::Json {
         if let Some(i) = doc.vector.iter().position(|x| !x.is_finite()) {
             return Err(Error::validation(
@@ -118,6 +124,15 @@ fn check_document(
         }
     }
     Ok(())
+}
+
+/// A document id other than the nil UUID, which databases use for "no id" and which would make
+/// every document that lost its id the same document.
+fn check_document_id(id: Uuid, at: DocumentRef) -> Result<()> {
+    match id.is_nil() {
+        true => Err(Error::validation(at, format!("document_id {}", NIL_UUID))),
+        false => Ok(()),
+    }
 }
 
 /// A vector of `dimension` floats in a snapshot whose vectors have `expected`.

@@ -264,7 +264,7 @@ fn batches_that_break_the_schema_are_refused_with_what_to_fix() {
                     .unwrap(),
                 ),
             )),
-            "`document_id` holds 1 nulls",
+            "document #2 (id 00000000-0000-0000-0000-000000000000): `document_id` is null",
         ),
         (
             "a null vector",
@@ -278,7 +278,7 @@ fn batches_that_break_the_schema_are_refused_with_what_to_fix() {
                     Some(NullBuffer::from(vec![true, false])),
                 )),
             )),
-            "`vector` holds 1 nulls",
+            "document #2 (id 00000000-0000-0000-0000-000000000003): `vector` is null",
         ),
         (
             "a null float",
@@ -297,7 +297,7 @@ fn batches_that_break_the_schema_are_refused_with_what_to_fix() {
                     None,
                 )),
             )),
-            "`element` holds 1 nulls",
+            "document #1 (id 00000000-0000-0000-0000-000000000002): vector[1] is null",
         ),
         (
             "a dimension column that disagrees",

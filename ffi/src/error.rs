@@ -42,6 +42,8 @@ pub enum akidb_result {
     AKIDB_ERR_PANIC = 7013,
     /// Any other internal failure: a bug in akidb-snapshot.
     AKIDB_ERR_INTERNAL = 7014,
+    /// The host's document stream (an Arrow stream) failed; nothing was committed.
+    AKIDB_ERR_INPUT = 7015,
 }
 
 /// A failure: a code and a message. Free with `akidb_error_free`.
@@ -88,43 +90,18 @@ impl std::error::Error for Failure {}
 
 impl From<codec::Error> for Failure {
     fn from(e: codec::Error) -> Self {
-        use akidb_result::*;
-        let code = match e.kind() {
-            codec::ErrorKind::Validation => AKIDB_ERR_VALIDATION,
-            codec::ErrorKind::Encoding => AKIDB_ERR_ENCODING,
-            codec::ErrorKind::Decoding => AKIDB_ERR_DECODING,
-            codec::ErrorKind::DataCorruption => AKIDB_ERR_DATA_CORRUPTION,
-            codec::ErrorKind::UnsupportedSchemaVersion => AKIDB_ERR_UNSUPPORTED_SCHEMA_VERSION,
-            codec::ErrorKind::LimitExceeded => AKIDB_ERR_LIMIT_EXCEEDED,
-            _ => AKIDB_ERR_INTERNAL,
-        };
-        Failure::new(code, e.to_string())
+        Failure::new(akidb_result::of(e.kind().into()), e.to_string())
     }
 }
 
 impl From<storage::Error> for Failure {
     fn from(e: storage::Error) -> Self {
-        use akidb_result::*;
-        use storage::ErrorKind as K;
         if let storage::Error::Input { source, .. } = &e
             && let Some(failure) = source.downcast_ref::<Failure>()
         {
             return Failure::new(failure.code, e.to_string());
         }
-        let code = match e.kind() {
-            K::Validation | K::Input => AKIDB_ERR_VALIDATION,
-            K::Encoding => AKIDB_ERR_ENCODING,
-            K::Decoding => AKIDB_ERR_DECODING,
-            K::DataCorruption => AKIDB_ERR_DATA_CORRUPTION,
-            K::UnsupportedSchemaVersion => AKIDB_ERR_UNSUPPORTED_SCHEMA_VERSION,
-            K::LimitExceeded => AKIDB_ERR_LIMIT_EXCEEDED,
-            K::NotFound => AKIDB_ERR_NOT_FOUND,
-            K::AlreadyExists => AKIDB_ERR_ALREADY_EXISTS,
-            K::Storage => AKIDB_ERR_STORAGE,
-            K::Config => AKIDB_ERR_CONFIG,
-            _ => AKIDB_ERR_INTERNAL,
-        };
-        Failure::new(code, e.to_string())
+        Failure::new(akidb_result::of(e.kind()), e.to_string())
     }
 }
 
@@ -197,8 +174,18 @@ pub unsafe extern "C" fn akidb_error_free(error: *mut akidb_error) {
 }
 
 impl akidb_result {
+    /// The code of a failure of `kind`: the number the library's table of kinds gives it
+    /// (`storage::ErrorKind::c_code`).
+    fn of(kind: storage::ErrorKind) -> Self {
+        let code = kind.c_code();
+        Self::ALL
+            .into_iter()
+            .find(|r| *r as u32 == code)
+            .unwrap_or(akidb_result::AKIDB_ERR_INTERNAL)
+    }
+
     /// Every code, for turning a number back into a name.
-    const ALL: [akidb_result; 15] = {
+    const ALL: [akidb_result; 16] = {
         use akidb_result::*;
         [
             AKIDB_OK,
@@ -216,6 +203,7 @@ impl akidb_result {
             AKIDB_ERR_CONFIG,
             AKIDB_ERR_PANIC,
             AKIDB_ERR_INTERNAL,
+            AKIDB_ERR_INPUT,
         ]
     };
 }
@@ -260,14 +248,28 @@ mod tests {
         };
         assert_eq!(name(0), "AKIDB_OK");
         // Codes are contiguous from 7001; a new one must be added to `ALL` too.
-        for code in 7001..=7014 {
+        for code in 7001..=7015 {
             assert!(name(code).starts_with("AKIDB_ERR_"), "{code}");
         }
         assert_eq!(
             name(akidb_result::AKIDB_ERR_NOT_FOUND as u32),
             "AKIDB_ERR_NOT_FOUND"
         );
-        assert_eq!(name(7015), "unknown");
-        assert_eq!(akidb_result::ALL.len(), 15);
+        assert_eq!(name(7016), "unknown");
+        assert_eq!(akidb_result::ALL.len(), 16);
+    }
+
+    #[test]
+    fn every_kind_of_the_library_has_its_own_code() {
+        let codes: Vec<akidb_result> = storage::ErrorKind::all().map(akidb_result::of).collect();
+        for (kind, code) in storage::ErrorKind::all().zip(&codes) {
+            assert_eq!(
+                *code as u32,
+                kind.c_code(),
+                "{kind:?} is a code of the header"
+            );
+        }
+        let distinct: std::collections::BTreeSet<u32> = codes.iter().map(|c| *c as u32).collect();
+        assert_eq!(distinct.len(), codes.len());
     }
 }

@@ -55,9 +55,18 @@ fn compile_file(source: &Path, name: &str, sanitize: bool) -> PathBuf {
     out
 }
 
-/// Runs `program` (with a fresh store folder when it takes one), optionally under valgrind;
-/// returns what it printed.
-fn run(name: &str, program: &Path, wants_dir: bool, valgrind: bool) -> String {
+/// What a C test is given as its one argument.
+#[derive(Clone, Copy)]
+enum Argument {
+    Nothing,
+    /// A fresh, empty folder for its store.
+    StoreFolder,
+    /// The files other tools wrote in the snapshot schema.
+    ForeignFiles,
+}
+
+/// Runs `program` with its argument, optionally under valgrind; returns what it printed.
+fn run(name: &str, program: &Path, argument: Argument, valgrind: bool) -> String {
     let dir = tempfile::tempdir().unwrap();
     let mut command = if valgrind {
         let mut c = Command::new("valgrind");
@@ -72,8 +81,14 @@ fn run(name: &str, program: &Path, wants_dir: bool, valgrind: bool) -> String {
     } else {
         Command::new(program)
     };
-    if wants_dir {
-        command.arg(dir.path());
+    match argument {
+        Argument::Nothing => {}
+        Argument::StoreFolder => {
+            command.arg(dir.path());
+        }
+        Argument::ForeignFiles => {
+            command.arg(repo().join("codec/tests/data/foreign"));
+        }
     }
     let out = command
         .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
@@ -96,33 +111,33 @@ fn run(name: &str, program: &Path, wants_dir: bool, valgrind: bool) -> String {
 }
 
 /// Compiles and runs test `name` the three ways; returns what the plain run printed.
-fn c_test(name: &str, wants_dir: bool) -> String {
+fn c_test(name: &str, argument: Argument) -> String {
     let plain = compile(name, false);
-    let printed = run(name, &plain, wants_dir, false);
-    run(name, &plain, wants_dir, true);
+    let printed = run(name, &plain, argument, false);
+    run(name, &plain, argument, true);
     let sanitized = compile(name, true);
-    run(name, &sanitized, wants_dir, false);
+    run(name, &sanitized, argument, false);
     printed
 }
 
 #[test]
 fn codec_roundtrip() {
-    c_test("codec_roundtrip", false);
+    c_test("codec_roundtrip", Argument::Nothing);
 }
 
 #[test]
 fn arrow_roundtrip() {
-    c_test("arrow_roundtrip", false);
+    c_test("arrow_roundtrip", Argument::Nothing);
 }
 
 #[test]
 fn store_cycle() {
-    c_test("store_cycle", true);
+    c_test("store_cycle", Argument::StoreFolder);
 }
 
 #[test]
 fn threads_share_one_store() {
-    let printed = c_test("threads", true);
+    let printed = c_test("threads", Argument::StoreFolder);
     // What the load did, for scripts/test.sh to print beside the storage tests' figures.
     let figures = printed.lines().next().unwrap_or_default();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reliability");
@@ -132,7 +147,12 @@ fn threads_share_one_store() {
 
 #[test]
 fn bad_input() {
-    c_test("bad_input", false);
+    c_test("bad_input", Argument::Nothing);
+}
+
+#[test]
+fn files_other_tools_wrote() {
+    c_test("foreign_files", Argument::ForeignFiles);
 }
 
 #[test]

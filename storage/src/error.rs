@@ -169,6 +169,105 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// The one table of error kinds and the numbers they have outside Rust: `akidb-cli`'s exit code
+/// and the C API's result code (`akidb_result` in `akidb_snapshot.h`). The CLI's codes and
+/// `--help`, the C API's mapping and docs/TROUBLESHOOTING.md all derive from it. A number, once
+/// given, is never reused for another kind. Exit code 2 is the CLI's own (usage), and the C API
+/// has codes of its own for NULL and unusable arguments and caught panics.
+const KINDS: [KindCodes; 12] = [
+    KindCodes::new(ErrorKind::Internal, "internal error", 1, 7014),
+    KindCodes::new(ErrorKind::Validation, "invalid input", 3, 7003),
+    KindCodes::new(ErrorKind::NotFound, "not found", 4, 7009),
+    KindCodes::new(ErrorKind::DataCorruption, "corrupted data", 5, 7006),
+    KindCodes::new(ErrorKind::Storage, "store failure", 6, 7011),
+    KindCodes::new(ErrorKind::Config, "configuration", 7, 7012),
+    KindCodes::new(ErrorKind::Input, "input failed", 8, 7015),
+    KindCodes::new(ErrorKind::Decoding, "not a snapshot", 9, 7005),
+    KindCodes::new(
+        ErrorKind::UnsupportedSchemaVersion,
+        "newer format",
+        10,
+        7007,
+    ),
+    KindCodes::new(ErrorKind::LimitExceeded, "over a limit", 11, 7008),
+    KindCodes::new(ErrorKind::AlreadyExists, "already exists", 12, 7010),
+    KindCodes::new(ErrorKind::Encoding, "encoding failed", 13, 7004),
+];
+
+/// A row of [`KINDS`].
+#[derive(Debug, Clone, Copy)]
+struct KindCodes {
+    kind: ErrorKind,
+    name: &'static str,
+    exit_code: u8,
+    c_code: u32,
+}
+
+impl KindCodes {
+    const fn new(kind: ErrorKind, name: &'static str, exit_code: u8, c_code: u32) -> Self {
+        KindCodes {
+            kind,
+            name,
+            exit_code,
+            c_code,
+        }
+    }
+}
+
+impl ErrorKind {
+    /// Every kind, in the order of its exit code.
+    ///
+    /// ```
+    /// use akidb_snapshot::ErrorKind;
+    ///
+    /// let codes: std::collections::BTreeSet<u8> = ErrorKind::all().map(ErrorKind::exit_code).collect();
+    /// assert_eq!(codes.len(), ErrorKind::all().count(), "one exit code per kind");
+    /// assert_eq!(ErrorKind::NotFound.exit_code(), 4);
+    /// assert_eq!(ErrorKind::NotFound.name(), "not found");
+    /// ```
+    pub fn all() -> impl Iterator<Item = ErrorKind> {
+        KINDS.iter().map(|row| row.kind)
+    }
+
+    fn codes(self) -> KindCodes {
+        // Every kind has a row; `every_kind_has_one_row` below holds the table to that.
+        KINDS
+            .iter()
+            .copied()
+            .find(|row| row.kind == self)
+            .unwrap_or(KINDS[0])
+    }
+
+    /// A short name for the kind, as help text and tables print it.
+    pub fn name(self) -> &'static str {
+        self.codes().name
+    }
+
+    /// The exit code of `akidb-cli` for a failure of this kind.
+    pub fn exit_code(self) -> u8 {
+        self.codes().exit_code
+    }
+
+    /// The C API's result code for a failure of this kind (`AKIDB_ERR_*`).
+    pub fn c_code(self) -> u32 {
+        self.codes().c_code
+    }
+}
+
+impl From<codec::ErrorKind> for ErrorKind {
+    fn from(kind: codec::ErrorKind) -> Self {
+        match kind {
+            codec::ErrorKind::Validation => ErrorKind::Validation,
+            codec::ErrorKind::Encoding => ErrorKind::Encoding,
+            codec::ErrorKind::Decoding => ErrorKind::Decoding,
+            codec::ErrorKind::DataCorruption => ErrorKind::DataCorruption,
+            codec::ErrorKind::UnsupportedSchemaVersion => ErrorKind::UnsupportedSchemaVersion,
+            codec::ErrorKind::LimitExceeded => ErrorKind::LimitExceeded,
+            _ => ErrorKind::Decoding,
+        }
+    }
+}
+
 impl Error {
     /// The kind of this error.
     ///
@@ -180,15 +279,7 @@ impl Error {
     /// ```
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Codec { source, .. } => match source.kind() {
-                codec::ErrorKind::Validation => ErrorKind::Validation,
-                codec::ErrorKind::Encoding => ErrorKind::Encoding,
-                codec::ErrorKind::Decoding => ErrorKind::Decoding,
-                codec::ErrorKind::DataCorruption => ErrorKind::DataCorruption,
-                codec::ErrorKind::UnsupportedSchemaVersion => ErrorKind::UnsupportedSchemaVersion,
-                codec::ErrorKind::LimitExceeded => ErrorKind::LimitExceeded,
-                _ => ErrorKind::Decoding,
-            },
+            Error::Codec { source, .. } => source.kind().into(),
             Error::DataCorruption { .. } => ErrorKind::DataCorruption,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
@@ -245,5 +336,66 @@ impl Error {
                 source: Box::new(source),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_row_and_its_own_numbers() {
+        use ErrorKind::*;
+        let every = [
+            Validation,
+            Encoding,
+            Decoding,
+            DataCorruption,
+            UnsupportedSchemaVersion,
+            LimitExceeded,
+            NotFound,
+            AlreadyExists,
+            Storage,
+            Config,
+            Input,
+            Internal,
+        ];
+        for kind in every {
+            assert_eq!(
+                KINDS.iter().filter(|row| row.kind == kind).count(),
+                1,
+                "{kind:?}"
+            );
+        }
+        assert_eq!(KINDS.len(), every.len());
+        let exits: std::collections::BTreeSet<_> = KINDS.iter().map(|r| r.exit_code).collect();
+        let cs: std::collections::BTreeSet<_> = KINDS.iter().map(|r| r.c_code).collect();
+        assert_eq!((exits.len(), cs.len()), (KINDS.len(), KINDS.len()));
+        // 0 is success and 2 the CLI's usage errors.
+        assert!(!exits.contains(&0) && !exits.contains(&2));
+    }
+
+    #[test]
+    fn the_troubleshooting_table_is_this_table() {
+        let page = include_str!("../../docs/TROUBLESHOOTING.md");
+        let (_, table) = page.split_once("<!-- error-kinds -->").unwrap();
+        let (table, _) = table.split_once("<!-- /error-kinds -->").unwrap();
+        let rows: Vec<(u8, u32, String)> = table
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                Some((
+                    cells.get(1)?.parse().ok()?,
+                    cells[2].parse().ok()?,
+                    cells[3].to_owned(),
+                ))
+            })
+            .collect();
+        let mut expected: Vec<(u8, u32, String)> = KINDS
+            .iter()
+            .map(|r| (r.exit_code, r.c_code, format!("{:?}", r.kind)))
+            .collect();
+        expected.sort();
+        assert_eq!(rows, expected);
     }
 }

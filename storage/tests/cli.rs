@@ -326,6 +326,77 @@ fn json_snapshot_files_are_inputs_and_inspectable() {
     assert_eq!(from_json["format"], "parquet");
 }
 
+/// Files in the snapshot schema that pyarrow, DuckDB and Polars wrote (codec/tests/data/foreign,
+/// from tests/interop/write_foreign.py): inspected, snapshotted and restored to the documents
+/// that script writes. A file that breaks the schema is "not a snapshot", not "damaged", and
+/// the message names the file, not the store.
+#[test]
+fn files_other_tools_wrote_are_inputs_and_inspectable() {
+    let foreign = Path::new(env!("CARGO_MANIFEST_DIR")).join("../codec/tests/data/foreign");
+    let cli = Cli::local();
+    let c = collection().to_string();
+    for writer in ["pyarrow", "duckdb", "polars"] {
+        let file = foreign.join(format!("{writer}.parquet"));
+        let file = file.to_str().unwrap();
+        let info = cli.json(&format!("snapshot inspect --file {file}"));
+        assert_eq!(
+            (&info["vector_count"], &info["dimension"]),
+            (&5.into(), &4.into())
+        );
+        cli.ok(&format!(
+            "snapshot create --collection-id {c} --input {file}"
+        ));
+        let out = format!("{writer}.jsonl");
+        cli.ok(&format!(
+            "snapshot restore --collection-id {c} --snapshot-id latest --output {out}"
+        ));
+        let docs = read_jsonl(&cli.path(&out));
+        assert_eq!(docs.len(), 5, "{writer}");
+        assert_eq!(
+            docs[4]["document_id"],
+            "00000000-0000-4000-8000-000000000005"
+        );
+        assert_eq!(docs[4]["vector"], serde_json::json!([4.0, 4.25, 4.5, 4.75]));
+        assert_eq!(docs[0]["inserted_at"], "1969-12-31T00:00:00.000Z");
+        assert_eq!(docs[3]["metadata"], serde_json::json!({"i": 3}));
+        assert!(docs[1].get("external_id").is_none() && docs[2].get("metadata").is_none());
+    }
+    for (name, says) in [
+        ("pyarrow-null-element", "row 3: vector[1] is null"),
+        ("polars-short-id", "row 2: `document_id` is 15 bytes"),
+        ("duckdb-micros", "inserted_at"),
+    ] {
+        let file = foreign.join(format!("{name}.parquet"));
+        let file = file.to_str().unwrap();
+        let err = cli.fails(
+            9,
+            &format!("snapshot create --collection-id {c} --input {file}"),
+        );
+        assert!(err.contains(says) && err.contains(name), "{err}");
+        assert!(err.contains("not in the snapshot schema"), "{err}");
+        assert!(!err.contains("damaged"), "{err}");
+    }
+    // inspect reads the footer only, so it refuses only what the footer shows.
+    let err = cli.fails(
+        9,
+        &format!(
+            "snapshot inspect --file {}",
+            foreign.join("duckdb-micros.parquet").display()
+        ),
+    );
+    assert!(
+        err.starts_with(&format!(
+            "akidb-cli: error: {}",
+            foreign.join("duckdb-micros.parquet").display()
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("the store") && !err.contains("damaged"),
+        "{err}"
+    );
+}
+
 #[test]
 fn npy_of_either_byte_order_restores_value_for_value() {
     let cli = Cli::local();
@@ -409,9 +480,9 @@ fn hostile_ids_are_refused_before_any_key_is_made() {
             }
             let out = cli.run_args(args.iter().copied());
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
             assert!(
-                stderr.contains("UUID"),
+                stderr.starts_with("akidb-cli: error: ") && stderr.contains("is not a UUID"),
                 "{args:?} names what it wants: {stderr}"
             );
         }
@@ -534,7 +605,14 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
     std::fs::write(cli.path("notes.txt"), "hello").unwrap();
     run_fail(8, create("notes.txt"));
     std::fs::write(cli.path("fake.parquet"), "hello").unwrap();
-    run_fail(8, create("fake.parquet"));
+    let err = run_fail(5, create("fake.parquet"));
+    assert!(
+        err.starts_with(&format!(
+            "akidb-cli: error: {}",
+            cli.path("fake.parquet").display()
+        )) && err.contains("not readable Parquet"),
+        "{err}"
+    );
 
     // Nothing was committed by any of these.
     assert!(
@@ -600,8 +678,13 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
     );
     assert_eq!(std::fs::read(cli.path("taken.npy")).unwrap(), b"mine");
 
-    // Usage errors are clap's (exit 2).
-    cli.fails(2, "snapshot list --collection-id not-a-uuid");
+    // An id that is not a UUID is the library's validation error, in our words; other
+    // arguments that do not parse are clap's usage errors (exit 2).
+    let err = cli.fails(3, "snapshot list --collection-id not-a-uuid");
+    assert!(
+        err.contains("collection_id `not-a-uuid` is not a UUID"),
+        "{err}"
+    );
     cli.fails(
         2,
         &format!("snapshot prune --collection-id {} --max-age soon", c),
@@ -626,18 +709,130 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
 }
 
 #[test]
+fn inserted_at_is_rfc_3339_or_epoch_milliseconds() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    let write = |name: &str, times: &[&str]| {
+        let lines: Vec<String> = times
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!(r#"{{"vector": [{i}.5, 1.0], "inserted_at": {t}}}"#))
+            .collect();
+        std::fs::write(cli.path(name), lines.join("\n")).unwrap();
+        format!(
+            "snapshot create --collection-id {c} --input {}",
+            cli.path(name).display()
+        )
+    };
+    let times = [
+        "1732435200000",
+        "-86400001",
+        "0",
+        r#""2024-11-24T08:00:00.250+02:00""#,
+        "253402300799999",
+        "-62167219200000",
+    ];
+    cli.ok(&write("times.jsonl", &times));
+    cli.ok(&format!(
+        "snapshot restore --collection-id {c} --snapshot-id latest --output back.jsonl"
+    ));
+    let back: Vec<String> = read_jsonl(&cli.path("back.jsonl"))
+        .iter()
+        .map(|d| d["inserted_at"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        back,
+        [
+            "2024-11-24T08:00:00.000Z",
+            "1969-12-30T23:59:59.999Z",
+            "1970-01-01T00:00:00.000Z",
+            "2024-11-24T06:00:00.250Z",
+            "9999-12-31T23:59:59.999Z",
+            "0000-01-01T00:00:00.000Z",
+        ]
+    );
+
+    // Anything else names its line and column, and says what is accepted.
+    for (bad, says) in [
+        ("1.7e12", "is not a timestamp"),
+        ("1732435200000.0", "is not a timestamp"),
+        (r#""yesterday""#, "is not an RFC 3339 timestamp"),
+        (r#""2024-11-24""#, "is not an RFC 3339 timestamp"),
+        ("253402300800000", "outside the years 0 to 9999"),
+        ("-62167219200001", "outside the years 0 to 9999"),
+        ("99999999999999999999", "is not a timestamp"),
+        (
+            "true",
+            "an RFC 3339 timestamp string or an integer of epoch milliseconds",
+        ),
+    ] {
+        let err = cli.fails(8, &write("bad.jsonl", &["0", bad]));
+        assert!(
+            err.contains("line 2: ") && err.contains("column"),
+            "{bad}: {err}"
+        );
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn the_nil_uuid_is_no_id() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    let nil = "00000000-0000-0000-0000-000000000000";
+    for line in [
+        format!("snapshot list --collection-id {nil}"),
+        format!("snapshot create --collection-id {nil} --input {SAMPLE}"),
+        format!("snapshot delete --collection-id {c} --snapshot-id {nil}"),
+    ] {
+        let err = cli.fails(3, &line);
+        assert!(err.contains("is the nil UUID"), "{line}: {err}");
+    }
+    std::fs::write(
+        cli.path("nil.jsonl"),
+        format!("{{\"vector\": [1.0]}}\n{{\"document_id\": \"{nil}\", \"vector\": [2.0]}}\n"),
+    )
+    .unwrap();
+    let err = cli.fails(
+        3,
+        &format!(
+            "snapshot create --collection-id {c} --input {}",
+            cli.path("nil.jsonl").display()
+        ),
+    );
+    assert!(
+        err.contains("document_id is the nil UUID") && err.contains("line 2 of"),
+        "{err}"
+    );
+    assert!(
+        !cli.path("akidb-snapshots").exists()
+            || files_under(&cli.path("akidb-snapshots"))
+                .iter()
+                .all(|(p, _)| p.extension() != Some("json".as_ref())),
+        "nothing committed"
+    );
+}
+
+#[test]
 fn help_teaches_and_progress_stays_quiet_when_piped() {
     let cli = Cli::local();
     let help = cli.ok("--help");
     assert!(
-        help.contains("Examples:") && help.contains("Exit codes:"),
+        help.contains("Examples:") && help.contains("Exit codes"),
         "{help}"
     );
+    // Every kind's code, from the library's table.
+    for kind in akidb_snapshot::ErrorKind::all() {
+        let entry = format!("{:>2} {}", kind.exit_code(), kind.name());
+        assert!(help.contains(&entry), "{entry} in {help}");
+    }
     let create = cli.ok("snapshot create --help");
     assert!(
         create.contains("JSON Lines") && create.contains(".npy"),
         "{create}"
     );
+    let words = create.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("integer of epoch milliseconds"), "{create}");
     let out = cli.run(&format!(
         "snapshot create --collection-id {} --input {}",
         collection(),
@@ -654,23 +849,81 @@ fn help_teaches_and_progress_stays_quiet_when_piped() {
 
 #[test]
 fn the_readme_walkthrough_runs_as_written() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    let block = readme
-        .split("<!-- walkthrough -->")
-        .nth(1)
-        .and_then(|rest| rest.split("<!-- /walkthrough -->").next())
-        .expect("the README marks its walkthrough");
-    let script = block
-        .trim()
-        .trim_start_matches("```sh")
-        .trim_end_matches("```");
+    let script = readme_block("walkthrough");
     assert!(
         script.matches("akidb-cli snapshot").count() >= 15,
         "{script}"
     );
+    let (dir, out) = run_readme_script(&script, &[]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("is intact"), "{stdout}");
+    assert!(
+        stdout.contains("(json) ->"),
+        "migrate converted one: {stdout}"
+    );
+    for file in ["restored.jsonl", "vectors.npy", "copy.parquet"] {
+        assert!(dir.path().join(file).exists(), "{file}");
+    }
+}
 
-    // From a folder that has the repository's examples/, with akidb-cli on the PATH.
+/// The README's S3 example, configured the standard AWS way: endpoint, region and key pair from
+/// the environment only. The one change is the endpoint's port, to the test server's.
+#[test]
+fn the_readme_s3_example_runs_with_the_aws_environment() {
+    let written = readme_block("s3-example");
+    assert!(
+        written.contains("export AWS_ENDPOINT_URL=http://127.0.0.1:9000")
+            && written.contains("AWS_REGION=")
+            && written.contains("AWS_ACCESS_KEY_ID=")
+            && !written.contains("endpoint="),
+        "the endpoint comes from the environment only: {written}"
+    );
+    let script = written.replace("http://127.0.0.1:9000", &support::s3_endpoint());
+    let c = collection().to_string();
+    let (_dir, out) = run_readme_script(&script, &[("C", c.as_str())]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let created = stdout.lines().next().unwrap_or_default();
+    assert_eq!(
+        created.len(),
+        36,
+        "create printed the new id first: {stdout}"
+    );
+    assert!(
+        stdout.lines().skip(1).any(|line| line.contains(created)),
+        "list found it in the bucket: {stdout}"
+    );
+    // It is in the README's bucket, where the test's own stores are not.
+    let listed = Cli {
+        dir: tempfile::tempdir().unwrap(),
+        store: Some(format!(
+            "s3://{}/backups?endpoint={}&region=us-east-1&access_key_id=t&secret_access_key=t",
+            support::README_BUCKET,
+            support::s3_endpoint()
+        )),
+    }
+    .json(&format!("snapshot list --collection-id {c}"));
+    assert_eq!(listed[0]["snapshot_id"], created);
+}
+
+/// The shell block of the README between `<!-- NAME -->` and `<!-- /NAME -->`.
+fn readme_block(name: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let block = readme
+        .split(&format!("<!-- {name} -->"))
+        .nth(1)
+        .and_then(|rest| rest.split(&format!("<!-- /{name} -->")).next())
+        .unwrap_or_else(|| panic!("the README marks its {name} block"));
+    block
+        .trim()
+        .trim_start_matches("```sh")
+        .trim_end_matches("```")
+        .to_owned()
+}
+
+/// Runs `script` with bash from a folder that has the repository's examples/, with akidb-cli on
+/// the PATH and `env` set; it must succeed.
+fn run_readme_script(script: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, Output) {
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(
         concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"),
@@ -683,27 +936,26 @@ fn the_readme_walkthrough_runs_as_written() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = Command::new("bash")
+    let mut command = Command::new("bash");
+    command
         .args(["-euo", "pipefail", "-c", script])
         .current_dir(dir.path())
         .env("PATH", path)
-        .env_remove("AKIDB_STORE")
-        .env_remove("AKIDB_CONFIG")
-        .output()
-        .unwrap();
+        .envs(env.iter().copied());
+    for name in [
+        "AKIDB_STORE",
+        "AKIDB_CONFIG",
+        "AWS_PROFILE",
+        "AWS_CONFIG_FILE",
+    ] {
+        command.env_remove(name);
+    }
+    let out = command.output().unwrap();
     assert!(
         out.status.success(),
-        "the walkthrough failed:\n{}\n{}",
+        "the README's block failed:\n{script}\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("is intact"), "{stdout}");
-    assert!(
-        stdout.contains("(json) ->"),
-        "migrate converted one: {stdout}"
-    );
-    for file in ["restored.jsonl", "vectors.npy", "copy.parquet"] {
-        assert!(dir.path().join(file).exists(), "{file}");
-    }
+    (dir, out)
 }

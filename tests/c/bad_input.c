@@ -38,6 +38,19 @@ int main(void) {
   const char *bad_json[2] = {"{\"ok\": true}", "{not json"};
   akidb_documents_view bad_meta = {2, 2, vectors, NULL, NULL, bad_json, NULL};
   CHECK_FAILS(AKIDB_ERR_VALIDATION, akidb_encode_parquet(&bad_meta, &collection, &snapshot, 0, NULL, &bytes, &err));
+  /* The nil UUID names nothing: not as a collection, a snapshot or a document. */
+  uint8_t nil[16] = {0};
+  CHECK_FAILS(AKIDB_ERR_VALIDATION, akidb_encode_parquet(&view, &nil, &snapshot, 0, NULL, &bytes, &err));
+  CHECK_FAILS(AKIDB_ERR_VALIDATION, akidb_encode_parquet(&view, &collection, &nil, 0, NULL, &bytes, &err));
+  uint8_t doc_ids[2][16] = {{7}, {0}};
+  akidb_documents_view nil_doc = {2, 2, vectors, (const uint8_t(*)[16])doc_ids, NULL, NULL, NULL};
+  {
+    akidb_error *err = NULL;
+    CHECK(akidb_encode_parquet(&nil_doc, &collection, &snapshot, 0, NULL, &bytes, &err) == AKIDB_ERR_VALIDATION);
+    CHECK(strstr(akidb_error_message(err), "document #1") != NULL);
+    CHECK(strstr(akidb_error_message(err), "nil UUID") != NULL);
+    akidb_error_free(err);
+  }
   akidb_parquet_options bad_codec = {99, 0, 0, true};
   CHECK_FAILS(AKIDB_ERR_INVALID_ARGUMENT, akidb_encode_parquet(&view, &collection, &snapshot, 0, &bad_codec, &bytes, &err));
 

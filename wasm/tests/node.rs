@@ -359,3 +359,46 @@ fn a_dimension_above_the_limit_is_refused() {
 fn version_is_the_crate_version() {
     assert_eq!(version(), env!("CARGO_PKG_VERSION"));
 }
+
+/// Files in the snapshot schema written by pyarrow, DuckDB and Polars (made by
+/// tests/interop/write_foreign.py, whose docstring gives their five documents).
+const FOREIGN: [(&str, &[u8]); 3] = [
+    (
+        "pyarrow",
+        include_bytes!("../../codec/tests/data/foreign/pyarrow.parquet"),
+    ),
+    (
+        "duckdb",
+        include_bytes!("../../codec/tests/data/foreign/duckdb.parquet"),
+    ),
+    (
+        "polars",
+        include_bytes!("../../codec/tests/data/foreign/polars.parquet"),
+    ),
+];
+
+#[wasm_bindgen_test]
+fn files_other_tools_wrote_are_inspected_and_read() {
+    for (writer, bytes) in FOREIGN {
+        let info = inspect(bytes.to_vec()).unwrap();
+        assert_eq!(number(&info, "vectorCount"), 5.0, "{writer}");
+        assert_eq!(number(&info, "dimension"), 4.0, "{writer}");
+        let page = read_documents(bytes.to_vec(), 0.0, 5.0).unwrap();
+        assert_eq!(page.length(), 5, "{writer}");
+        for (i, doc) in page.iter().enumerate() {
+            assert_eq!(
+                string(&doc, "documentId"),
+                format!("00000000-0000-4000-8000-00000000000{}", i + 1),
+                "{writer}"
+            );
+            let vector: Float32Array = get(&doc, "vector").dyn_into().unwrap();
+            assert_eq!(vector.get_index(3), i as f32 + 0.75, "{writer}");
+        }
+    }
+    let holed = include_bytes!("../../codec/tests/data/foreign/pyarrow-null-element.parquet");
+    assert_error(
+        read_documents(holed.to_vec(), 0.0, 5.0).unwrap_err(),
+        "Decoding",
+        "row 3: vector[1] is null",
+    );
+}

@@ -60,7 +60,9 @@ pub(crate) mod sealed {
         fn append(batch: RecordBatch, first_row: u64, out: &mut Vec<Self>) -> Result<()> {
             let columns = SnapshotColumns::of(&batch, Origin::File { first: first_row })?;
             columns.check_metadata_json()?;
-            out.push(batch);
+            // Rebuilt on the snapshot schema, sharing its buffers: a file from another writer
+            // decodes with nullable fields, and callers get one schema whoever wrote the file.
+            out.push(columns.to_snapshot_batch()?);
             Ok(())
         }
     }

@@ -8,12 +8,15 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::basic::Type as PhysicalType;
 use parquet::file::metadata::{
     ColumnChunkMetaData, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData,
 };
 use parquet::file::page_index::offset_index::PageLocation;
+use parquet::schema::types::Type as ParquetType;
 
 use super::slice::FileSlice;
 use crate::config::{Compression, Limits};
@@ -92,7 +95,7 @@ pub enum FooterParse {
 ///
 /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
 /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
-/// # let docs: Vec<_> = (0..30u128).map(|i| VectorDocument::new(Uuid::from_u128(i), vec![1.0; 4])).collect();
+/// # let docs: Vec<_> = (0..30u128).map(|i| VectorDocument::new(Uuid::from_u128(i + 1), vec![1.0; 4])).collect();
 /// let config = ParquetConfig::default().with_row_group_size(10);
 /// let (file, _) = encode_parquet(&docs, &header, &config).unwrap();
 /// let file_len = file.len() as u64;
@@ -249,7 +252,7 @@ impl ParquetFooter {
     ///
     /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
     /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
-    /// let docs: Vec<_> = (0..10_000u128).map(|i| VectorDocument::new(Uuid::from_u128(i), vec![i as f32; 128])).collect();
+    /// let docs: Vec<_> = (0..10_000u128).map(|i| VectorDocument::new(Uuid::from_u128(i + 1), vec![i as f32; 128])).collect();
     /// let (file, _) = encode_parquet(&docs, &header, &ParquetConfig::default()).unwrap();
     /// let tail_len = (ParquetFooter::SUGGESTED_TAIL_BYTES as usize).min(file.len());
     /// let tail = bytes::Bytes::copy_from_slice(&file[file.len() - tail_len..]);
@@ -372,15 +375,78 @@ fn is_vector(column: &ColumnChunkMetaData) -> bool {
 
 /// How parquet is to read a snapshot: with our own schema, which makes it check the file's
 /// columns against it and coerce a plain LIST (from a writer that embedded no Arrow schema) to
-/// the fixed-size list.
+/// the fixed-size list. What other writers of the same schema do differently is allowed for
+/// ([`reader_schema`]).
 fn reader_metadata(metadata: ParquetMetaData, dimension: u32) -> Result<ArrowReaderMetadata> {
+    let schema = reader_schema(
+        &arrow_schema(dimension as i32),
+        metadata.file_metadata().schema_descr().root_schema(),
+    );
     let options = ArrowReaderOptions::new()
-        .with_schema(arrow_schema(dimension as i32))
+        .with_schema(schema)
         .with_skip_arrow_metadata(true);
-    ArrowReaderMetadata::try_new(Arc::new(metadata), options).map_err(|e| Error::Decoding {
-        message: "the file's columns are not those of an akidb snapshot".to_owned(),
-        source: Some(e.into()),
+    // parquet's words name the column and both types; every caller prints only the message.
+    ArrowReaderMetadata::try_new(Arc::new(metadata), options).map_err(|e| {
+        Error::decoding(format!(
+            "the file's columns are not those of an akidb snapshot ({e})"
+        ))
     })
+}
+
+/// The snapshot schema as the file at `root` stores it. pyarrow, DuckDB, Polars and Spark write
+/// every column optional and list elements nullable, so each field is nullable where the file's
+/// column is optional (a null where a value is needed is refused per batch, where the row is
+/// known). Polars and Spark have no fixed-size binary type and write `document_id` as a plain
+/// `BYTE_ARRAY`, which is read as `Binary` and held to 16 bytes a value per batch
+/// ([`with_fixed_ids`](crate::record_batch::with_fixed_ids)).
+fn reader_schema(schema: &SchemaRef, root: &ParquetType) -> SchemaRef {
+    let top = if root.is_group() {
+        root.get_fields()
+    } else {
+        &[]
+    };
+    let column = |name: &str| top.iter().find(|t| t.name() == name);
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let file = column(field.name());
+            let nullable = file.is_some_and(|t| t.is_optional());
+            match (field.data_type(), file) {
+                (DataType::FixedSizeBinary(_), Some(id))
+                    if !id.is_group() && id.get_physical_type() == PhysicalType::BYTE_ARRAY =>
+                {
+                    Field::new(field.name(), DataType::Binary, nullable)
+                }
+                (DataType::FixedSizeList(element, size), Some(list)) => {
+                    let element = element
+                        .as_ref()
+                        .clone()
+                        .with_nullable(list_element_is_optional(list));
+                    field
+                        .as_ref()
+                        .clone()
+                        .with_data_type(DataType::FixedSizeList(Arc::new(element), *size))
+                        .with_nullable(nullable)
+                }
+                _ => field.as_ref().clone().with_nullable(nullable),
+            }
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// Whether the element of a three-level Parquet LIST (`group (LIST) { repeated group list {
+/// element } }`) is optional; a two-level list's repeated leaf is never null.
+fn list_element_is_optional(list: &ParquetType) -> bool {
+    let child = |t: &ParquetType| {
+        t.is_group()
+            .then(|| t.get_fields().first().cloned())
+            .flatten()
+    };
+    child(list)
+        .and_then(|repeated| child(&repeated))
+        .is_some_and(|element| element.is_optional())
 }
 
 /// Reads a snapshot's footer from a whole file in memory, without decoding any vector.

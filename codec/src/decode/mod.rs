@@ -27,6 +27,7 @@ use crate::config::{Limits, arrow_batch_rows};
 use crate::error::{Error, Result};
 use crate::model::VectorDocument;
 use crate::parallel::{map_ordered, workers};
+use crate::record_batch::with_fixed_ids;
 use slice::FileSlice;
 
 /// Decodes a whole Parquet snapshot. Row groups are decoded on all cores (feature `parallel`).
@@ -93,7 +94,7 @@ pub fn decode_parquet_verified(
 ///
 /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
 /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
-/// let docs: Vec<_> = (0..25u128).map(|i| VectorDocument::new(Uuid::from_u128(i), vec![1.0; 4])).collect();
+/// let docs: Vec<_> = (0..25u128).map(|i| VectorDocument::new(Uuid::from_u128(i + 1), vec![1.0; 4])).collect();
 /// let config = ParquetConfig::default().with_row_group_size(10);
 /// let (file, _) = encode_parquet(&docs, &header, &config).unwrap();
 ///
@@ -111,7 +112,7 @@ pub fn decode_parquet_verified(
 /// # use uuid::Uuid;
 /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
 /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
-/// # let docs: Vec<_> = (0..25u128).map(|i| VectorDocument::new(Uuid::from_u128(i), vec![1.0; 4])).collect();
+/// # let docs: Vec<_> = (0..25u128).map(|i| VectorDocument::new(Uuid::from_u128(i + 1), vec![1.0; 4])).collect();
 /// # let (file, _) = encode_parquet(&docs, &header, &ParquetConfig::default()).unwrap();
 /// let reader = ParquetReader::arrow(file.into(), &Limits::default()).unwrap();
 /// let batches: Vec<_> = reader.flat_map(Result::unwrap).collect();
@@ -252,7 +253,7 @@ impl ParquetFooter {
     /// # use uuid::Uuid;
     /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
     /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
-    /// let docs: Vec<_> = (0..25u128).map(|i| VectorDocument::new(Uuid::from_u128(i), vec![1.0; 4])).collect();
+    /// let docs: Vec<_> = (0..25u128).map(|i| VectorDocument::new(Uuid::from_u128(i + 1), vec![1.0; 4])).collect();
     /// let (file, _) = encode_parquet(&docs, &header, &ParquetConfig::default().with_row_group_size(10)).unwrap();
     /// let FooterParse::Complete(footer) = ParquetFooter::parse(file.clone().into(), file.len() as u64, &Limits::default())
     ///     .unwrap() else { panic!("the whole file holds the footer") };
@@ -397,8 +398,9 @@ impl ParquetFooter {
                     rows.end.min(position + batch.num_rows()),
                 );
                 if from < to {
-                    let wanted = batch.slice(from - position, to - from);
-                    T::append(wanted, group_first_row + from as u64, &mut decoded)?;
+                    let first = group_first_row + from as u64;
+                    let wanted = with_fixed_ids(batch.slice(from - position, to - from), first)?;
+                    T::append(wanted, first, &mut decoded)?;
                     decoded_rows += to - from;
                 }
                 position += batch.num_rows();

@@ -51,7 +51,7 @@ use crate::validate::DocumentValidator;
 ///     Timestamp::from_millis(1_700_000_000_000),
 /// );
 /// let docs: Vec<_> = (0..100u128)
-///     .map(|i| VectorDocument::new(Uuid::from_u128(i), vec![i as f32; 8]))
+///     .map(|i| VectorDocument::new(Uuid::from_u128(i + 1), vec![i as f32; 8]))
 ///     .collect();
 /// let (bytes, summary) = encode_parquet(&docs, &header, &ParquetConfig::default()).unwrap();
 /// assert_eq!(summary.vector_count, 100);
@@ -91,7 +91,7 @@ pub fn encode_parquet(
 /// let mut writer = ParquetWriter::try_new(Vec::new(), header, config).unwrap();
 /// for batch in 0..5u128 {
 ///     let docs: Vec<_> = (0..500)
-///         .map(|i| VectorDocument::new(Uuid::from_u128(batch * 500 + i), vec![0.25; 16]))
+///         .map(|i| VectorDocument::new(Uuid::from_u128(batch * 500 + i + 1), vec![0.25; 16]))
 ///         .collect();
 ///     writer.write(&docs).unwrap();
 /// }
@@ -141,10 +141,11 @@ impl<W: Write + Send> std::fmt::Debug for ParquetWriter<W> {
 
 impl<W: Write + Send> ParquetWriter<W> {
     /// A writer of the snapshot `header` into `sink`. Fails with [`Error::Validation`] if
-    /// `config` is invalid or `header.created_at` cannot be written.
+    /// `config` is invalid, an id of `header` is the nil UUID, or `header.created_at` cannot be
+    /// written.
     pub fn try_new(sink: W, header: SnapshotHeader, config: ParquetConfig) -> Result<Self> {
         config.validate()?;
-        header.created_at_rfc3339()?;
+        header.check()?;
         Ok(ParquetWriter {
             header,
             config,

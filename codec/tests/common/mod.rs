@@ -99,7 +99,7 @@ pub fn collection(
 ) -> impl Strategy<Value = Vec<VectorDocument>> {
     (1..=max_dim, 1..=max_docs).prop_flat_map(move |(dim, n)| {
         let doc = (
-            any::<u128>(),
+            1..=u128::MAX, // not the nil UUID, which is no id
             proptest::option::of(".{0,24}"),
             prop::collection::vec(floats.clone(), dim),
             proptest::option::of(json_value()),

@@ -14,6 +14,8 @@ use uuid::Uuid;
 pub mod faults;
 
 pub const BUCKET: &str = "akidb-tests";
+/// The bucket the README's S3 example names; the test server has it too.
+pub const README_BUCKET: &str = "my-bucket";
 
 /// The moto server of this test binary. Its standard input is a pipe from this process, so
 /// it exits when this process does.
@@ -46,7 +48,7 @@ fn s3_server() -> &'static S3Server {
         let mut child = Command::new(python())
             .arg(script)
             .arg(port.to_string())
-            .arg(BUCKET)
+            .args([BUCKET, README_BUCKET])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -148,7 +150,8 @@ pub fn docs(n: usize, dim: usize, seed: u64) -> Vec<VectorDocument> {
             let vector = (0..dim)
                 .map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
                 .collect();
-            let mut doc = VectorDocument::new(Uuid::from_u64_pair(seed, i as u64), vector)
+            // Counted from 1: the nil UUID (seed 0, row 0) is no id.
+            let mut doc = VectorDocument::new(Uuid::from_u64_pair(seed, i as u64 + 1), vector)
                 .with_inserted_at(Timestamp::from_millis(1_700_000_000_000 + i as i64));
             if i % 3 == 0 {
                 doc = doc.with_external_id(format!("ext-{i}"));

@@ -20,10 +20,7 @@ Examples:
   akidb-cli snapshot create --collection-id $C --input vectors.jsonl
   akidb-cli snapshot list --collection-id $C
   akidb-cli snapshot restore --collection-id $C --snapshot-id latest --output back.npy
-  akidb-cli --store s3://bucket/backups snapshot verify --collection-id $C --snapshot-id $S
-
-Exit codes: 0 success, 1 internal error, 2 usage, 3 validation, 4 not found, 5 corrupted
-snapshot, 6 storage failure, 7 configuration, 8 input or output file.")]
+  akidb-cli --store s3://bucket/backups snapshot verify --collection-id $C --snapshot-id $S")]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
@@ -66,7 +63,8 @@ pub(crate) enum SnapshotCommand {
     ///
     /// The input is read as it is encoded, so any size works: JSON Lines (.jsonl or .ndjson:
     /// one document per line, {"vector": [...]} plus optional "document_id", "external_id",
-    /// "metadata", "inserted_at"; missing ids and times are generated), a NumPy float32 matrix
+    /// "metadata", "inserted_at"; missing ids and times are generated; "inserted_at" is RFC 3339
+    /// text or an integer of epoch milliseconds, negative before 1970), a NumPy float32 matrix
     /// (.npy: one row per document, ids generated), or an existing snapshot file (.parquet or
     /// .json, ids kept). Prints the new snapshot's id (with --json, its metadata).
     Create(CreateArgs),
@@ -117,15 +115,13 @@ pub(crate) enum SnapshotRef {
 }
 
 impl FromStr for SnapshotRef {
-    type Err = String;
+    type Err = akidb_snapshot::codec::Error;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.eq_ignore_ascii_case("latest") {
             return Ok(SnapshotRef::Latest);
         }
-        s.parse()
-            .map(SnapshotRef::Id)
-            .map_err(|e| format!("not a UUID or `latest`: {e}"))
+        s.parse().map(SnapshotRef::Id)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::args::{
     SnapshotArgs, SnapshotCommand, SnapshotRef,
 };
 use crate::exit::CliError;
-use crate::input::{Input, Rows};
+use crate::input::{Input, InputError, Rows};
 use crate::output;
 
 /// Runs the command; returns the exit code of a success.
@@ -166,6 +166,13 @@ fn locate(error: Error, input: &Input) -> CliError {
         let at = input.locate(*position);
         return CliError::At(Box::new(error), at);
     }
+    // The input file's own failure is reported as the file's, with its kind.
+    if let Error::Input { source, target } = error {
+        return match source.downcast::<InputError>() {
+            Ok(input) => (*input).into(),
+            Err(source) => Error::Input { source, target }.into(),
+        };
+    }
     error.into()
 }
 
@@ -306,12 +313,8 @@ fn inspect_file(global: &Global, path: &Path) -> Result<(), CliError> {
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let described = |e| Error::Codec {
-        target: Default::default(),
-        source: e,
-    };
     if is_json {
-        let snapshot = decode_json(&bytes).map_err(described)?;
+        let snapshot = decode_json(&bytes).map_err(CliError::local_file(path))?;
         let dimension = snapshot.documents.first().map_or(0, |d| d.vector.len());
         let summary = serde_json::json!({
             "format": "json",
@@ -335,7 +338,7 @@ fn inspect_file(global: &Global, path: &Path) -> Result<(), CliError> {
         println!("size         {}", output::megabytes(bytes.len() as u64));
         return Ok(());
     }
-    let info = inspect_parquet(&bytes, &Limits::default()).map_err(described)?;
+    let info = inspect_parquet(&bytes, &Limits::default()).map_err(CliError::local_file(path))?;
     if global.json {
         return output::print_json(&output::info_json(&info));
     }

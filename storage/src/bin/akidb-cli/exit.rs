@@ -1,5 +1,8 @@
 //! Errors as one line on stderr and an exit code per kind.
 
+use std::path::PathBuf;
+
+use akidb_snapshot::codec;
 use akidb_snapshot::{Error, ErrorKind};
 
 /// What went wrong in the command line tool.
@@ -9,6 +12,11 @@ pub(crate) enum CliError {
     Snapshot(Box<Error>),
     /// The library's error about a document of the input, and where that document is.
     At(Box<Error>, String),
+    /// The library's error about a file on disk given as a snapshot (`inspect --file`), not
+    /// one in the store.
+    LocalFile(Box<codec::Error>, PathBuf),
+    /// An argument the library refused (an id that is not a UUID, or is the nil UUID).
+    Argument(String),
     /// A file of the user's could not be read or written, or holds something unusable.
     File(String),
     /// Arguments that parse but do not make sense together.
@@ -17,7 +25,14 @@ pub(crate) enum CliError {
     Internal(String),
 }
 
+/// Usage errors: clap's own, and arguments that do not make sense together.
+const USAGE: u8 = 2;
+
 impl CliError {
+    pub(crate) fn local_file(path: &std::path::Path) -> impl FnOnce(codec::Error) -> Self {
+        move |e| CliError::LocalFile(Box::new(e), path.to_owned())
+    }
+
     pub(crate) fn file(message: impl Into<String>) -> Self {
         CliError::File(message.into())
     }
@@ -30,56 +45,80 @@ impl CliError {
         CliError::Internal(message.into())
     }
 
-    /// The exit code: one per kind, documented in `--help`.
-    pub(crate) fn code(&self) -> i32 {
+    /// The kind this error is reported as.
+    fn kind(&self) -> Option<ErrorKind> {
         match self {
-            CliError::Snapshot(e) | CliError::At(e, _) => match e.kind() {
-                ErrorKind::Validation => 3,
-                ErrorKind::NotFound => 4,
-                ErrorKind::DataCorruption
-                | ErrorKind::Decoding
-                | ErrorKind::UnsupportedSchemaVersion
-                | ErrorKind::LimitExceeded => 5,
-                ErrorKind::Storage | ErrorKind::AlreadyExists => 6,
-                ErrorKind::Config => 7,
-                ErrorKind::Input => 8,
-                _ => 1,
-            },
-            CliError::File(_) => 8,
-            CliError::Usage(_) => 2,
-            CliError::Internal(_) => 1,
+            CliError::Snapshot(e) | CliError::At(e, _) => Some(e.kind()),
+            CliError::LocalFile(e, _) => Some(e.kind().into()),
+            CliError::Argument(_) => Some(ErrorKind::Validation),
+            CliError::File(_) => Some(ErrorKind::Input),
+            CliError::Usage(_) => None,
+            CliError::Internal(_) => Some(ErrorKind::Internal),
         }
+    }
+
+    /// The exit code: the library's number for the kind (`ErrorKind::exit_code`), or 2 for
+    /// usage.
+    pub(crate) fn code(&self) -> i32 {
+        self.kind().map_or(USAGE, ErrorKind::exit_code).into()
     }
 
     /// What to do about it.
     fn hint(&self) -> &'static str {
-        match self {
-            CliError::Snapshot(e) | CliError::At(e, _) => match e.kind() {
-                ErrorKind::Validation => "fix the input and run the command again",
-                ErrorKind::NotFound => {
-                    "`akidb-cli snapshot list --collection-id ID` shows what exists"
-                }
-                ErrorKind::DataCorruption | ErrorKind::Decoding => {
-                    "this snapshot is damaged: restore another one and delete this one"
-                }
-                ErrorKind::UnsupportedSchemaVersion => {
-                    "the snapshot was written by a newer akidb-snapshot: upgrade akidb-cli"
-                }
-                ErrorKind::LimitExceeded => "the file is larger than the reader allows",
-                ErrorKind::Storage => {
-                    "check the store URI, the network and the credentials (AWS_* variables); \
-                     transient failures were already retried"
-                }
-                ErrorKind::AlreadyExists => "nothing was overwritten; run the command again",
-                ErrorKind::Config => "fix --store or the --config file",
-                ErrorKind::Input => "fix the input file and run the command again",
-                _ => "please report this bug",
-            },
-            CliError::File(_) => "check the path and the file's contents",
-            CliError::Usage(_) => "see --help",
-            CliError::Internal(_) => "please report this bug",
+        let Some(kind) = self.kind() else {
+            return "see --help";
+        };
+        let local = matches!(self, CliError::LocalFile(..));
+        match kind {
+            ErrorKind::Validation if matches!(self, CliError::Argument(_)) => {
+                "fix the argument; --help says what each one takes"
+            }
+            ErrorKind::Validation => "fix the input and run the command again",
+            ErrorKind::NotFound => "`akidb-cli snapshot list --collection-id ID` shows what exists",
+            ErrorKind::DataCorruption if local => {
+                "the file is not readable Parquet: truncated, damaged, or another format"
+            }
+            ErrorKind::DataCorruption => {
+                "this snapshot is damaged: restore another one and delete this one"
+            }
+            ErrorKind::Decoding => {
+                "the file is readable but not in the snapshot schema; docs/FORMAT.md lists the \
+                 columns and types a snapshot has"
+            }
+            ErrorKind::UnsupportedSchemaVersion => {
+                "the snapshot was written by a newer akidb-snapshot: upgrade akidb-cli"
+            }
+            ErrorKind::LimitExceeded => "the file is larger than the reader allows",
+            ErrorKind::Storage => {
+                "check the store URI, the network and the credentials (AWS_* variables); \
+                 transient failures were already retried"
+            }
+            ErrorKind::AlreadyExists => "nothing was overwritten; run the command again",
+            ErrorKind::Config => "fix --store or the --config file",
+            ErrorKind::Input if matches!(self, CliError::File(_)) => {
+                "check the path and the file's contents"
+            }
+            ErrorKind::Input => "fix the input file and run the command again",
+            ErrorKind::Encoding => {
+                "the snapshot could not be written from this input; the message says which part"
+            }
+            _ => "please report this bug, with the command that printed it",
         }
     }
+}
+
+/// The exit codes, one line per kind, for `--help`: made from the library's table.
+pub(crate) fn exit_codes_help() -> String {
+    let mut codes: Vec<(u8, &str)> = ErrorKind::all()
+        .map(|k| (k.exit_code(), k.name()))
+        .collect();
+    codes.push((USAGE, "usage"));
+    codes.sort();
+    let list: String = codes
+        .iter()
+        .map(|(c, n)| format!("\n  {c:>2} {n}"))
+        .collect();
+    format!("Exit codes (docs/TROUBLESHOOTING.md):\n   0 success{list}")
 }
 
 impl std::fmt::Display for CliError {
@@ -87,7 +126,11 @@ impl std::fmt::Display for CliError {
         match self {
             CliError::Snapshot(e) => write!(f, "{e}"),
             CliError::At(e, at) => write!(f, "{e} (at {at})"),
-            CliError::File(m) | CliError::Usage(m) | CliError::Internal(m) => f.write_str(m),
+            CliError::LocalFile(e, path) => write!(f, "{}: {e}", path.display()),
+            CliError::Argument(m)
+            | CliError::File(m)
+            | CliError::Usage(m)
+            | CliError::Internal(m) => f.write_str(m),
         }
     }
 }

@@ -22,15 +22,32 @@ use crate::exit::CliError;
 
 /// An input file's problem, with the file and line or row it is at.
 #[derive(Debug)]
-pub(crate) struct InputError(String);
+pub(crate) enum InputError {
+    /// The file is unreadable or malformed as a file of its kind.
+    File(String),
+    /// The codec refused the file as a snapshot (a `.parquet` or `.json` input).
+    Snapshot(PathBuf, akidb_snapshot::codec::Error),
+}
 
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            InputError::File(message) => f.write_str(message),
+            InputError::Snapshot(path, e) => write!(f, "{}: {e}", path.display()),
+        }
     }
 }
 
 impl std::error::Error for InputError {}
+
+impl From<InputError> for CliError {
+    fn from(e: InputError) -> Self {
+        match e {
+            InputError::File(message) => CliError::file(message),
+            InputError::Snapshot(path, e) => CliError::LocalFile(Box::new(e), path),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -190,7 +207,12 @@ fn spawn_reader<T: Send + 'static>(
 }
 
 fn error(path: &Path, what: impl std::fmt::Display) -> InputError {
-    InputError(format!("{}: {what}", path.display()))
+    InputError::File(format!("{}: {what}", path.display()))
+}
+
+/// The codec's refusal of a snapshot file given as input, with its kind.
+fn refused(path: &Path) -> impl FnOnce(akidb_snapshot::codec::Error) -> InputError {
+    move |e| InputError::Snapshot(path.to_owned(), e)
 }
 
 fn read_json_lines(
@@ -344,7 +366,7 @@ fn read_parquet(path: &Path, emit: &mut dyn FnMut(RecordBatch) -> bool) -> Resul
     let mut tail_len = ParquetFooter::SUGGESTED_TAIL_BYTES.min(len);
     let footer = loop {
         match ParquetFooter::parse(read_range(len - tail_len..len)?, len, &Limits::default())
-            .map_err(|e| error(path, e))?
+            .map_err(refused(path))?
         {
             FooterParse::Complete(footer) => break footer,
             FooterParse::NeedTail(needed) => tail_len = needed,
@@ -354,7 +376,7 @@ fn read_parquet(path: &Path, emit: &mut dyn FnMut(RecordBatch) -> bool) -> Resul
         let bytes = read_range(row_group.byte_range.clone())?;
         let batches = footer
             .decode_row_group::<RecordBatch>(index, bytes)
-            .map_err(|e| error(path, e))?;
+            .map_err(refused(path))?;
         for batch in batches {
             if !emit(batch) {
                 return Ok(());
@@ -369,7 +391,7 @@ fn read_json(
     rows: usize,
     emit: &mut dyn FnMut(Vec<VectorDocument>) -> bool,
 ) -> Result<(), InputError> {
-    let snapshot = decode_json(&read_all(path)?).map_err(|e| error(path, e))?;
+    let snapshot = decode_json(&read_all(path)?).map_err(refused(path))?;
     let mut docs = snapshot.documents.into_iter();
     loop {
         let batch: Vec<_> = docs.by_ref().take(rows).collect();

@@ -10,7 +10,9 @@ mod exit;
 mod input;
 mod output;
 
-use clap::Parser;
+use std::error::Error as _;
+
+use clap::{CommandFactory, FromArgMatches};
 
 /// mimalloc rather than glibc's malloc: a create hands row-group-sized buffers between the
 /// reading, encoding and uploading threads, and glibc's per-thread arenas kept freed ones, so
@@ -26,7 +28,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let cli = args::Cli::parse();
+    let cli = parse().unwrap_or_else(|e| match e {
+        Parsed::Clap(e) => e.exit(),
+        Parsed::Refused(e) => exit::fail(&e),
+    });
     init_logging(cli.global.verbose, cli.global.quiet);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -51,4 +56,34 @@ fn init_logging(verbose: u8, quiet: bool) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+}
+
+enum Parsed {
+    /// Clap's own error, help or version: clap prints it and exits.
+    Clap(clap::Error),
+    /// A value the library refused, reported as every other error of its kind.
+    Refused(exit::CliError),
+}
+
+/// The command line. `--help` ends with the exit codes of the library's table, and an id that
+/// the library refuses (not a UUID, or the nil UUID) is its validation error, not a usage one.
+fn parse() -> Result<args::Cli, Parsed> {
+    let command = args::Cli::command();
+    let help = command
+        .get_after_help()
+        .map_or_else(String::new, |h| format!("{h}\n\n"));
+    let matches = command
+        .after_help(format!("{help}{}", exit::exit_codes_help()))
+        .try_get_matches()
+        .map_err(|e| {
+            let refused = (e.kind() == clap::error::ErrorKind::ValueValidation)
+                .then(|| e.source())
+                .flatten()
+                .and_then(|source| source.downcast_ref::<akidb_snapshot::codec::Error>());
+            match refused {
+                Some(source) => Parsed::Refused(exit::CliError::Argument(source.to_string())),
+                None => Parsed::Clap(e),
+            }
+        })?;
+    args::Cli::from_arg_matches(&matches).map_err(Parsed::Clap)
 }
