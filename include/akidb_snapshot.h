@@ -113,6 +113,8 @@ enum akidb_result
   AKIDB_ERR_PANIC = 7013,
   // Any other internal failure: a bug in akidb-snapshot.
   AKIDB_ERR_INTERNAL = 7014,
+  // The host's document stream (an Arrow stream) failed; nothing was committed.
+  AKIDB_ERR_INPUT = 7015,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
