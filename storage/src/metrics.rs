@@ -8,7 +8,7 @@
 //! | `snapshot_create_duration_seconds` | histogram | `format` |
 //! | `snapshot_restore_duration_seconds` | histogram | `format` |
 //! | `snapshot_size_bytes` | histogram | `format` |
-//! | `snapshot_compression_ratio` | histogram | `format` |
+//! | `snapshot_compression_ratio` | gauge (of the last create) | `format` |
 //! | `s3_upload_bytes_total` | counter | `store` |
 //! | `s3_download_bytes_total` | counter | `store` |
 //! | `snapshot_store_retries_total` | counter | `operation` |
@@ -51,8 +51,8 @@ pub(crate) fn record_create(metadata: &SnapshotMetadata, elapsed: Duration) {
     metrics::histogram!(SIZE_BYTES, "format" => format).record(metadata.size_bytes as f64);
     if metadata.size_bytes > 0 {
         let raw = metadata.vector_count as f64 * f64::from(metadata.dimension) * 4.0;
-        metrics::histogram!(COMPRESSION_RATIO, "format" => format)
-            .record(raw / metadata.size_bytes as f64);
+        metrics::gauge!(COMPRESSION_RATIO, "format" => format)
+            .set(raw / metadata.size_bytes as f64);
     }
 }
 

@@ -12,6 +12,7 @@
 use std::io::Write;
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Instant;
 
 use akidb_snapshot_codec::{
     DecodedRow, FooterParse, HashingWriter, ParquetFooter, Sha256Digest, SnapshotFormat,
@@ -19,9 +20,11 @@ use akidb_snapshot_codec::{
 };
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use tracing::Span;
 
 use crate::error::{Error, ErrorKind, Result, Target};
 use crate::keys;
+use crate::spans;
 use crate::store::SnapshotStore;
 use crate::write::{Encoding, blocking};
 
@@ -43,6 +46,9 @@ pub(crate) struct DataFile {
     store: SnapshotStore,
     key: String,
     metadata: SnapshotMetadata,
+    /// The operation's span, current where the file was opened: the parent of the events of
+    /// the stream, which its consumer polls outside that span.
+    span: Span,
 }
 
 impl DataFile {
@@ -56,6 +62,7 @@ impl DataFile {
             store,
             key,
             metadata,
+            span: Span::current(),
         }
     }
 
@@ -124,6 +131,7 @@ impl DataFile {
     async fn footer(&self, len: u64) -> Result<(Bytes, u64, Box<ParquetFooter>)> {
         let target = self.target();
         let limits = *self.store.limits();
+        let started = Instant::now();
         let mut tail_len = ParquetFooter::SUGGESTED_TAIL_BYTES.min(len);
         loop {
             let tail = self.read(len - tail_len..len).await?;
@@ -134,6 +142,8 @@ impl DataFile {
             match parsed {
                 FooterParse::Complete(footer) => {
                     self.check_footer(&footer)?;
+                    tracing::info!(parent: &self.span, bytes = tail_len,
+                        duration_ms = spans::millis(started), "footer read");
                     return Ok((tail, tail_len, footer));
                 }
                 FooterParse::NeedTail(needed) => tail_len = needed,
@@ -195,11 +205,15 @@ impl DataFile {
                             (Arc::clone(&footer), Arc::clone(&file), group.clone());
                         let hashed = to_hash.take().unwrap_or_default();
                         Ok(async move {
+                            let started = Instant::now();
                             let docs = blocking(move || {
                                 footer.decode_row_group_rows::<T>(index, rows, group)
                             })
                             .await?
                             .map_err(|e| Error::codec(file.target(), e))?;
+                            tracing::debug!(parent: &file.span, row_group = index,
+                                rows = T::row_count(&docs), duration_ms = spans::millis(started),
+                                "row group decoded");
                             Ok::<_, Error>((hashed, docs))
                         })
                     })

@@ -7,6 +7,7 @@ use akidb_snapshot_codec::{CollectionId, SnapshotMetadata, Timestamp};
 
 use crate::error::Result;
 use crate::store::SnapshotStore;
+use tracing::field::Empty;
 
 /// Which snapshots of a collection to keep. The default keeps everything.
 ///
@@ -96,12 +97,15 @@ impl RetentionPolicy {
 impl SnapshotStore {
     /// Deletes the snapshots of `collection_id` that `policy` expires, oldest first, and
     /// returns them. With `dry_run`, returns them without deleting anything.
+    #[tracing::instrument(skip_all, fields(%collection_id, dry_run, snapshots = Empty,
+        duration_ms = Empty))]
     pub async fn apply_retention(
         &self,
         collection_id: CollectionId,
         policy: &RetentionPolicy,
         dry_run: bool,
     ) -> Result<Vec<SnapshotMetadata>> {
+        let started = std::time::Instant::now();
         let snapshots = self.list_snapshots(collection_id).await?;
         let mut expired: Vec<SnapshotMetadata> = policy
             .expired(&snapshots, crate::store::now())
@@ -115,6 +119,9 @@ impl SnapshotStore {
                     .await?;
             }
         }
+        let span = tracing::Span::current();
+        span.record("snapshots", expired.len());
+        crate::spans::finish(&span, started, "retention applied");
         Ok(expired)
     }
 }

@@ -13,12 +13,14 @@ use bytes::{Bytes, BytesMut};
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use opendal::{Buffer, Operator};
 use tracing::Instrument;
+use tracing::field::Empty;
 use uuid::Uuid;
 
 use crate::error::{BoxError, Error, Result, Target};
 use crate::keys::{self, Key};
 use crate::metrics;
 use crate::read::{DataFile, DocumentStream, Row, RowStream};
+use crate::spans;
 use crate::write::{Batch, Encoder, Encoding, Spool};
 
 /// S3 takes parts of at least 5 MiB; 8 MiB parts keep two in flight within a row group's size.
@@ -191,7 +193,9 @@ impl SnapshotStore {
         let header =
             SnapshotHeader::new(collection_id, SnapshotId::from_uuid(Uuid::now_v7()), now());
         let span = tracing::info_span!("create_snapshot", %collection_id,
-            snapshot_id = %header.snapshot_id, format = encoding.format().extension());
+            snapshot_id = %header.snapshot_id, format = encoding.format().extension(),
+            vector_count = Empty, size_bytes = Empty, duration_ms = Empty);
+        let operation = span.clone();
         async move {
             let started = Instant::now();
             let target = Target::snapshot(header.collection_id, header.snapshot_id);
@@ -231,18 +235,25 @@ impl SnapshotStore {
                 }
             };
 
+            tracing::info!(
+                rows = summary.vector_count,
+                bytes = summary.size_bytes,
+                duration_ms = spans::millis(started),
+                "data written"
+            );
+
             let metadata = SnapshotMetadata::new(&header, format, encoding.compression(), &summary);
+            let committing = Instant::now();
             if let Err(e) = self.commit(target, &metadata).await {
                 self.after_failed_commit(&metadata, &data_key, e).await?;
             }
-            let elapsed = started.elapsed();
-            metrics::record_create(&metadata, elapsed);
             tracing::info!(
-                vector_count = metadata.vector_count,
-                size_bytes = metadata.size_bytes,
-                duration_ms = elapsed.as_millis() as u64,
-                "snapshot created"
+                duration_ms = spans::millis(committing),
+                "metadata committed"
             );
+            metrics::record_create(&metadata, started.elapsed());
+            spans::record_snapshot(&operation, &metadata);
+            spans::finish(&operation, started, "snapshot created");
             Ok(metadata)
         }
         .instrument(span)
@@ -268,10 +279,18 @@ impl SnapshotStore {
                 target,
                 source: e.into(),
             })?;
+            let (started, rows) = (Instant::now(), batch.len());
             let (next, result) = encoder.write(batch).await?;
             result.map_err(|e| Error::codec(target, e))?;
             encoder = next;
-            self.upload(target, key, writer, spool.take()).await?;
+            // The encoder holds the last group until the next one, or the footer, follows it.
+            let uploaded_bytes = self.upload(target, key, writer, spool.take()).await?;
+            tracing::debug!(
+                rows,
+                uploaded_bytes,
+                duration_ms = spans::millis(started),
+                "row group encoded"
+            );
         }
         let summary = encoder
             .finish()
@@ -287,9 +306,9 @@ impl SnapshotStore {
         key: &str,
         writer: &mut opendal::Writer,
         bytes: Buffer,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         if bytes.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let len = bytes.len() as u64;
         writer
@@ -297,7 +316,7 @@ impl SnapshotStore {
             .await
             .map_err(|e| Error::store(target, "write", key, e))?;
         metrics::record_upload(self.scheme, len);
-        Ok(())
+        Ok(len)
     }
 
     /// Writes the metadata file, which makes the snapshot exist; never over an existing one.
@@ -389,23 +408,38 @@ impl SnapshotStore {
         self.restore_rows(collection_id, snapshot_id).await
     }
 
+    #[tracing::instrument(name = "restore_snapshot", skip_all, fields(%collection_id,
+        %snapshot_id, vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
     async fn restore_rows<T: Row>(
         &self,
         collection_id: CollectionId,
         snapshot_id: SnapshotId,
     ) -> Result<RowStream<T>> {
-        let metadata = self.metadata(collection_id, snapshot_id).await?;
-        let format = metadata.format;
         let started = Instant::now();
+        let metadata = self.read_metadata(collection_id, snapshot_id).await?;
+        let format = metadata.format;
+        let span = tracing::Span::current();
+        spans::record_snapshot(&span, &metadata);
         // Counted once the last batch passed every check, never after an error.
         let on_verified = move || {
             metrics::record_restore(format, started.elapsed());
-            tracing::info!(%collection_id, %snapshot_id, format = format.extension(),
-                duration_ms = started.elapsed().as_millis() as u64, "snapshot restored");
+            spans::finish(&span, started, "snapshot restored");
         };
         DataFile::of(self.clone(), metadata)
             .stream(on_verified)
             .await
+    }
+
+    /// The metadata of a committed snapshot, as the first phase of an operation on it.
+    async fn read_metadata(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<SnapshotMetadata> {
+        let started = Instant::now();
+        let metadata = self.metadata(collection_id, snapshot_id).await?;
+        tracing::info!(duration_ms = spans::millis(started), "metadata read");
+        Ok(metadata)
     }
 
     /// Restores a whole snapshot into memory.
@@ -429,14 +463,19 @@ impl SnapshotStore {
 
     /// Reads and checks a snapshot completely (size, SHA-256, every row group, count and
     /// dimension) without keeping the documents. Returns its metadata when every check passed.
+    #[tracing::instrument(skip_all, fields(%collection_id, %snapshot_id,
+        vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
     pub async fn verify_snapshot(
         &self,
         collection_id: CollectionId,
         snapshot_id: SnapshotId,
     ) -> Result<SnapshotMetadata> {
-        let metadata = self.metadata(collection_id, snapshot_id).await?;
+        let started = Instant::now();
+        let metadata = self.read_metadata(collection_id, snapshot_id).await?;
+        let span = tracing::Span::current();
+        spans::record_snapshot(&span, &metadata);
         DataFile::of(self.clone(), metadata.clone())
-            .stream::<VectorDocument>(|| {})
+            .stream::<VectorDocument>(move || spans::finish(&span, started, "snapshot verified"))
             .await?
             .try_for_each(|_| async { Ok(()) })
             .await?;
@@ -445,13 +484,19 @@ impl SnapshotStore {
 
     /// A snapshot's metadata and, for Parquet, what its footer says (row groups, sizes,
     /// schema), checked against each other, without reading any row group.
+    #[tracing::instrument(skip_all, fields(%collection_id, %snapshot_id,
+        vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
     pub async fn inspect_snapshot(
         &self,
         collection_id: CollectionId,
         snapshot_id: SnapshotId,
     ) -> Result<(SnapshotMetadata, Option<SnapshotInfo>)> {
-        let metadata = self.metadata(collection_id, snapshot_id).await?;
+        let started = Instant::now();
+        let metadata = self.read_metadata(collection_id, snapshot_id).await?;
+        let span = tracing::Span::current();
+        spans::record_snapshot(&span, &metadata);
         let info = DataFile::of(self.clone(), metadata.clone()).info().await?;
+        spans::finish(&span, started, "snapshot inspected");
         Ok((metadata, info))
     }
 
@@ -481,10 +526,13 @@ impl SnapshotStore {
 
     /// Committed snapshots of a collection, newest first. A metadata file that cannot be read
     /// is reported with a warning and left out: it does not describe a usable snapshot.
+    #[tracing::instrument(skip_all, fields(%collection_id, snapshots = Empty,
+        duration_ms = Empty))]
     pub async fn list_snapshots(
         &self,
         collection_id: CollectionId,
     ) -> Result<Vec<SnapshotMetadata>> {
+        let started = Instant::now();
         let target = Target::collection(collection_id);
         let prefix = keys::collection_prefix(collection_id);
         let entries = self
@@ -519,6 +567,9 @@ impl SnapshotStore {
         snapshots.sort_by(|a, b| {
             (b.created_at, b.snapshot_id.as_uuid()).cmp(&(a.created_at, a.snapshot_id.as_uuid()))
         });
+        let span = tracing::Span::current();
+        span.record("snapshots", snapshots.len());
+        spans::finish(&span, started, "snapshots listed");
         Ok(snapshots)
     }
 
@@ -526,15 +577,21 @@ impl SnapshotStore {
     /// data file. [`Error::NotFound`] if it does not exist. Once the metadata file is gone the
     /// delete has happened: a data file that then cannot be removed is logged and left for
     /// [`gc`](Self::gc), not reported as a failure the caller would retry into `NotFound`.
+    #[tracing::instrument(skip_all, fields(%collection_id, %snapshot_id,
+        vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
     pub async fn delete_snapshot(
         &self,
         collection_id: CollectionId,
         snapshot_id: SnapshotId,
     ) -> Result<()> {
+        let started = Instant::now();
         let target = Target::snapshot(collection_id, snapshot_id);
         let key = keys::metadata_key(collection_id, snapshot_id);
         let data_keys: Vec<String> = match self.metadata(collection_id, snapshot_id).await {
-            Ok(m) => vec![keys::data_key(collection_id, snapshot_id, m.format)],
+            Ok(m) => {
+                spans::record_snapshot(&tracing::Span::current(), &m);
+                vec![keys::data_key(collection_id, snapshot_id, m.format)]
+            }
             Err(e @ (Error::NotFound { .. } | Error::Storage { .. })) => return Err(e),
             // An unreadable metadata file still names a snapshot: remove both possible files.
             Err(_) => [SnapshotFormat::Parquet, SnapshotFormat::Json]
@@ -552,7 +609,7 @@ impl SnapshotStore {
                     "could not remove a deleted snapshot's data file; gc will remove it");
             }
         }
-        tracing::info!(%collection_id, %snapshot_id, "snapshot deleted");
+        spans::finish(&tracing::Span::current(), started, "snapshot deleted");
         Ok(())
     }
 
@@ -563,7 +620,9 @@ impl SnapshotStore {
     /// a file with neither is never removed. Returns the keys removed.
     ///
     /// `grace` must exceed the longest create: a data file being written has no metadata yet.
+    #[tracing::instrument(skip_all, fields(removed = Empty, duration_ms = Empty))]
     pub async fn gc(&self, grace: Duration) -> Result<Vec<String>> {
+        let started = Instant::now();
         let target = Target::default();
         let entries = self
             .op
@@ -608,6 +667,9 @@ impl SnapshotStore {
                 self.remove(target, key.to_owned(), &mut removed).await?;
             }
         }
+        let span = tracing::Span::current();
+        span.record("removed", removed.len());
+        spans::finish(&span, started, "gc done");
         Ok(removed)
     }
 

@@ -81,6 +81,14 @@ impl Batch {
             })
     }
 
+    /// How many rows the batch holds.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Batch::Documents { range, .. } => range.len(),
+            Batch::Arrow(batch) => batch.num_rows(),
+        }
+    }
+
     /// `batch` cut into batches of at most `rows` rows (slices, which share its buffers).
     pub(crate) fn split_arrow(batch: RecordBatch, rows: usize) -> impl Iterator<Item = Batch> {
         let len = batch.num_rows();

@@ -813,6 +813,87 @@ fn the_nil_uuid_is_no_id() {
     );
 }
 
+/// `-v` prints a line per phase with its time (and bytes where there are any), `-vv` a line per
+/// row group too; without either, nothing but the summary.
+#[test]
+fn verbose_lines_say_what_each_phase_took() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    let stderr = |line: String| {
+        let out = cli.run(&line);
+        assert!(out.status.success(), "{line}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let lines_with = |text: &str, what: &str| text.lines().filter(|l| l.contains(what)).count();
+    let create =
+        format!("snapshot create --collection-id {c} --input {SAMPLE} --row-group-size 20");
+    let quiet = stderr(create.clone());
+    assert_eq!(quiet.lines().count(), 1, "{quiet}");
+
+    let v = stderr(format!("-v {create}"));
+    assert!(!v.contains('\u{1b}'), "no colours when piped: {v}");
+    for phase in ["data written", "metadata committed", "snapshot created"] {
+        assert_eq!(lines_with(&v, phase), 1, "{phase}: {v}");
+    }
+    let written = v.lines().find(|l| l.contains("data written")).unwrap();
+    assert!(
+        written.contains("rows=50")
+            && written.contains("bytes=")
+            && written.contains("duration_ms="),
+        "{written}"
+    );
+    assert_eq!(lines_with(&v, "row group"), 0, "{v}");
+
+    let vv = stderr(format!("-vv {create}"));
+    assert_eq!(
+        lines_with(&vv, "row group encoded"),
+        3,
+        "50 rows in groups of 20: {vv}"
+    );
+
+    let restore = stderr(format!(
+        "-vv snapshot restore --collection-id {c} --snapshot-id latest --output back.npy"
+    ));
+    for phase in ["metadata read", "footer read", "snapshot restored"] {
+        assert_eq!(lines_with(&restore, phase), 1, "{phase}: {restore}");
+    }
+    assert_eq!(lines_with(&restore, "row group decoded"), 3, "{restore}");
+    let restored = restore
+        .lines()
+        .find(|l| l.contains("snapshot restored"))
+        .unwrap();
+    assert!(
+        restored.contains("vector_count=50") && restored.contains("size_bytes="),
+        "{restored}"
+    );
+    for (command, says) in [
+        (
+            format!("-v snapshot list --collection-id {c}"),
+            "snapshots listed",
+        ),
+        (
+            format!("-v snapshot verify --collection-id {c} --snapshot-id latest"),
+            "snapshot verified",
+        ),
+        (
+            format!("-v snapshot inspect --collection-id {c} --snapshot-id latest"),
+            "snapshot inspected",
+        ),
+        (
+            format!("-v snapshot prune --collection-id {c} --keep-last 1"),
+            "retention applied",
+        ),
+        (
+            format!("-v snapshot delete --collection-id {c} --snapshot-id latest"),
+            "snapshot deleted",
+        ),
+        ("-v snapshot gc --grace 1h".to_owned(), "gc done"),
+    ] {
+        let text = stderr(command.clone());
+        assert_eq!(lines_with(&text, says), 1, "{command}: {text}");
+    }
+}
+
 #[test]
 fn help_teaches_and_progress_stays_quiet_when_piped() {
     let cli = Cli::local();

@@ -431,7 +431,10 @@ async fn prune(global: &Global, args: PruneArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(collection_id = %args.collection.collection_id,
+    snapshots = tracing::field::Empty, duration_ms = tracing::field::Empty))]
 async fn migrate(global: &Global, args: MigrateArgs) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
     let (from, to) = (format_of(args.from_format), format_of(args.to_format));
     if from == to {
         return Err(CliError::usage(
@@ -492,6 +495,11 @@ async fn migrate(global: &Global, args: MigrateArgs) -> Result<(), CliError> {
         }
         converted.push((source.snapshot_id, created.snapshot_id));
     }
+    let span = tracing::Span::current();
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    span.record("snapshots", converted.len());
+    span.record("duration_ms", duration_ms);
+    tracing::info!(duration_ms, "migration done");
     if global.json {
         let pairs: Vec<_> = converted
             .iter()

@@ -43,18 +43,33 @@ fn main() {
     }
 }
 
+/// Log lines on stderr: warnings by default; with -v one line per phase of an operation (its
+/// time and bytes), with -vv one per row group too, with -vvv everything, dependencies' debug
+/// lines included. Other crates stay at warnings below -vvv: their info lines are noise here.
 fn init_logging(verbose: u8, quiet: bool) {
-    let level = match (quiet, verbose) {
-        (true, _) => tracing::Level::ERROR,
-        (false, 0) => tracing::Level::WARN,
-        (false, 1) => tracing::Level::INFO,
-        (false, 2) => tracing::Level::DEBUG,
-        _ => tracing::Level::TRACE,
+    use tracing::level_filters::LevelFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let (ours, others) = match (quiet, verbose) {
+        (true, _) => (LevelFilter::ERROR, LevelFilter::ERROR),
+        (false, 0) => (LevelFilter::WARN, LevelFilter::WARN),
+        (false, 1) => (LevelFilter::INFO, LevelFilter::WARN),
+        (false, 2) => (LevelFilter::DEBUG, LevelFilter::WARN),
+        _ => (LevelFilter::TRACE, LevelFilter::DEBUG),
     };
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(others)
+        .with_target("akidb_snapshot", ours)
+        .with_target("akidb_snapshot_codec", ours)
+        .with_target("akidb_cli", ours);
     tracing_subscriber::fmt()
-        .with_max_level(level)
+        .with_max_level(LevelFilter::TRACE)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
+        .finish()
+        .with(filter)
         .init();
 }
 
