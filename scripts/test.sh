@@ -5,6 +5,10 @@
 #   - the wasm32-unknown-unknown target and clippy/rustfmt (rustup);
 #   - valgrind and gcc (Debian): the C API's tests compile C programs and run them under
 #     valgrind and AddressSanitizer;
+#   - pkg-config and libzstd-dev (Debian): the packaged C library is linked beside the system's
+#     zstd (tests/package/run.sh);
+#   - Java 17 (Debian's openjdk-17-jre-headless, where the machine has none): Spark, from PyPI's
+#     pyspark, reads a snapshot in local mode (tests/interop/check_spark.py);
 #   - cbindgen at a pinned version (cargo install): the committed C header is checked against it;
 #   - a Python venv in .venv with scripts/requirements-test.txt (moto's S3 server, which the
 #     storage tests start on 127.0.0.1 themselves; pyarrow, which writes a browser fixture;
@@ -32,6 +36,9 @@ command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-liberation)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+[ -f /usr/include/zstd.h ] || missing+=(libzstd-dev)
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -89,8 +96,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --features akidb-snapshot/cli -
 step "codec with no default features (no threads, no compression)"
 cargo check -p akidb-snapshot-codec --no-default-features --locked
 
-step "interoperability: our snapshots in pyarrow, DuckDB, Polars and fastparquet, and back"
+step "interoperability: our snapshots in pyarrow, DuckDB, Polars, fastparquet and Spark, and back"
 bash tests/interop/run.sh
+
+step "the C library as it ships (scripts/package.sh): only akidb_* symbols, beside the system's zstd"
+bash tests/package/run.sh
 
 step "browser: the wasm package (codec for wasm32, every compression) and its page in Chromium"
 bash tests/browser/run.sh
@@ -103,7 +113,7 @@ if [ "${AKIDB_TEST_PRUNE:-}" = 1 ]; then
   # The fuzz build has a target folder of its own; the builds above (2.9 GB on a clean clone)
   # are not used again, so a one-off run (CI's) can give their room back first.
   step "prune the builds above (AKIDB_TEST_PRUNE=1)"
-  rm -rf "${CARGO_TARGET_DIR:-target}"/{debug,wasm32-unknown-unknown,wasm-release}
+  rm -rf "${CARGO_TARGET_DIR:-target}"/{debug,release,package-test,wasm32-unknown-unknown,wasm-release}
   df -h . | sed 's/^/    /'
 fi
 

@@ -71,6 +71,6 @@ pub use file::SnapshotFile;
 pub use json::{JsonSnapshot, JsonWriter, decode_json, encode_json};
 pub use metadata::{FileSummary, SnapshotFormat, SnapshotHeader, SnapshotMetadata};
 pub use model::{CollectionId, SnapshotId, Timestamp, VectorDocument};
-pub use schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys};
+pub use schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys, spark_schema};
 pub use stats::{DimensionStats, NormHistogram, VectorStats, VectorStatsBuilder};
 pub use validate::DocumentValidator;

@@ -79,6 +79,45 @@ pub fn arrow_schema(dimension: i32) -> SchemaRef {
     ]))
 }
 
+/// The snapshot schema as the Spark SQL DDL that reads a snapshot file, for
+/// `spark.read.schema(…)` or `CREATE TABLE … (…) USING parquet`.
+///
+/// Spark (4.0 to 4.3) refuses a Parquet `FIXED_LEN_BYTE_ARRAY` column with the UUID logical
+/// type when it infers the schema itself (`PARQUET_TYPE_ILLEGAL`), but reads it as `BINARY` when
+/// told to; the other columns are what Spark would infer: the fixed-size vector as
+/// `ARRAY<FLOAT>`, the JSON column as `STRING`, the UTC timestamp as `TIMESTAMP`.
+///
+/// ```
+/// use akidb_snapshot_codec::spark_schema;
+///
+/// assert_eq!(
+///     spark_schema(),
+///     "document_id BINARY, external_id STRING, dimension INT, vector ARRAY<FLOAT>, \
+///      metadata_json STRING, inserted_at TIMESTAMP"
+/// );
+/// ```
+pub fn spark_schema() -> String {
+    fn spark_type(data_type: &DataType) -> String {
+        match data_type {
+            DataType::FixedSizeBinary(_) | DataType::Binary => "BINARY".to_owned(),
+            DataType::Utf8 => "STRING".to_owned(),
+            DataType::Int32 => "INT".to_owned(),
+            DataType::Float32 => "FLOAT".to_owned(),
+            DataType::Timestamp(_, _) => "TIMESTAMP".to_owned(),
+            DataType::FixedSizeList(element, _) => {
+                format!("ARRAY<{}>", spark_type(element.data_type()))
+            }
+            other => other.to_string(),
+        }
+    }
+    arrow_schema(1)
+        .fields()
+        .iter()
+        .map(|field| format!("{} {}", field.name(), spark_type(field.data_type())))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The element field of the vector list: a required float.
 pub(crate) fn vector_element() -> FieldRef {
     Arc::new(Field::new(

@@ -12,6 +12,9 @@
 3. Writes the collection with pyarrow in the snapshot schema (twice: as Arrow writes our types,
    and as a writer that knows only Parquet types would), has akidb-cli snapshot and restore it,
    and compares what comes back with the source.
+4. Has pyarrow, DuckDB and Polars write the snapshot schema as their users would
+   (write_foreign.py: optional columns, nullable elements, binary ids) and akidb-cli inspect,
+   snapshot and restore each.
 
 The expected values come from the JSON Lines source here, never from the Rust code under test.
 Exits non-zero, naming the reader, file and row, on the first difference of each check.
@@ -37,6 +40,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import write_foreign
 
 COLLECTION_ID = "0193a5b0-0000-7000-8000-0000000e2e01"
 DIMENSION = 16
@@ -282,6 +286,25 @@ class Interop(unittest.TestCase):
                     types={},
                 )
                 self.assert_same(got, "akidb-cli", written.name)
+
+    def test_files_other_tools_write_are_read_by_our_cli(self):
+        """Today's pyarrow, DuckDB and Polars, writing the snapshot schema as their users would
+        (write_foreign.py): akidb-cli inspects, snapshots and restores what they write."""
+        folder = self.out / "foreign"
+        write_foreign.main_into(folder)
+        for writer in ["pyarrow", "duckdb", "polars"]:
+            with self.subTest(writer=writer):
+                path = folder / f"{writer}.parquet"
+                info = json.loads(cli(self.binary, "--json", "snapshot", "inspect", "--file", str(path)))
+                self.assertEqual((info["vector_count"], info["dimension"]), (write_foreign.N, write_foreign.D))
+                restored = snapshot_and_restore(self.binary, self.out, f"foreign-{writer}", path, "", ".jsonl")
+                docs = [json.loads(line) for line in restored.read_text().splitlines()]
+                self.assertEqual([uuid.UUID(d["document_id"]) for d in docs], write_foreign.IDS)
+                self.assertEqual([d["vector"] for d in docs], write_foreign.VECTORS)
+                self.assertEqual([d.get("external_id") for d in docs], write_foreign.EXTERNAL)
+                self.assertEqual([to_millis(d["inserted_at"]) for d in docs], write_foreign.MILLIS)
+                want = [json.loads(m) if m else None for m in write_foreign.METADATA]
+                self.assertEqual([d.get("metadata") for d in docs], want)
 
 
 def write_with_pyarrow(source: Path, path: Path, arrow_types: bool, compression: str) -> None:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Interoperability: snapshots written by akidb-cli (every compression, both vector encodings) read
-# by pyarrow, DuckDB, Polars and fastparquet and compared value by value with their source; and
-# Parquet files written by pyarrow in the snapshot schema, snapshotted and restored by akidb-cli.
-# See tests/interop/check_readers.py. Needs the repository's .venv (scripts/test.sh makes it).
+# by pyarrow, DuckDB, Polars and fastparquet and compared value by value with their source;
+# Parquet files written by pyarrow, DuckDB and Polars in the snapshot schema, snapshotted and
+# restored by akidb-cli (tests/interop/check_readers.py); and Spark reading a snapshot with the
+# schema akidb-cli prints (tests/interop/check_spark.py). Needs the repository's .venv
+# (scripts/test.sh makes it, PySpark included) and Java 17.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -10,3 +12,4 @@ cargo build --quiet --locked -p akidb-snapshot --features cli --bin akidb-cli
 out=target/interop
 rm -rf "$out"
 .venv/bin/python tests/interop/check_readers.py --cli target/debug/akidb-cli --out "$out"
+.venv/bin/python tests/interop/check_spark.py --cli target/debug/akidb-cli --out "$out"

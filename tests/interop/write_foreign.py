@@ -111,12 +111,15 @@ def write_polars(out: Path) -> None:
     frame(short).write_parquet(out / "polars-short-id.parquet", metadata=KEYS)
 
 
-def main() -> None:
-    out = Path(sys.argv[1])
+def main_into(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_pyarrow(out)
     write_duckdb(out)
     write_polars(out)
+
+
+def main() -> None:
+    main_into(Path(sys.argv[1]))
 
 
 if __name__ == "__main__":

@@ -165,16 +165,24 @@ pub(crate) struct InspectArgs {
     #[arg(
         long,
         value_name = "UUID",
-        required_unless_present = "file",
+        required_unless_present_any = ["file", "spark_schema"],
         conflicts_with = "file"
     )]
     pub(crate) collection_id: Option<CollectionId>,
     /// The snapshot (a UUID or `latest`).
-    #[arg(long, value_name = "UUID|latest", required_unless_present = "file")]
+    #[arg(
+        long,
+        value_name = "UUID|latest",
+        required_unless_present_any = ["file", "spark_schema"]
+    )]
     pub(crate) snapshot_id: Option<SnapshotRef>,
     /// A snapshot file on disk instead (.parquet or .json).
     #[arg(long, value_name = "FILE")]
     pub(crate) file: Option<PathBuf>,
+    /// Print the schema Spark reads snapshot files with, as SQL DDL, and nothing else: Spark
+    /// refuses the UUID column unless given it (docs/READING.md). The same for every snapshot.
+    #[arg(long, conflicts_with_all = ["collection_id", "snapshot_id", "file"])]
+    pub(crate) spark_schema: bool,
 }
 
 #[derive(Debug, Args)]

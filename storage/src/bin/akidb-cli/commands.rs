@@ -280,6 +280,14 @@ async fn delete(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
 }
 
 async fn inspect(global: &Global, args: InspectArgs) -> Result<(), CliError> {
+    if args.spark_schema {
+        let ddl = akidb_snapshot::codec::spark_schema();
+        if global.json {
+            return output::print_json(&serde_json::json!({ "spark_schema": ddl }));
+        }
+        println!("{ddl}");
+        return Ok(());
+    }
     if let Some(path) = &args.file {
         return inspect_file(global, path);
     }

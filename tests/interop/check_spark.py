@@ -1,0 +1,131 @@
+"""Spark reads a snapshot akidb-cli wrote, with the schema `akidb-cli snapshot inspect
+--spark-schema` prints, from PySpark and from SQL, as docs/READING.md shows.
+
+    python check_spark.py --cli PATH/akidb-cli --out DIR
+
+Spark runs in local mode on one core, on one small file. The expected values come from the
+JSON Lines source written here, never from the code under test. Without the schema, Spark
+refuses the file (its PARQUET_TYPE_ILLEGAL on the UUID column): that is checked too, so this
+test says when a Spark release no longer needs the schema and the docs should change.
+"""
+
+import argparse
+import json
+import struct
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+COLLECTION_ID = "0193a5b0-0000-7000-8000-00000005a4c1"
+ROWS = 40
+DIMENSION = 8
+# One vector with the floats a lossy path would change: -0.0, the smallest subnormal, the
+# largest finite float, and one whose float64 widening is not a short decimal.
+SPECIAL = [-0.0, 1.401298464324817e-45, 3.4028234663852886e38, -3.4028234663852886e38, 0.1, 1 / 3, 2.5, -7.0]
+
+
+def f32(x: float) -> float:
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def bits(x: float) -> int:
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+def source() -> list[dict]:
+    docs = []
+    for i in range(ROWS):
+        vector = [f32(x) for x in SPECIAL] if i == 7 else [f32(i + j / 8) for j in range(DIMENSION)]
+        doc = {
+            "document_id": f"0193a5b0-0000-7000-8000-{i + 1:012x}",
+            "vector": vector,
+            "inserted_at": -1_000 + i * 86_400_000,  # the first before 1970
+        }
+        if i % 3 == 0:
+            doc["external_id"] = f"doc-{i}"
+            doc["metadata"] = {"i": i}
+        docs.append(doc)
+    return docs
+
+
+class Spark(unittest.TestCase):
+    cli: Path
+    out: Path
+    path: str
+    schema: str
+    spark: SparkSession
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        docs = source()
+        jsonl = cls.out / "spark-source.jsonl"
+        jsonl.write_text("".join(json.dumps(d) + "\n" for d in docs))
+        store = cls.out / "spark-store"
+        run = lambda *args: subprocess.run(  # noqa: E731
+            [str(cls.cli), "--store", f"file://{store}", *args], check=True, capture_output=True, text=True
+        ).stdout
+        snapshot = run("snapshot", "create", "--collection-id", COLLECTION_ID, "--input", str(jsonl)).strip()
+        cls.path = str(store / "snapshots" / COLLECTION_ID / f"{snapshot}.parquet")
+        cls.schema = run("snapshot", "inspect", "--spark-schema").strip()
+        cls.spark = (
+            SparkSession.builder.master("local[1]")
+            .appName("akidb-snapshot interop")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "1")
+            .getOrCreate()
+        )
+        # The refusal tested below logs a stack trace; the Python exception says it all.
+        cls.spark.sparkContext.setLogLevel("OFF")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.spark.stop()
+
+    def check(self, frame, how: str) -> None:
+        self.assertEqual(frame.count(), ROWS, f"{how}: count")
+        # Row 7, the one with the special floats, found by its id's 16 bytes.
+        rows = frame.where("hex(document_id) = '0193A5B0000070008000000000000008'").collect()
+        self.assertEqual(len(rows), 1, f"{how}: the id as 16 bytes")
+        row = rows[0]
+        self.assertEqual(row["dimension"], DIMENSION)
+        self.assertEqual([bits(x) for x in row["vector"]], [bits(f32(x)) for x in SPECIAL], f"{how}: vector bits")
+        first = frame.selectExpr("min(unix_millis(inserted_at)) AS ms").collect()[0]["ms"]
+        self.assertEqual(first, -1_000, f"{how}: the first timestamp, before 1970, to the millisecond")
+        metadata = frame.where("external_id = 'doc-3'").select("metadata_json").collect()[0][0]
+        self.assertEqual(json.loads(metadata), {"i": 3}, how)
+
+    def test_pyspark_with_the_printed_schema(self):
+        self.assertIn("document_id BINARY", self.schema)
+        self.check(self.spark.read.schema(self.schema).parquet(self.path), "spark.read.schema(...)")
+
+    def test_sql_with_the_printed_schema(self):
+        self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW snapshot ({self.schema}) USING parquet OPTIONS (path '{self.path}')")
+        self.check(self.spark.table("snapshot"), "SQL view")
+        count = self.spark.sql("SELECT count(*) FROM snapshot WHERE size(vector) = 8").collect()[0][0]
+        self.assertEqual(count, ROWS)
+
+    def test_without_the_schema_spark_refuses_the_uuid_column(self):
+        with self.assertRaisesRegex(Exception, "PARQUET_TYPE_ILLEGAL|Illegal Parquet type"):
+            self.spark.read.parquet(self.path).count()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cli", type=Path, required=True, help="the akidb-cli binary")
+    parser.add_argument("--out", type=Path, required=True, help="a scratch folder")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    Spark.cli, Spark.out = args.cli.resolve(), args.out.resolve()
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(Spark)
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    failed = len(result.failures) + len(result.errors)
+    print(f"spark: {result.testsRun - failed} passed, {failed} failed")
+    sys.exit(0 if result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
