@@ -100,7 +100,10 @@ step "interoperability: our snapshots in pyarrow, DuckDB, Polars, fastparquet an
 bash tests/interop/run.sh
 
 step "the C library as it ships (scripts/package.sh): only akidb_* symbols, beside the system's zstd"
-bash tests/package/run.sh
+# Packaged from the dev build the tests above already made: the same packaging as a release, in
+# seconds instead of a release build of every dependency. The shipped sizes are measured on the
+# release profile (docs/BENCHMARKS.md, "Binary sizes").
+bash tests/package/run.sh --profile dev
 
 step "browser: the wasm package (codec for wasm32, every compression) and its page in Chromium"
 bash tests/browser/run.sh
@@ -113,7 +116,7 @@ if [ "${AKIDB_TEST_PRUNE:-}" = 1 ]; then
   # The fuzz build has a target folder of its own; the builds above (2.9 GB on a clean clone)
   # are not used again, so a one-off run (CI's) can give their room back first.
   step "prune the builds above (AKIDB_TEST_PRUNE=1)"
-  rm -rf "${CARGO_TARGET_DIR:-target}"/{debug,release,package-test,wasm32-unknown-unknown,wasm-release}
+  rm -rf "${CARGO_TARGET_DIR:-target}"/{debug,package-test,wasm32-unknown-unknown,wasm-release}
   df -h . | sed 's/^/    /'
 fi
 

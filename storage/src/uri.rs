@@ -112,9 +112,16 @@ fn fs_operator(path: &Path) -> Result<Operator> {
 }
 
 fn s3_operator(uri: &str) -> Result<Operator> {
-    // opendal's HTTP services need a transport installed once per process (reqwest here).
+    // opendal's HTTP services need a transport installed once per process: reqwest, on rustls
+    // with ring as its cryptography. A host that installed a rustls provider or an opendal
+    // transport of its own keeps it: both are first-installed-wins.
     static HTTP: std::sync::Once = std::sync::Once::new();
-    HTTP.call_once(opendal::install_default);
+    HTTP.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        opendal::HttpTransporter::install_default(
+            opendal_http_transport_reqwest::ReqwestTransport::default(),
+        );
+    });
     let parsed = OperatorUri::new(uri, std::iter::empty())
         .map_err(|e| Error::config_from(format!("{uri:?} is not a valid S3 URI: {e}"), e))?;
     let config = services::S3Config::from_uri(&parsed)
