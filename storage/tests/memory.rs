@@ -67,9 +67,12 @@ async fn streaming_150k_x_512_stays_within_a_few_row_groups() {
         peak_150k as f64 / 1e6,
         floats_150k as f64 / 1e6,
     );
-    // 2.5 times the data, the same few row groups in memory.
+    // 2.5 times the data, the same few row groups in memory. How far the pipeline fills in the
+    // smaller run depends on scheduling (one loaded CI run peaked at 92 MB for 60k, where idle
+    // runs reach 104-107 MB), so the larger may add up to one row group, never more.
+    let row_group = BATCH_ROWS * DIMENSION * 4;
     assert!(
-        (peak_150k as f64) < peak_60k as f64 * 1.15,
+        peak_150k < peak_60k + row_group,
         "the peak grew with the snapshot: {peak_60k} bytes for 60k, {peak_150k} for 150k"
     );
     assert!(
