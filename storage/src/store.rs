@@ -502,13 +502,19 @@ impl SnapshotStore {
 
     /// A snapshot's data file as stored, after checking its size and SHA-256 (to copy it
     /// elsewhere unchanged).
+    #[tracing::instrument(name = "restore_snapshot", skip_all, fields(%collection_id,
+        %snapshot_id, vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
     pub async fn read_data_file(
         &self,
         collection_id: CollectionId,
         snapshot_id: SnapshotId,
     ) -> Result<(SnapshotMetadata, Bytes)> {
-        let metadata = self.metadata(collection_id, snapshot_id).await?;
+        let started = Instant::now();
+        let metadata = self.read_metadata(collection_id, snapshot_id).await?;
+        let span = tracing::Span::current();
+        spans::record_snapshot(&span, &metadata);
         let bytes = DataFile::of(self.clone(), metadata.clone()).bytes().await?;
+        spans::finish(&span, started, "snapshot restored");
         Ok((metadata, bytes))
     }
 

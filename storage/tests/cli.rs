@@ -876,6 +876,12 @@ fn verbose_lines_say_what_each_phase_took() {
             "snapshot verified",
         ),
         (
+            format!(
+                "-v snapshot restore --collection-id {c} --snapshot-id latest --output copy.parquet"
+            ),
+            "snapshot restored",
+        ),
+        (
             format!("-v snapshot inspect --collection-id {c} --snapshot-id latest"),
             "snapshot inspected",
         ),

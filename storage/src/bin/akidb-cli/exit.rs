@@ -12,8 +12,8 @@ pub(crate) enum CliError {
     Snapshot(Box<Error>),
     /// The library's error about a document of the input, and where that document is.
     At(Box<Error>, String),
-    /// The library's error about a file on disk given as a snapshot (`inspect --file`), not
-    /// one in the store.
+    /// The library's error about a snapshot file on disk (`inspect --file`, or a `.parquet` or
+    /// `.json` input), not one in the store.
     LocalFile(Box<codec::Error>, PathBuf),
     /// An argument the library refused (an id that is not a UUID, or is the nil UUID).
     Argument(String),
