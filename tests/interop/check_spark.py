@@ -11,6 +11,7 @@ test says when a Spark release no longer needs the schema and the docs should ch
 
 import argparse
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -70,9 +71,14 @@ class Spark(unittest.TestCase):
         snapshot = run("snapshot", "create", "--collection-id", COLLECTION_ID, "--input", str(jsonl)).strip()
         cls.path = str(store / "snapshots" / COLLECTION_ID / f"{snapshot}.parquet")
         cls.schema = run("snapshot", "inspect", "--spark-schema").strip()
+        # Everything on 127.0.0.1: Spark would otherwise bind to the address the host name
+        # resolves to, and its driver and executor talk over it even in local mode.
+        os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
         cls.spark = (
             SparkSession.builder.master("local[1]")
             .appName("akidb-snapshot interop")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "1")
