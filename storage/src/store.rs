@@ -419,7 +419,6 @@ impl SnapshotStore {
         let metadata = self.read_metadata(collection_id, snapshot_id).await?;
         let format = metadata.format;
         let span = tracing::Span::current();
-        spans::record_snapshot(&span, &metadata);
         // Counted once the last batch passed every check, never after an error.
         let on_verified = move || {
             metrics::record_restore(format, started.elapsed());
@@ -430,7 +429,8 @@ impl SnapshotStore {
             .await
     }
 
-    /// The metadata of a committed snapshot, as the first phase of an operation on it.
+    /// The metadata of a committed snapshot, as the first phase of an operation on it: logged
+    /// with its time, and what it says recorded on the operation's span.
     async fn read_metadata(
         &self,
         collection_id: CollectionId,
@@ -438,6 +438,7 @@ impl SnapshotStore {
     ) -> Result<SnapshotMetadata> {
         let started = Instant::now();
         let metadata = self.metadata(collection_id, snapshot_id).await?;
+        spans::record_snapshot(&tracing::Span::current(), &metadata);
         tracing::info!(duration_ms = spans::millis(started), "metadata read");
         Ok(metadata)
     }
@@ -473,7 +474,6 @@ impl SnapshotStore {
         let started = Instant::now();
         let metadata = self.read_metadata(collection_id, snapshot_id).await?;
         let span = tracing::Span::current();
-        spans::record_snapshot(&span, &metadata);
         DataFile::of(self.clone(), metadata.clone())
             .stream::<VectorDocument>(move || spans::finish(&span, started, "snapshot verified"))
             .await?
@@ -494,7 +494,6 @@ impl SnapshotStore {
         let started = Instant::now();
         let metadata = self.read_metadata(collection_id, snapshot_id).await?;
         let span = tracing::Span::current();
-        spans::record_snapshot(&span, &metadata);
         let info = DataFile::of(self.clone(), metadata.clone()).info().await?;
         spans::finish(&span, started, "snapshot inspected");
         Ok((metadata, info))
@@ -512,7 +511,6 @@ impl SnapshotStore {
         let started = Instant::now();
         let metadata = self.read_metadata(collection_id, snapshot_id).await?;
         let span = tracing::Span::current();
-        spans::record_snapshot(&span, &metadata);
         let bytes = DataFile::of(self.clone(), metadata.clone()).bytes().await?;
         spans::finish(&span, started, "snapshot restored");
         Ok((metadata, bytes))
