@@ -25,8 +25,13 @@ use uuid::Uuid;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Why the nil UUID is refused wherever an id is given, after the id's name.
-pub(crate) const NIL_UUID: &str = "is the nil UUID (all zeros), which names nothing: give a \
-     real id, such as a UUID v7";
+const NIL_UUID: &str = "is the nil UUID (all zeros), which names nothing: give a real id, such \
+     as a UUID v7";
+
+/// The refusal of the nil UUID as the id `name` (of `document`, where one is to blame).
+pub(crate) fn nil_id(document: DocumentRef, name: &str) -> Error {
+    Error::validation(document, format!("{name} {NIL_UUID}"))
+}
 
 /// `text` as the id `what` names: a UUID, not the nil one.
 pub(crate) fn parse_id(what: &str, text: &str) -> Result<Uuid> {

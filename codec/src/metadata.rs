@@ -84,10 +84,7 @@ impl SnapshotHeader {
             ("snapshot_id", self.snapshot_id.as_uuid().is_nil()),
         ] {
             if nil {
-                return Err(Error::validation(
-                    crate::error::DocumentRef::NONE,
-                    format!("{name} {}", crate::error::NIL_UUID),
-                ));
+                return Err(crate::error::nil_id(crate::error::DocumentRef::NONE, name));
             }
         }
         self.created_at_rfc3339().map(drop)

@@ -1,7 +1,7 @@
 //! What makes a collection of documents a valid snapshot, checked batch by batch so a streaming
 //! writer can check as it goes.
 
-use crate::error::{DocumentRef, Error, NIL_UUID, Result};
+use crate::error::{DocumentRef, Error, Result, nil_id};
 use crate::metadata::SnapshotFormat;
 use crate::model::VectorDocument;
 use crate::record_batch::SnapshotColumns;
@@ -130,7 +130,7 @@ fn check_document(
 /// every document that lost its id the same document.
 fn check_document_id(id: Uuid, at: DocumentRef) -> Result<()> {
     match id.is_nil() {
-        true => Err(Error::validation(at, format!("document_id {}", NIL_UUID))),
+        true => Err(nil_id(at, "document_id")),
         false => Ok(()),
     }
 }

@@ -385,7 +385,7 @@ fn reader_metadata(metadata: ParquetMetaData, dimension: u32) -> Result<ArrowRea
     let options = ArrowReaderOptions::new()
         .with_schema(schema)
         .with_skip_arrow_metadata(true);
-    // parquet's words name the column and both types; every caller prints only the message.
+    // parquet's words, which name the column and both types, are the message itself.
     ArrowReaderMetadata::try_new(Arc::new(metadata), options).map_err(|e| {
         Error::decoding(format!(
             "the file's columns are not those of an akidb snapshot ({e})"
