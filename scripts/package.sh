@@ -5,7 +5,10 @@
 #   lib/libakidb_snapshot.so        made from that object: it exports akidb_* and nothing else
 #   lib/pkgconfig/akidb_snapshot.pc
 #
-#   bash scripts/package.sh [--profile release] [--out dist]
+#   bash scripts/package.sh [--profile clib] [--out dist]
+#
+# clib (the default) is the release profile built for size (Cargo.toml says why); --profile
+# release gives the faster, larger library, --profile dev a quick one for tests.
 #
 # Why not cargo's own artifacts: cargo's staticlib defines every symbol of every crate and C
 # library inside it as global (zstd's ZSTD_*, aws-lc, crc-fast's crc_fast_*), so a host that
@@ -17,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-profile=release
+profile=clib
 out=dist
 while (($#)); do
   case "$1" in

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use crate::checksum::Sha256Digest;
 use crate::config::Limits;
-use crate::decode::{ParquetFooter, ParquetReader, SnapshotInfo};
+use crate::decode::{FileSlice, ParquetFooter, ParquetReader, SnapshotInfo};
 use crate::error::{Error, Result};
 use crate::json::decode_json;
 use crate::metadata::{SnapshotFormat, SnapshotHeader};
@@ -167,7 +167,7 @@ impl SnapshotFile {
                 let mut documents = Vec::with_capacity((rows.end - rows.start) as usize);
                 for (index, in_group) in footer.pieces(rows) {
                     documents.append(&mut footer.decode_rows(
-                        self.bytes.clone(),
+                        FileSlice::whole(self.bytes.clone()),
                         index,
                         in_group,
                     )?);

@@ -4,11 +4,11 @@
 # beside the system's libzstd (-lzstd) runs, with the flags pkg-config gives. Needs gcc,
 # binutils, pkg-config and libzstd-dev (scripts/test.sh installs them).
 #
-#   bash tests/package/run.sh [--profile PROFILE]   (default: release, as shipped)
+#   bash tests/package/run.sh [--profile PROFILE]   (default: clib, as shipped)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-profile=release
+profile=clib
 [ "${1:-}" = --profile ] && profile=$2
 dist="${CARGO_TARGET_DIR:-target}/package-test/dist"
 bash scripts/package.sh --profile "$profile" --out "$dist"

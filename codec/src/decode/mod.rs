@@ -12,6 +12,7 @@ mod thrift;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use arrow_array::RecordBatch;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReaderBuilder, RowSelection, RowSelectionPolicy, RowSelector,
@@ -28,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::model::VectorDocument;
 use crate::parallel::{map_ordered, workers};
 use crate::record_batch::with_fixed_ids;
-use slice::FileSlice;
+pub(crate) use slice::FileSlice;
 
 /// Decodes a whole Parquet snapshot. Row groups are decoded on all cores (feature `parallel`).
 ///
@@ -347,12 +348,30 @@ impl ParquetFooter {
     }
 
     /// Decodes rows `rows` of row group `index`.
-    pub(crate) fn decode_rows<T: DecodedRow, R: ChunkReader + 'static>(
+    pub(crate) fn decode_rows<T: DecodedRow>(
         &self,
-        reader: R,
+        reader: FileSlice,
         index: usize,
         rows: Range<usize>,
     ) -> Result<Vec<T>> {
+        let mut decoded = Vec::new();
+        self.decode_batches(reader, index, rows, &mut |batch, first| {
+            T::append(batch, first, &mut decoded)
+        })?;
+        Ok(decoded)
+    }
+
+    /// Hands the rows `rows` of row group `index` to `sink` batch by batch, with the file's
+    /// number of each batch's first row. Not generic, so that parquet's reader is compiled
+    /// once, here, at this crate's opt-level, whichever crate asks for rows (the release
+    /// profile builds the storage crate for size).
+    fn decode_batches(
+        &self,
+        reader: FileSlice,
+        index: usize,
+        rows: Range<usize>,
+        sink: &mut dyn FnMut(RecordBatch, u64) -> Result<()>,
+    ) -> Result<()> {
         guard(|| {
             let info = self.info();
             let dimension = info.dimension as usize;
@@ -388,8 +407,7 @@ impl ParquetFooter {
                     .with_row_selection(selection)
                     .with_row_selection_policy(RowSelectionPolicy::Selectors);
             }
-            // Grown batch by batch from decoded data: `rows` is only what the footer declares.
-            let mut decoded = Vec::new();
+            // Counted batch by batch from decoded data: `rows` is only what the footer declares.
             let mut decoded_rows = 0;
             for batch in builder.build().map_err(|e| unreadable(e.into()))? {
                 let batch = batch.map_err(|e| unreadable(e.into()))?;
@@ -400,7 +418,7 @@ impl ParquetFooter {
                 if from < to {
                     let first = group_first_row + from as u64;
                     let wanted = with_fixed_ids(batch.slice(from - position, to - from), first)?;
-                    T::append(wanted, first, &mut decoded)?;
+                    sink(wanted, first)?;
                     decoded_rows += to - from;
                 }
                 position += batch.num_rows();
@@ -414,7 +432,7 @@ impl ParquetFooter {
                     rows.len(),
                 )));
             }
-            Ok(decoded)
+            Ok(())
         })
     }
 
