@@ -102,7 +102,7 @@ bash tests/interop/run.sh
 step "the C library as it ships (scripts/package.sh): only akidb_* symbols, beside the system's zstd"
 # Packaged from the dev build the tests above already made: the same packaging as a release, in
 # seconds instead of a release build of every dependency. The shipped sizes are measured on the
-# release profile (docs/BENCHMARKS.md, "Binary sizes").
+# clib and release profiles (docs/BENCHMARKS.md, "Binary sizes").
 bash tests/package/run.sh --profile dev
 
 step "browser: the wasm package (codec for wasm32, every compression) and its page in Chromium"
