@@ -11,7 +11,7 @@ if [ ! -x /usr/bin/time ]; then
   apt-get update -qq && apt-get install -y -qq time
 fi
 
-cargo build --release --locked --quiet -p akidb-snapshot --features cli --bin akidb-cli
+cargo build --release --locked --quiet -p akidb-cli
 
 venv=target/bench-venv
 lance_version=14.0.2

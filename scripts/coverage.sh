@@ -20,7 +20,7 @@ if [ "$(cargo llvm-cov --version 2>/dev/null)" != "cargo-llvm-cov $llvm_cov_vers
 fi
 
 cargo llvm-cov clean --workspace
-cargo llvm-cov --no-report --workspace --features akidb-snapshot/cli --locked
+cargo llvm-cov --no-report --workspace --locked
 cargo llvm-cov report --html
 json=$(mktemp)
 trap 'rm -f "$json"' EXIT

@@ -79,19 +79,19 @@ fi
 rm -f "$generated"
 
 step "clippy"
-cargo clippy --workspace --all-targets --features akidb-snapshot/cli --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
 # The reliability tests leave their figures here (docs/RELIABILITY.md).
 figures="${CARGO_TARGET_DIR:-target}/tmp/reliability"
 rm -rf "$figures"
-cargo test --workspace --features akidb-snapshot/cli --locked
+cargo test --workspace --locked
 
 step "reliability figures of this run"
 cat "$figures"/*.txt
 
 step "docs (broken links are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --features akidb-snapshot/cli --no-deps --locked
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 step "codec with no default features (no threads, no compression)"
 cargo check -p akidb-snapshot-codec --no-default-features --locked

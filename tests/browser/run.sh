@@ -14,7 +14,7 @@ bash wasm/build.sh
 out=target/browser
 rm -rf "$out"
 mkdir -p "$out/artifacts"
-cli() { cargo run --quiet --locked -p akidb-snapshot --features cli --bin akidb-cli -- "$@"; }
+cli() { cargo run --quiet --locked -p akidb-cli -- "$@"; }
 collection=0193a5b0-0000-7000-8000-000000000001
 
 # The CLI's own Parquet snapshot, restored as the checked file itself.

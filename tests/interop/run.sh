@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-cargo build --quiet --locked -p akidb-snapshot --features cli --bin akidb-cli
+cargo build --quiet --locked -p akidb-cli
 out=target/interop
 rm -rf "$out"
 .venv/bin/python tests/interop/check_readers.py --cli target/debug/akidb-cli --out "$out"

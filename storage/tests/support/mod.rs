@@ -44,7 +44,11 @@ fn s3_server() -> &'static S3Server {
             .and_then(|l| l.local_addr())
             .expect("a free port on 127.0.0.1")
             .port();
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/s3_server.py");
+        // Beside this file, whichever crate's tests include it.
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(file!())
+            .with_file_name("s3_server.py");
         let mut child = Command::new(python())
             .arg(script)
             .arg(port.to_string())

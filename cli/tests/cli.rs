@@ -1,6 +1,7 @@
 //! The built `akidb-cli` binary through every command, on the local store and the S3 test
 //! server, and every bad input of the issue: each gets one line on stderr and its exit code.
 
+#[path = "../../storage/tests/support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};

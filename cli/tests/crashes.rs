@@ -5,6 +5,7 @@
 //!
 //! `AKIDB_CRASH_KILLS` sets how many kills each command gets per store (default 10).
 
+#[path = "../../storage/tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeSet;

@@ -14,16 +14,10 @@ use std::error::Error as _;
 
 use clap::{CommandFactory, FromArgMatches};
 
-/// mimalloc rather than glibc's malloc: a create hands row-group-sized buffers between the
-/// reading, encoding and uploading threads, and glibc's per-thread arenas kept freed ones, so
-/// the peak resident set of one 100k × 512 create ranged from 237 to 290 MiB between runs
-/// (229 to 243 MiB with mimalloc; docs/BENCHMARKS.md).
-///
-/// Built without transparent huge pages (`no_thp`): on a VM that reports free memory to its
-/// host (virtio-balloon free page reporting, as here), the free 2 MiB blocks a huge page is
-/// made from are the ones the host has taken back, so every huge page faulted in waits for the
-/// host. A run after a few idle seconds took 166–240 ms for a 10k create with them and
-/// 113–135 ms without (docs/BENCHMARKS.md).
+/// mimalloc rather than glibc's malloc, whose per-thread arenas kept the row-group buffers a
+/// create hands between threads; and without transparent huge pages, which a VM whose balloon
+/// reports free memory makes slow to fault in. docs/DECISIONS.md ("The CLI runs on mimalloc")
+/// has the measurements.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
