@@ -50,6 +50,7 @@ mod file;
 #[doc(hidden)]
 pub mod fuzzing;
 mod json;
+mod manifest;
 mod metadata;
 mod model;
 mod parallel;
@@ -69,6 +70,7 @@ pub use encode::{ParquetWriter, encode_parquet};
 pub use error::{BoxError, DocumentRef, Error, ErrorKind, Result};
 pub use file::SnapshotFile;
 pub use json::{JsonSnapshot, JsonWriter, decode_json, encode_json};
+pub use manifest::{MANIFEST_VERSION, PartEntry, PartKind};
 pub use metadata::{FileSummary, SnapshotFormat, SnapshotHeader, SnapshotMetadata};
 pub use model::{CollectionId, SnapshotId, Timestamp, VectorDocument};
 pub use schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys, spark_schema};

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::checksum::Sha256Digest;
 use crate::config::Compression;
 use crate::error::{Error, Result};
+use crate::manifest::{self, MANIFEST_VERSION, PartEntry};
 use crate::model::{CollectionId, SnapshotId, Timestamp};
 use crate::schema::SCHEMA_VERSION;
 
@@ -182,9 +183,20 @@ pub struct SnapshotMetadata {
     /// SHA-256 of the data file, lowercase hex; absent in snapshots from before checksums.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum_sha256: Option<Sha256Digest>,
-    /// The schema version of the data file.
+    /// The schema version of the metadata file: 1 for a v1 snapshot (one data file, whose
+    /// schema version this also is), [`MANIFEST_VERSION`] for a manifest of parts.
     #[serde(default = "first_schema_version")]
     pub schema_version: u32,
+    /// The parts of a v2 snapshot, in order; empty for a v1 snapshot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartEntry>,
+    /// The snapshot a v2 snapshot was made from, whose parts it may share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_snapshot_id: Option<SnapshotId>,
+    /// SHA-256 of a manifest's own content (of its JSON without this field, keys sorted, no
+    /// whitespace); absent in a v1 metadata file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_sha256: Option<Sha256Digest>,
 }
 
 fn first_schema_version() -> u32 {
@@ -227,20 +239,106 @@ impl SnapshotMetadata {
             format,
             checksum_sha256: Some(summary.checksum_sha256),
             schema_version: SCHEMA_VERSION,
+            parts: Vec::new(),
+            parent_snapshot_id: None,
+            manifest_sha256: None,
         }
+    }
+
+    /// The manifest of a v2 snapshot made of `parts`, in order, whose documents have
+    /// `dimension`: counts and sizes are summed from the parts (a tombstone removes one document
+    /// of an earlier part), and the manifest's digest is computed. A validation error if the
+    /// parts do not make a snapshot (none, an empty one, more tombstones than documents), or
+    /// for a `created_at` outside RFC 3339's years.
+    ///
+    /// ```
+    /// use akidb_snapshot_codec::*;
+    /// use uuid::Uuid;
+    ///
+    /// let header = SnapshotHeader::new(
+    ///     CollectionId::from_uuid(Uuid::from_u128(1)),
+    ///     SnapshotId::from_uuid(Uuid::from_u128(2)),
+    ///     Timestamp::from_millis(0),
+    /// );
+    /// let docs = vec![VectorDocument::new(Uuid::from_u128(3), vec![1.0, 2.0])];
+    /// let (_, summary) = encode_parquet(&docs, &header, &ParquetConfig::default()).unwrap();
+    /// let parts = vec![
+    ///     PartEntry::new("parts/a.parquet", PartKind::Data, &summary),
+    ///     PartEntry::new("parts/b.parquet", PartKind::Data, &summary),
+    /// ];
+    /// let manifest =
+    ///     SnapshotMetadata::manifest(&header, Compression::default(), 2, parts, None).unwrap();
+    /// assert_eq!((manifest.vector_count, manifest.schema_version), (2, MANIFEST_VERSION));
+    /// let read = SnapshotMetadata::from_json(&manifest.to_json().unwrap()).unwrap();
+    /// assert_eq!(read, manifest);
+    /// ```
+    pub fn manifest(
+        header: &SnapshotHeader,
+        compression: Compression,
+        dimension: u32,
+        parts: Vec<PartEntry>,
+        parent_snapshot_id: Option<SnapshotId>,
+    ) -> Result<Self> {
+        let invalid = |why: String| {
+            Error::validation(
+                crate::error::DocumentRef::NONE,
+                format!("the parts do not make a snapshot: {why}"),
+            )
+        };
+        let (data, tombstones) = manifest::row_counts(&parts);
+        let mut metadata = SnapshotMetadata {
+            snapshot_id: header.snapshot_id,
+            collection_id: header.collection_id,
+            vector_count: data.saturating_sub(tombstones),
+            dimension,
+            created_at: header.created_at,
+            size_bytes: parts.iter().map(|p| p.size_bytes).sum(),
+            compression,
+            format: SnapshotFormat::Parquet,
+            checksum_sha256: None,
+            schema_version: MANIFEST_VERSION,
+            parts,
+            parent_snapshot_id,
+            manifest_sha256: None,
+        };
+        manifest::check_fields(&metadata).map_err(invalid)?;
+        let content = serde_json::to_value(&metadata).map_err(|e| invalid(e.to_string()))?;
+        metadata.manifest_sha256 = Some(manifest::content_digest(&content));
+        Ok(metadata)
+    }
+
+    /// Whether this is a v2 snapshot's manifest (a list of parts) rather than the metadata of
+    /// one v1 data file.
+    pub fn is_manifest(&self) -> bool {
+        self.schema_version >= MANIFEST_VERSION
     }
 
     /// Parses and checks a metadata file. Unreadable JSON, missing fields and malformed values
     /// are [`Error::DataCorruption`]; a newer schema version is
     /// [`Error::UnsupportedSchemaVersion`].
+    ///
+    /// A manifest (version 2) is checked whole: its SHA-256 against its content, then its
+    /// counts and sizes against its parts; a v1 file must list no parts.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let metadata: SnapshotMetadata = serde_json::from_slice(bytes)
-            .map_err(|e| Error::corruption_from("the metadata file is not valid", e))?;
-        if metadata.schema_version > SCHEMA_VERSION {
+        let invalid = |e| Error::corruption_from("the metadata file is not valid", e);
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(invalid)?;
+        // Read before the fields, which a newer version may have changed.
+        let version = value
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64);
+        if let Some(found) = version.filter(|&v| v > u64::from(MANIFEST_VERSION)) {
             return Err(Error::UnsupportedSchemaVersion {
-                found: metadata.schema_version,
-                supported: SCHEMA_VERSION,
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+                supported: MANIFEST_VERSION,
             });
+        }
+        let metadata = SnapshotMetadata::deserialize(&value).map_err(invalid)?;
+        if metadata.is_manifest() {
+            manifest::check(&value, &metadata)?;
+        } else if !metadata.parts.is_empty() || metadata.manifest_sha256.is_some() {
+            return Err(Error::corruption(
+                "the metadata file is of version 1 but lists parts, which only a manifest has",
+            ));
         }
         if metadata.vector_count > 0 && metadata.dimension == 0 {
             return Err(Error::corruption(

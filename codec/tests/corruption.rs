@@ -11,6 +11,7 @@ use arrow_schema::{DataType, Field, Schema};
 use bytes::Bytes;
 use common::*;
 use parquet::arrow::ArrowWriter;
+use uuid::Uuid;
 
 fn snapshot(rows: usize, rows_per_group: usize) -> Vec<u8> {
     let config = ParquetConfig::default().with_row_group_size(rows_per_group);
@@ -356,12 +357,14 @@ fn metadata_files_are_checked() {
         "schema_version": 1
     });
     assert!(SnapshotMetadata::from_json(good.to_string().as_bytes()).is_ok());
-    let edits: [(&str, serde_json::Value, ErrorKind); 6] = [
+    let edits: [(&str, serde_json::Value, ErrorKind); 7] = [
         (
             "schema_version",
-            2.into(),
+            3.into(),
             ErrorKind::UnsupportedSchemaVersion,
         ),
+        // A manifest without parts or its own digest.
+        ("schema_version", 2.into(), ErrorKind::DataCorruption),
         ("checksum_sha256", "abc".into(), ErrorKind::DataCorruption),
         ("format", "avro".into(), ErrorKind::DataCorruption),
         ("compression", "gzip".into(), ErrorKind::DataCorruption),
@@ -378,6 +381,94 @@ fn metadata_files_are_checked() {
         SnapshotMetadata::from_json(b"{").unwrap_err().kind(),
         ErrorKind::DataCorruption
     );
+}
+
+/// A manifest of two parts, as written and as JSON.
+fn manifest() -> (SnapshotMetadata, serde_json::Value) {
+    let header = SnapshotHeader::new(
+        CollectionId::from_uuid(Uuid::from_u128(1)),
+        SnapshotId::from_uuid(Uuid::from_u128(2)),
+        Timestamp::from_millis(1_700_000_000_000),
+    );
+    let docs = vec![VectorDocument::new(Uuid::from_u128(3), vec![1.0, 2.0])];
+    let (_, summary) = encode_parquet(&docs, &header, &ParquetConfig::default()).unwrap();
+    let parts = ["a", "b"]
+        .map(|p| PartEntry::new(format!("parts/{p}.parquet"), PartKind::Data, &summary))
+        .to_vec();
+    let manifest =
+        SnapshotMetadata::manifest(&header, Compression::default(), 2, parts, None).unwrap();
+    let json = serde_json::from_slice(&manifest.to_json().unwrap()).unwrap();
+    (manifest, json)
+}
+
+#[test]
+fn a_manifest_reads_back_however_it_is_laid_out() {
+    let (manifest, json) = manifest();
+    assert_eq!(manifest.vector_count, 2);
+    assert_eq!(manifest.size_bytes, 2 * manifest.parts[0].size_bytes);
+    for text in [
+        json.to_string(),
+        serde_json::to_string_pretty(&json).unwrap(),
+    ] {
+        assert_eq!(
+            SnapshotMetadata::from_json(text.as_bytes()).unwrap(),
+            manifest
+        );
+    }
+}
+
+#[test]
+fn a_changed_manifest_is_detected() {
+    let (_, good) = manifest();
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 7] = [
+        ("a part's rows", (|m| m["parts"][0]["rows"] = 5.into())),
+        (
+            "a part's key",
+            (|m| m["parts"][1]["key"] = "parts/c.parquet".into()),
+        ),
+        ("the count", (|m| m["vector_count"] = 7.into())),
+        ("an added field", (|m| m["note"] = "added later".into())),
+        (
+            "a part dropped",
+            (|m| {
+                m["parts"].as_array_mut().unwrap().pop();
+            }),
+        ),
+        (
+            "the digest dropped",
+            (|m| {
+                m.as_object_mut().unwrap().remove("manifest_sha256");
+            }),
+        ),
+        (
+            "a v1 file given parts",
+            (|m| m["schema_version"] = 1.into()),
+        ),
+    ];
+    for (what, edit) in edits {
+        let mut bad = good.clone();
+        edit(&mut bad);
+        let err = SnapshotMetadata::from_json(bad.to_string().as_bytes()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DataCorruption, "{what}: {err}");
+    }
+}
+
+#[test]
+fn parts_that_make_no_snapshot_are_refused_by_the_writer() {
+    let (manifest, _) = manifest();
+    let header = SnapshotHeader::new(
+        manifest.collection_id,
+        manifest.snapshot_id,
+        manifest.created_at,
+    );
+    let mut tombstones = manifest.parts[0].clone();
+    (tombstones.kind, tombstones.rows) = (PartKind::Tombstones, 3);
+    for parts in [vec![], vec![manifest.parts[0].clone(), tombstones]] {
+        let err = SnapshotMetadata::manifest(&header, Compression::default(), 2, parts, None)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
+    }
 }
 
 #[test]

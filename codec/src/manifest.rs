@@ -1,0 +1,159 @@
+//! Format v2: a snapshot is a manifest of immutable parts. The manifest is the snapshot's
+//! metadata file with `schema_version` 2 and the list of its parts, each a Parquet file of the
+//! v1 schema; it carries the SHA-256 of its own content, so a damaged manifest is detected and
+//! never trusted (docs/FORMAT.md, "Format v2").
+
+use serde::{Deserialize, Serialize};
+
+use crate::checksum::Sha256Digest;
+use crate::error::{Error, Result};
+use crate::metadata::{FileSummary, SnapshotFormat, SnapshotMetadata};
+
+/// The `schema_version` of a manifest: the newest metadata file this crate reads and writes.
+/// A v1 metadata file (version 1) describes one data file.
+pub const MANIFEST_VERSION: u32 = 2;
+
+/// The field holding the manifest's own SHA-256.
+const DIGEST_FIELD: &str = "manifest_sha256";
+
+/// What a part holds.
+///
+/// ```
+/// use akidb_snapshot_codec::PartKind;
+///
+/// assert_eq!(serde_json::to_string(&PartKind::Tombstones).unwrap(), r#""tombstones""#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum PartKind {
+    /// Documents, in the snapshot schema.
+    Data,
+    /// Ids of documents of earlier parts that the snapshot no longer holds.
+    Tombstones,
+}
+
+/// One part of a v2 snapshot, as its manifest lists it.
+///
+/// ```
+/// use akidb_snapshot_codec::*;
+/// use uuid::Uuid;
+///
+/// let header = SnapshotHeader::new(
+///     CollectionId::from_uuid(Uuid::from_u128(1)),
+///     SnapshotId::from_uuid(Uuid::from_u128(2)),
+///     Timestamp::from_millis(0),
+/// );
+/// let docs = vec![VectorDocument::new(Uuid::from_u128(3), vec![1.0, 2.0])];
+/// let (bytes, summary) = encode_parquet(&docs, &header, &ParquetConfig::default()).unwrap();
+/// let part = PartEntry::new("parts/c/p.parquet", PartKind::Data, &summary);
+/// assert_eq!((part.rows, part.size_bytes), (1, bytes.len() as u64));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PartEntry {
+    /// Where the part is, relative to the store's root.
+    pub key: String,
+    /// What it holds.
+    pub kind: PartKind,
+    /// Its rows: documents, or ids for tombstones.
+    pub rows: u64,
+    /// Its size in bytes.
+    pub size_bytes: u64,
+    /// SHA-256 of its bytes, lowercase hex.
+    pub checksum_sha256: Sha256Digest,
+}
+
+impl PartEntry {
+    /// The entry of a part written at `key`, as its writer summed it up.
+    pub fn new(key: impl Into<String>, kind: PartKind, summary: &FileSummary) -> Self {
+        PartEntry {
+            key: key.into(),
+            kind,
+            rows: summary.vector_count,
+            size_bytes: summary.size_bytes,
+            checksum_sha256: summary.checksum_sha256,
+        }
+    }
+}
+
+/// The SHA-256 of a metadata file's content without its digest field: of its JSON with the
+/// keys sorted and no whitespace, so that it holds however the file is laid out and whatever
+/// fields a later minor version adds.
+pub(crate) fn content_digest(value: &serde_json::Value) -> Sha256Digest {
+    let mut value = value.clone();
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove(DIGEST_FIELD);
+    }
+    // serde_json's maps are sorted by key (no `preserve_order`), and a `Value` always
+    // serializes.
+    Sha256Digest::of(&serde_json::to_vec(&value).unwrap_or_default())
+}
+
+/// Checks a manifest as read: its digest against its content, then that its fields agree.
+pub(crate) fn check(value: &serde_json::Value, manifest: &SnapshotMetadata) -> Result<()> {
+    let Some(recorded) = manifest.manifest_sha256 else {
+        return Err(Error::corruption(format!(
+            "the manifest has no `{DIGEST_FIELD}`, so its content cannot be trusted"
+        )));
+    };
+    let computed = content_digest(value);
+    if computed != recorded {
+        return Err(Error::corruption(format!(
+            "the manifest's content hashes to {computed} but it records {recorded}: it was \
+             changed or damaged after it was written"
+        )));
+    }
+    check_fields(manifest)
+        .map_err(|why| Error::corruption(format!("the manifest is inconsistent: {why}")))
+}
+
+/// What a manifest's fields must agree on, for its writer and its readers alike: why not, if
+/// they do not.
+pub(crate) fn check_fields(manifest: &SnapshotMetadata) -> std::result::Result<(), String> {
+    let bad = Err;
+    if manifest.format != SnapshotFormat::Parquet {
+        return bad(format!(
+            "its parts are Parquet but it says format {:?}",
+            manifest.format
+        ));
+    }
+    if manifest.parts.is_empty() {
+        return bad("it lists no parts".to_owned());
+    }
+    if manifest.checksum_sha256.is_some() {
+        return bad("it has a data file checksum, which only a v1 snapshot has".to_owned());
+    }
+    if let Some(part) = manifest.parts.iter().find(|p| p.rows == 0) {
+        return bad(format!("part {} has no rows", part.key));
+    }
+    let size: u64 = manifest.parts.iter().map(|p| p.size_bytes).sum();
+    if size != manifest.size_bytes {
+        return bad(format!(
+            "its parts hold {size} bytes, but it says {}",
+            manifest.size_bytes
+        ));
+    }
+    let (data, tombstones) = row_counts(&manifest.parts);
+    if data < tombstones || data - tombstones != manifest.vector_count {
+        return bad(format!(
+            "its parts hold {data} documents and {tombstones} tombstones, but it says {} \
+             documents",
+            manifest.vector_count
+        ));
+    }
+    if manifest.dimension == 0 {
+        return bad("it declares vectors of dimension 0".to_owned());
+    }
+    Ok(())
+}
+
+/// Rows of data parts and of tombstone parts.
+pub(crate) fn row_counts(parts: &[PartEntry]) -> (u64, u64) {
+    parts
+        .iter()
+        .fold((0, 0), |(data, tombstones), p| match p.kind {
+            PartKind::Data => (data + p.rows, tombstones),
+            PartKind::Tombstones => (data, tombstones + p.rows),
+        })
+}
