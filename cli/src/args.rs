@@ -125,9 +125,15 @@ impl FromStr for SnapshotRef {
     }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+/// How a snapshot is written: its file format and, for Parquet, its layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
+    /// Parquet, format v2: a manifest of parts.
     Parquet,
+    /// Parquet, format v1: one data file, for readers older than format v2.
+    #[value(name = "parquet-v1")]
+    ParquetV1,
+    /// The legacy JSON format.
     Json,
 }
 
@@ -138,7 +144,9 @@ pub(crate) struct CreateArgs {
     /// The documents: .jsonl/.ndjson, .npy, .parquet or .json.
     #[arg(long, value_name = "FILE")]
     pub(crate) input: PathBuf,
-    /// The snapshot's format. [default: the config's snapshotter_type, else parquet]
+    /// The snapshot's format: parquet (format v2, parts), parquet-v1 (one file, for readers
+    /// older than format v2) or json. [default: the config's snapshotter_type and
+    /// format_version, else parquet]
     #[arg(long)]
     pub(crate) format: Option<Format>,
     /// Parquet compression: zstd, zstd(LEVEL), snappy, lz4 or none. [default: zstd]
@@ -147,6 +155,10 @@ pub(crate) struct CreateArgs {
     /// Documents per Parquet row group (the unit of reading and of memory). [default: 10000]
     #[arg(long, value_name = "N")]
     pub(crate) row_group_size: Option<usize>,
+    /// The most documents in one part of a format v2 snapshot (each part is a Parquet file of
+    /// its own). [default: the config's part_rows, else 100000]
+    #[arg(long, value_name = "N")]
+    pub(crate) part_rows: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -154,7 +166,8 @@ pub(crate) struct RestoreArgs {
     #[command(flatten)]
     pub(crate) snapshot: SnapshotArgs,
     /// Where to write: .jsonl (every field), .npy (a float32 matrix of the vectors), or
-    /// .parquet (the snapshot file itself, checked, unchanged). Never overwritten.
+    /// .parquet (the snapshot's one file itself, checked, unchanged; a snapshot of several parts
+    /// re-encoded into one file). Never overwritten.
     #[arg(long, value_name = "FILE")]
     pub(crate) output: PathBuf,
 }
@@ -207,7 +220,8 @@ pub(crate) struct PruneArgs {
 pub(crate) struct MigrateArgs {
     #[command(flatten)]
     pub(crate) collection: CollectionArgs,
-    /// The format to convert from.
+    /// The format to convert from: parquet-v1 upgrades format v1 Parquet snapshots to
+    /// format v2 (with --to-format parquet).
     #[arg(long, value_enum)]
     pub(crate) from_format: Format,
     /// The format to convert to.

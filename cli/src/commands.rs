@@ -9,6 +9,7 @@ use akidb_snapshot::codec::{
 use akidb_snapshot::{
     Error, RetentionPolicy, SnapshotterType, StorageBackend, StorageBackendConfig,
 };
+use clap::ValueEnum as _;
 use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -87,23 +88,44 @@ async fn resolve(
     }
 }
 
-fn format_of(format: Format) -> SnapshotterType {
+/// Sets what `format` writes on `config`.
+fn write_as(format: Format, config: &mut StorageBackendConfig) {
+    (config.snapshotter_type, config.format_version) = match format {
+        Format::Parquet => (SnapshotterType::Parquet, 2),
+        Format::ParquetV1 => (SnapshotterType::Parquet, 1),
+        Format::Json => (SnapshotterType::Json, 1),
+    };
+}
+
+/// Whether the snapshot `m` was written as `format`.
+fn written_as(format: Format, m: &SnapshotMetadata) -> bool {
     match format {
-        Format::Parquet => SnapshotterType::Parquet,
-        Format::Json => SnapshotterType::Json,
+        Format::Parquet => m.is_manifest(),
+        Format::ParquetV1 => m.format == SnapshotFormat::Parquet && !m.is_manifest(),
+        Format::Json => m.format == SnapshotFormat::Json,
     }
+}
+
+/// The name `format` has on the command line.
+fn format_name(format: Format) -> String {
+    format
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_owned())
 }
 
 async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
     let mut config = config(global)?;
     if let Some(format) = args.format {
-        config.snapshotter_type = format_of(format);
+        write_as(format, &mut config);
     }
     if let Some(compression) = args.compression {
         config.parquet = config.parquet.with_compression(compression);
     }
     if let Some(rows) = args.row_group_size {
         config.parquet = config.parquet.with_row_group_size(rows);
+    }
+    if let Some(rows) = args.part_rows {
+        config.part_rows = rows;
     }
     let backend = StorageBackend::from_config(config)?;
     let input = Input::open(&args.input)?;
@@ -189,7 +211,9 @@ async fn restore(global: &Global, args: RestoreArgs) -> Result<(), CliError> {
     let bar = progress(global, Some(metadata.vector_count), "restoring");
     let store = backend.store();
     let written = match extension.as_deref() {
-        Some("parquet") if metadata.format == SnapshotFormat::Parquet => {
+        Some("parquet")
+            if metadata.format == SnapshotFormat::Parquet && metadata.parts.len() <= 1 =>
+        {
             let (_, bytes) = store.read_data_file(collection_id, id).await?;
             output::write_bytes(&args.output, &bytes).map(|()| metadata.vector_count)
         }
@@ -443,14 +467,14 @@ async fn prune(global: &Global, args: PruneArgs) -> Result<(), CliError> {
     snapshots = tracing::field::Empty, duration_ms = tracing::field::Empty))]
 async fn migrate(global: &Global, args: MigrateArgs) -> Result<(), CliError> {
     let started = std::time::Instant::now();
-    let (from, to) = (format_of(args.from_format), format_of(args.to_format));
+    let (from, to) = (args.from_format, args.to_format);
     if from == to {
         return Err(CliError::usage(
             "--from-format and --to-format are the same",
         ));
     }
     let mut config = config(global)?;
-    config.snapshotter_type = to;
+    write_as(to, &mut config);
     let backend = StorageBackend::from_config(config)?;
     let store = backend.store();
     let encoding = backend.encoding();
@@ -459,7 +483,7 @@ async fn migrate(global: &Global, args: MigrateArgs) -> Result<(), CliError> {
         .list_snapshots(collection_id)
         .await?
         .into_iter()
-        .filter(|m| m.format == from.format())
+        .filter(|m| written_as(from, m))
         .collect();
     let mut converted: Vec<(SnapshotId, SnapshotId)> = Vec::new();
     for source in sources.iter().rev() {
@@ -491,9 +515,9 @@ async fn migrate(global: &Global, args: MigrateArgs) -> Result<(), CliError> {
             println!(
                 "{} ({}) -> {} ({}){}",
                 source.snapshot_id,
-                from.format().extension(),
+                format_name(from),
                 created.snapshot_id,
-                to.format().extension(),
+                format_name(to),
                 if args.delete_source {
                     ", source deleted"
                 } else {

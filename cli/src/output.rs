@@ -208,6 +208,18 @@ pub(crate) fn print_metadata(m: &SnapshotMetadata) {
         println!("sha256       {sha}");
     }
     println!("schema       version {}", m.schema_version);
+    if let Some(parent) = m.parent_snapshot_id {
+        println!("parent       {parent}");
+    }
+    if !m.parts.is_empty() {
+        println!("parts        {}", m.parts.len());
+        for part in &m.parts {
+            println!(
+                "  {}  {} rows, {} bytes, sha256 {}",
+                part.key, part.rows, part.size_bytes, part.checksum_sha256
+            );
+        }
+    }
 }
 
 pub(crate) fn print_info(info: &SnapshotInfo) {

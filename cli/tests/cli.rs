@@ -256,6 +256,16 @@ fn full_cycle(cli: &Cli) {
             .unwrap()
             .is_empty()
     );
+    // A delete removes the manifest; gc then removes the parts no snapshot names.
+    let gc = cli.json("snapshot gc --grace 0s");
+    let removed = gc["removed"].as_array().unwrap();
+    assert_eq!(removed.len(), 3, "{gc}");
+    assert!(
+        removed
+            .iter()
+            .all(|k| k.as_str().unwrap().starts_with(&format!("parts/{c}/"))),
+        "{gc}"
+    );
     let gc = cli.json("snapshot gc --grace 0s");
     assert!(gc["removed"].as_array().unwrap().is_empty());
 }
@@ -629,7 +639,11 @@ fn bad_inputs_get_one_line_and_an_exit_code() {
         c, SAMPLE
     ));
     let id = id.trim();
-    let data = cli.path(&format!("akidb-snapshots/snapshots/{c}/{id}.parquet"));
+    let manifest = cli.json(&format!(
+        "snapshot inspect --collection-id {c} --snapshot-id {id}"
+    ));
+    let part = manifest["metadata"]["parts"][0]["key"].as_str().unwrap();
+    let data = cli.path(&format!("akidb-snapshots/{part}"));
     let mut bytes = std::fs::read(&data).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x10;
@@ -1046,4 +1060,164 @@ fn run_readme_script(script: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, 
         String::from_utf8_lossy(&out.stderr)
     );
     (dir, out)
+}
+
+#[test]
+fn a_snapshot_in_parts_is_created_inspected_restored_and_verified() {
+    let cli = Cli::local();
+    let c = collection();
+    let created = cli.json(&format!(
+        "snapshot create --collection-id {c} --input {SAMPLE} --part-rows 20 --row-group-size 8"
+    ));
+    let id = created["snapshot_id"].as_str().unwrap().to_owned();
+    assert_eq!(created["schema_version"], 2);
+    let rows: Vec<_> = created["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["rows"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [20, 20, 10]);
+
+    let inspected = cli.json(&format!(
+        "snapshot inspect --collection-id {c} --snapshot-id {id}"
+    ));
+    assert_eq!(inspected["metadata"]["parts"].as_array().unwrap().len(), 3);
+    assert!(inspected["file"].is_null(), "{inspected}");
+    let text = cli.ok(&format!(
+        "snapshot inspect --collection-id {c} --snapshot-id {id}"
+    ));
+    assert!(
+        text.contains("parts        3") && text.contains("20 rows"),
+        "{text}"
+    );
+    assert!(
+        cli.ok(&format!(
+            "snapshot verify --collection-id {c} --snapshot-id {id}"
+        ))
+        .contains("intact")
+    );
+
+    // Restored to JSON Lines as it went in, and to one Parquet file re-encoded from the parts.
+    let back = cli.path("back.jsonl");
+    cli.ok(&format!(
+        "snapshot restore --collection-id {c} --snapshot-id {id} --output {}",
+        back.display()
+    ));
+    let (input, back) = (read_jsonl(Path::new(SAMPLE)), read_jsonl(&back));
+    assert_eq!(back.len(), 50);
+    for (a, b) in input.iter().zip(&back) {
+        assert_eq!(floats(&a["vector"]), floats(&b["vector"]));
+        assert_eq!(a["metadata"], b["metadata"]);
+    }
+    let one = cli.path("one.parquet");
+    cli.ok(&format!(
+        "snapshot restore --collection-id {c} --snapshot-id {id} --output {}",
+        one.display()
+    ));
+    let file = cli.json(&format!("snapshot inspect --file {}", one.display()));
+    assert_eq!(file["vector_count"], 50);
+    assert_eq!(file["snapshot_id"], id.as_str());
+
+    // --format parquet-v1 writes one data file, for readers older than format v2.
+    let v1 = cli.json(&format!(
+        "snapshot create --collection-id {c} --input {SAMPLE} --format parquet-v1"
+    ));
+    assert_eq!(v1["schema_version"], 1);
+    let v1_id = v1["snapshot_id"].as_str().unwrap();
+    assert!(
+        cli.path(&format!("akidb-snapshots/snapshots/{c}/{v1_id}.parquet"))
+            .is_file()
+    );
+    cli.fails(
+        7,
+        &format!("snapshot create --collection-id {c} --input {SAMPLE} --part-rows 0"),
+    );
+}
+
+#[test]
+fn migrate_upgrades_the_v1_fixture_store_to_format_v2() {
+    let cli = Cli::local();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let store = cli.path("akidb-snapshots");
+    copy_dir(&fixtures.join("v1-store"), &store);
+    let c = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+    let before = cli.json(&format!("snapshot list --collection-id {c}"));
+    assert_eq!(before.as_array().unwrap().len(), 6);
+
+    let migrated = cli.json(&format!(
+        "snapshot migrate --collection-id {c} --from-format parquet-v1 --to-format parquet \
+         --delete-source"
+    ));
+    assert_eq!(
+        migrated["converted"].as_array().unwrap().len(),
+        4,
+        "{migrated}"
+    );
+    let after = cli.json(&format!("snapshot list --collection-id {c}"));
+    let after = after.as_array().unwrap();
+    assert_eq!(after.len(), 6);
+    let versions: Vec<_> = after
+        .iter()
+        .map(|m| {
+            (
+                m["format"].as_str().unwrap().to_owned(),
+                m["schema_version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions
+            .iter()
+            .filter(|v| *v == &("parquet".to_owned(), 2))
+            .count(),
+        4
+    );
+    assert_eq!(versions.iter().filter(|v| v.0 == "json").count(), 2);
+    let input = read_jsonl(&fixtures.join("v1-store.jsonl"));
+    for m in after.iter().filter(|m| m["schema_version"] == 2) {
+        let id = m["snapshot_id"].as_str().unwrap();
+        let out = cli.path(&format!("{id}.jsonl"));
+        cli.ok(&format!(
+            "snapshot restore --collection-id {c} --snapshot-id {id} --output {}",
+            out.display()
+        ));
+        let back = read_jsonl(&out);
+        assert_eq!(back.len(), input.len());
+        for (a, b) in input.iter().zip(&back) {
+            assert_eq!(a["document_id"], b["document_id"]);
+            assert_eq!(floats(&a["vector"]), floats(&b["vector"]));
+            assert_eq!(a["inserted_at"], b["inserted_at"]);
+        }
+    }
+    // No v1 data file is left; the JSON snapshots were not touched.
+    let left: Vec<_> = std::fs::read_dir(store.join(format!("snapshots/{c}")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(!left.iter().any(|f| f.ends_with(".parquet")), "{left:?}");
+    assert_eq!(
+        left.iter()
+            .filter(|f| f.ends_with(".json") && !f.ends_with("metadata.json"))
+            .count(),
+        2
+    );
+}
+
+/// A JSON vector as the f32 values it is read as.
+fn floats(vector: &Value) -> Vec<f32> {
+    serde_json::from_value(vector.clone()).unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

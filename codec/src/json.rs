@@ -109,7 +109,7 @@ impl<W: Write> JsonWriter<W> {
     /// [`ParquetWriter::write_batch`](crate::ParquetWriter::write_batch) takes it (the JSON
     /// format holds documents, so the rows are copied into them first).
     pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
-        let first = self.validator.accepted();
+        let first = self.validator.position();
         let mut docs = Vec::with_capacity(batch.num_rows());
         append_documents(batch, Origin::Caller { first }, &mut docs)?;
         self.write(&docs)

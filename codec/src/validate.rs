@@ -26,6 +26,8 @@ use uuid::Uuid;
 pub struct DocumentValidator {
     format: SnapshotFormat,
     dimension: Option<usize>,
+    /// The input position of this file's first document: not 0 for a part after the first.
+    first: u64,
     accepted: u64,
 }
 
@@ -36,15 +38,46 @@ impl DocumentValidator {
         DocumentValidator {
             format,
             dimension: None,
+            first: 0,
             accepted: 0,
         }
+    }
+
+    /// The validator of the next file of the same input (the next part of a v2 snapshot):
+    /// positions count on from where this one stopped and the dimension must stay the same,
+    /// while the count starts again.
+    ///
+    /// ```
+    /// use akidb_snapshot_codec::{DocumentValidator, SnapshotFormat, VectorDocument};
+    /// use uuid::Uuid;
+    ///
+    /// let mut first = DocumentValidator::new(SnapshotFormat::Parquet);
+    /// first.check(&[VectorDocument::new(Uuid::from_u128(1), vec![1.0, 2.0])]).unwrap();
+    /// let mut next = first.next_file();
+    /// let err = next.check(&[VectorDocument::new(Uuid::from_u128(2), vec![1.0])]).unwrap_err();
+    /// assert!(err.to_string().contains("document #1"), "{err}");
+    /// next.check(&[VectorDocument::new(Uuid::from_u128(3), vec![3.0, 4.0])]).unwrap();
+    /// assert_eq!(next.finish().unwrap(), (1, 2));
+    /// ```
+    pub fn next_file(&self) -> Self {
+        DocumentValidator {
+            format: self.format,
+            dimension: self.dimension,
+            first: self.position(),
+            accepted: 0,
+        }
+    }
+
+    /// The input position of the next document.
+    pub(crate) fn position(&self) -> u64 {
+        self.first + self.accepted
     }
 
     /// Checks the next batch. On error nothing of the batch is accepted.
     pub fn check(&mut self, docs: &[VectorDocument]) -> Result<()> {
         let mut dimension = self.dimension;
         for (offset, doc) in docs.iter().enumerate() {
-            let at = DocumentRef::new(self.accepted + offset as u64, doc.document_id);
+            let at = DocumentRef::new(self.position() + offset as u64, doc.document_id);
             let expected = *dimension.get_or_insert(doc.vector.len());
             check_document(doc, expected, self.format, at)?;
         }
@@ -59,21 +92,16 @@ impl DocumentValidator {
         if columns.rows() == 0 {
             return Ok(());
         }
-        let at = DocumentRef::new(self.accepted, columns.id(0));
+        let at = DocumentRef::new(self.position(), columns.id(0));
         let expected = self.dimension.unwrap_or(columns.dimension());
         check_dimension(columns.dimension(), expected, at)?;
         (0..columns.rows()).try_for_each(|row| {
             let id = columns.id(row);
-            check_document_id(id, DocumentRef::new(self.accepted + row as u64, id))
+            check_document_id(id, DocumentRef::new(self.position() + row as u64, id))
         })?;
         self.dimension = Some(expected);
         self.accepted += columns.rows() as u64;
         Ok(())
-    }
-
-    /// How many documents were accepted so far.
-    pub(crate) fn accepted(&self) -> u64 {
-        self.accepted
     }
 
     /// The dimension of the documents so far, once there is one.

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use opendal::Operator;
 
 use crate::config::{SnapshotterType, StorageBackendConfig};
+use crate::encoder::Encoding;
 use crate::error::Result;
 use crate::snapshotter::{JsonSnapshotter, ParquetSnapshotter, Snapshotter};
 use crate::store::SnapshotStore;
 use crate::uri::{StoreUri, with_layers};
-use crate::write::Encoding;
 
 /// A store opened from a [`StorageBackendConfig`], with the snapshotter its
 /// `snapshotter_type` names.
@@ -71,7 +71,7 @@ impl StorageBackend {
     /// ```
     pub fn with_operator(op: Operator, config: StorageBackendConfig) -> Result<Self> {
         config.validate()?;
-        let store = SnapshotStore::new(with_layers(op, &config));
+        let store = SnapshotStore::new(with_layers(op, &config)).with_layout(config.layout());
         let snapshotter: Arc<dyn Snapshotter> = match encoding(&config) {
             Encoding::Parquet(parquet) => Arc::new(ParquetSnapshotter::on(store.clone(), parquet)),
             Encoding::Json => Arc::new(JsonSnapshotter::on(store.clone())),

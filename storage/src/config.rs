@@ -7,6 +7,7 @@ use akidb_snapshot_codec::{ParquetConfig, SnapshotFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::layout::Layout;
 
 /// The store used when none is configured: a folder beside the working directory.
 pub const DEFAULT_URI: &str = "file://./akidb-snapshots";
@@ -126,6 +127,12 @@ pub struct StorageBackendConfig {
     pub uri: String,
     /// Which format new snapshots are written in. Default Parquet.
     pub snapshotter_type: SnapshotterType,
+    /// The layout of new Parquet snapshots: 2 (the default), a manifest of parts; 1, one data
+    /// file, for readers older than format v2.
+    pub format_version: u32,
+    /// The most documents a part of a format v2 snapshot holds. Default
+    /// [`DEFAULT_PART_ROWS`](crate::DEFAULT_PART_ROWS).
+    pub part_rows: u64,
     /// How Parquet snapshots are written.
     pub parquet: ParquetConfig,
     /// Retries of transient store failures.
@@ -139,6 +146,8 @@ impl Default for StorageBackendConfig {
         StorageBackendConfig {
             uri: DEFAULT_URI.to_owned(),
             snapshotter_type: SnapshotterType::default(),
+            format_version: Layout::default().format_version,
+            part_rows: Layout::default().part_rows,
             parquet: ParquetConfig::default(),
             retry: RetryConfig::default(),
             timeout: TimeoutConfig::default(),
@@ -185,8 +194,23 @@ impl StorageBackendConfig {
         })
     }
 
+    /// The layout new Parquet snapshots are written in.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            format_version: self.format_version,
+            part_rows: self.part_rows,
+        }
+    }
+
     /// Checks the values a TOML parse cannot.
     pub fn validate(&self) -> Result<()> {
+        self.layout().validate().map_err(|e| match e {
+            Error::Config { reason, source } => Error::Config {
+                reason: format!("[storage]: {reason}"),
+                source,
+            },
+            other => other,
+        })?;
         self.parquet
             .validate()
             .map_err(|e| Error::config_from(format!("[storage.parquet]: {e}"), e))?;
@@ -240,6 +264,15 @@ enable_dictionary = true           # for external_id and metadata_json, never fo
     }
 
     #[test]
+    fn layout_settings() {
+        let config =
+            StorageBackendConfig::from_toml_str("[storage]\nformat_version = 1\npart_rows = 500\n")
+                .unwrap();
+        assert_eq!(config.layout(), Layout::v1().with_part_rows(500));
+        assert_eq!(StorageBackendConfig::default().layout(), Layout::default());
+    }
+
+    #[test]
     fn typos_and_bad_values_are_config_errors() {
         for (toml, needle) in [
             ("[storage]\nurl = \"memory://\"", "unknown field `url`"),
@@ -247,6 +280,8 @@ enable_dictionary = true           # for external_id and metadata_json, never fo
             ("[storage.parquet]\nrow_group_size = 0", "row_group_size"),
             ("[storage.parquet]\ncompression = \"gzip\"", "gzip"),
             ("[storage.timeout]\nio_secs = 0", "io_secs"),
+            ("[storage]\nformat_version = 3", "format_version 3"),
+            ("[storage]\npart_rows = 0", "part_rows"),
             ("[storage]\nuri = 3", "uri"),
         ] {
             let err = StorageBackendConfig::from_toml_str(toml).unwrap_err();

@@ -1,15 +1,26 @@
 //! The key layout of DESIGN.md, in one place:
 //!
 //! ```text
-//! snapshots/{collection_id}/{snapshot_id}.parquet         data (or .json)
-//! snapshots/{collection_id}/{snapshot_id}.metadata.json   commit marker, written last
+//! snapshots/{collection_id}/{snapshot_id}.metadata.json   commit marker, written last: a v1
+//!                                                          snapshot's metadata, or a v2 manifest
+//! snapshots/{collection_id}/{snapshot_id}.parquet         a v1 snapshot's data (or .json)
+//! parts/{collection_id}/{part_id}.parquet                 a v2 data part, immutable
+//! parts/{collection_id}/{part_id}.tombstones.parquet      a v2 tombstone part, immutable
+//! pending/{collection_id}/{snapshot_id}/…                 a v2 create in progress
 //! .akidb-tmp/…                                             a local store's files being written
 //! ```
 
-use akidb_snapshot_codec::{CollectionId, SnapshotFormat, SnapshotId};
+use akidb_snapshot_codec::{CollectionId, PartKind, SnapshotFormat, SnapshotId};
+use uuid::Uuid;
 
-/// The folder every snapshot lives under.
+/// The folder every snapshot's commit marker (and a v1 snapshot's data) lives under.
 pub(crate) const ROOT: &str = "snapshots/";
+
+/// The folder of every v2 part, of every snapshot: never read by glob.
+pub(crate) const PARTS_ROOT: &str = "parts/";
+
+const TOMBSTONES_SUFFIX: &str = ".tombstones.parquet";
+const PART_SUFFIX: &str = ".parquet";
 
 const METADATA_SUFFIX: &str = ".metadata.json";
 
@@ -36,16 +47,29 @@ pub(crate) fn data_key(
     format!("{ROOT}{collection_id}/{snapshot_id}.{}", format.extension())
 }
 
-/// What a key under [`ROOT`] names.
+/// `parts/{collection_id}/{part_id}.parquet`, or `.tombstones.parquet`
+pub(crate) fn part_key(collection_id: CollectionId, part_id: Uuid, kind: PartKind) -> String {
+    let suffix = match kind {
+        PartKind::Tombstones => TOMBSTONES_SUFFIX,
+        _ => PART_SUFFIX,
+    };
+    format!("{PARTS_ROOT}{collection_id}/{part_id}{suffix}")
+}
+
+/// What a key under [`ROOT`] or [`PARTS_ROOT`] names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Key {
     Metadata(CollectionId, SnapshotId),
     Data(CollectionId, SnapshotId, SnapshotFormat),
+    Part(CollectionId, Uuid, PartKind),
 }
 
 impl Key {
     /// Parses a key; `None` for anything this layout did not write.
     pub(crate) fn parse(key: &str) -> Option<Key> {
+        if let Some(rest) = key.strip_prefix(PARTS_ROOT) {
+            return Self::parse_part(rest);
+        }
         let rest = key.strip_prefix(ROOT)?;
         let (collection, file) = rest.split_once('/')?;
         let collection: CollectionId = collection.parse().ok()?;
@@ -57,6 +81,19 @@ impl Key {
             .into_iter()
             .find(|f| f.extension() == extension)?;
         Some(Key::Data(collection, snapshot.parse().ok()?, format))
+    }
+
+    fn parse_part(rest: &str) -> Option<Key> {
+        let (collection, file) = rest.split_once('/')?;
+        let collection: CollectionId = collection.parse().ok()?;
+        let (part, kind) = match file.strip_suffix(TOMBSTONES_SUFFIX) {
+            Some(part) => (part, PartKind::Tombstones),
+            None => (file.strip_suffix(PART_SUFFIX)?, PartKind::Data),
+        };
+        // Only the hyphenated lowercase form this layout writes: a key is a name, and two
+        // spellings of one id would be two parts.
+        let id = Uuid::try_parse(part).ok()?;
+        (id.hyphenated().to_string() == part).then_some(Key::Part(collection, id, kind))
     }
 }
 
@@ -78,6 +115,13 @@ mod tests {
             );
         }
         assert!(metadata_key(c, s).starts_with(&collection_prefix(c)));
+        let p = Uuid::from_u128(3);
+        for kind in [PartKind::Data, PartKind::Tombstones] {
+            assert_eq!(
+                Key::parse(&part_key(c, p, kind)),
+                Some(Key::Part(c, p, kind))
+            );
+        }
     }
 
     #[test]
@@ -88,6 +132,9 @@ mod tests {
             "snapshots/not-a-uuid/00000000-0000-0000-0000-000000000002.parquet",
             "snapshots/00000000-0000-0000-0000-000000000001/readme.txt",
             "snapshots/00000000-0000-0000-0000-000000000001/00000000-0000-0000-0000-000000000002.csv",
+            "parts/00000000-0000-0000-0000-000000000001/00000000000000000000000000000002.parquet",
+            "parts/00000000-0000-0000-0000-000000000001/00000000-0000-0000-0000-000000000002.csv",
+            "parts/00000000-0000-0000-0000-000000000001/x/00000000-0000-0000-0000-000000000002.parquet",
         ] {
             assert_eq!(Key::parse(key), None, "{key}");
         }

@@ -3,10 +3,13 @@
 //!
 //! - [`Snapshotter`], the interface of DESIGN.md, with [`ParquetSnapshotter`] and
 //!   [`JsonSnapshotter`]; both restore either format, by each snapshot's own metadata.
-//! - [`SnapshotStore`], the commit protocol: data file first, metadata file last (a snapshot
-//!   exists only once its metadata does), never overwriting; restore checks size, SHA-256,
-//!   count and dimension; streaming create and restore with memory bounded by a row group;
-//!   verification, [`RetentionPolicy`], and `gc` of orphaned data files.
+//! - [`SnapshotStore`], the commit protocol: data first, the commit marker last (a snapshot
+//!   exists only once its metadata file does), never overwriting. New Parquet snapshots are
+//!   format v2, a manifest of immutable parts of at most [`Layout::part_rows`] documents;
+//!   format v1 (one data file) and JSON snapshots restore as ever. Restore checks each file's
+//!   size and SHA-256, then count and dimension; streaming create and restore with memory
+//!   bounded by a row group; verification, [`RetentionPolicy`], and `gc`, mark and sweep of
+//!   files no snapshot names.
 //! - [`StorageBackend`] and [`StorageBackendConfig`], read from the TOML of DESIGN.md, with store
 //!   URIs `file://PATH` (the default, `file://./akidb-snapshots`), `memory://` and
 //!   `s3://bucket/prefix`; transient failures retried with backoff and jitter, a timeout per
@@ -33,7 +36,9 @@
 //!     .collect();
 //! let id = snapshotter.create_snapshot(collection, docs.clone()).await.unwrap();
 //! assert_eq!(snapshotter.restore_snapshot(collection, id).await.unwrap(), docs);
-//! assert!(dir.join(format!("snapshots/{collection}/{id}.parquet")).exists());
+//! // The manifest commits the snapshot; its one part (1000 documents) is in parts/.
+//! assert!(dir.join(format!("snapshots/{collection}/{id}.metadata.json")).exists());
+//! assert_eq!(std::fs::read_dir(dir.join(format!("parts/{collection}"))).unwrap().count(), 1);
 //! # std::fs::remove_dir_all(dir).unwrap();
 //! # });
 //! ```
@@ -41,9 +46,13 @@
 pub use akidb_snapshot_codec as codec;
 
 mod backend;
+mod commit;
 mod config;
+mod encoder;
 mod error;
+mod gc;
 mod keys;
+mod layout;
 pub mod metrics;
 mod read;
 mod retention;
@@ -55,9 +64,10 @@ mod write;
 
 pub use backend::StorageBackend;
 pub use config::{DEFAULT_URI, RetryConfig, SnapshotterType, StorageBackendConfig, TimeoutConfig};
+pub use encoder::Encoding;
 pub use error::{BoxError, Error, ErrorKind, Result, Target};
+pub use layout::{DEFAULT_PART_ROWS, Layout};
 pub use read::{DocumentStream, RowStream};
 pub use retention::RetentionPolicy;
 pub use snapshotter::{JsonSnapshotter, ParquetSnapshotter, Snapshotter};
 pub use store::SnapshotStore;
-pub use write::Encoding;

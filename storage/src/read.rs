@@ -15,18 +15,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use akidb_snapshot_codec::{
-    DecodedRow, FooterParse, HashingWriter, ParquetFooter, Sha256Digest, SnapshotFormat,
-    SnapshotInfo, SnapshotMetadata, VectorDocument, decode_json,
+    CollectionId, DecodedRow, FooterParse, HashingWriter, ParquetFooter, PartKind, Sha256Digest,
+    SnapshotFormat, SnapshotId, SnapshotInfo, SnapshotMetadata, VectorDocument, decode_json,
 };
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tracing::Span;
 
+use crate::encoder::Encoding;
 use crate::error::{Error, ErrorKind, Result, Target};
-use crate::keys;
+use crate::keys::{self, Key};
 use crate::spans;
-use crate::store::SnapshotStore;
-use crate::write::{Encoding, blocking};
+use crate::store::{SnapshotStore, blocking};
 
 /// Documents restored a batch (a row group) at a time.
 pub type DocumentStream = RowStream<VectorDocument>;
@@ -41,33 +41,177 @@ const READ_AHEAD: usize = 2;
 /// Bytes read at a time when a file is hashed again to explain a failure.
 const DIGEST_READ_BYTES: u64 = 8 * 1024 * 1024;
 
-/// The data file of a committed snapshot, with what its metadata promises.
+/// What a commit marker promises of one stored file: a v1 snapshot's data file, or one part
+/// of a v2 snapshot.
+#[derive(Debug, Clone)]
+struct Claim {
+    key: String,
+    format: SnapshotFormat,
+    size_bytes: u64,
+    checksum: Option<Sha256Digest>,
+    rows: u64,
+    dimension: u32,
+    collection_id: CollectionId,
+    /// The snapshot the file's own header must name: a v1 data file's; none for a part, which
+    /// snapshots share and which any of them may have written.
+    snapshot_id: Option<SnapshotId>,
+}
+
+/// The files of a committed snapshot, in order: its data file (v1) or its parts (v2).
+pub(crate) struct SnapshotFiles {
+    files: Vec<DataFile>,
+}
+
+impl SnapshotFiles {
+    /// The files `metadata` names, each with what it promises of them. A manifest that names
+    /// a key outside its collection's parts is corrupted.
+    pub(crate) fn of(store: SnapshotStore, metadata: &SnapshotMetadata) -> Result<Self> {
+        let (c, s) = (metadata.collection_id, metadata.snapshot_id);
+        let target = Target::snapshot(c, s);
+        let claims = if metadata.is_manifest() {
+            metadata
+                .parts
+                .iter()
+                .map(|part| match Key::parse(&part.key) {
+                    Some(Key::Part(pc, _, PartKind::Data))
+                        if pc == c && part.kind == PartKind::Data =>
+                    {
+                        Ok(Claim {
+                            key: part.key.clone(),
+                            format: SnapshotFormat::Parquet,
+                            size_bytes: part.size_bytes,
+                            checksum: Some(part.checksum_sha256),
+                            rows: part.rows,
+                            dimension: metadata.dimension,
+                            collection_id: c,
+                            snapshot_id: None,
+                        })
+                    }
+                    Some(Key::Part(pc, _, PartKind::Tombstones)) if pc == c => {
+                        Err(Error::corruption(
+                            target,
+                            format!(
+                                "the manifest lists tombstone part {}, which this version does                                  not restore",
+                                part.key
+                            ),
+                        ))
+                    }
+                    _ => Err(Error::corruption(
+                        target,
+                        format!(
+                            "the manifest names {}, which is not a {:?} part of collection {c}",
+                            part.key, part.kind
+                        ),
+                    )),
+                })
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            vec![Claim {
+                key: keys::data_key(c, s, metadata.format),
+                format: metadata.format,
+                size_bytes: metadata.size_bytes,
+                checksum: metadata.checksum_sha256,
+                rows: metadata.vector_count,
+                dimension: metadata.dimension,
+                collection_id: c,
+                snapshot_id: Some(s),
+            }]
+        };
+        let span = Span::current();
+        let marker = keys::metadata_key(c, s);
+        let files = claims
+            .into_iter()
+            .map(|claim| DataFile {
+                store: store.clone(),
+                target,
+                marker: marker.clone(),
+                claim,
+                span: span.clone(),
+            })
+            .collect();
+        Ok(SnapshotFiles { files })
+    }
+
+    /// The rows of every file in order, each file checked as [`DataFile::stream`] checks it,
+    /// the next one's footer read while the one before is restored. `on_verified` runs once,
+    /// after the last batch of the last file passed every check.
+    pub(crate) async fn stream<T: Row>(
+        self,
+        on_verified: impl FnOnce() + Send + 'static,
+    ) -> Result<RowStream<T>> {
+        let mut files = self.files;
+        if files.len() == 1
+            && let Some(file) = files.pop()
+        {
+            return file.stream(on_verified).await;
+        }
+        let rows = stream::iter(files)
+            .map(|file| file.stream::<T>(|| {}))
+            .buffered(2)
+            .try_flatten()
+            .boxed();
+        let state = (rows, Some(on_verified));
+        Ok(
+            stream::try_unfold(state, |(mut rows, mut done)| async move {
+                match rows.try_next().await? {
+                    Some(batch) => Ok(Some((batch, (rows, done)))),
+                    None => {
+                        if let Some(on_verified) = done.take() {
+                            on_verified();
+                        }
+                        Ok(None)
+                    }
+                }
+            })
+            .boxed(),
+        )
+    }
+
+    /// What the footer of a snapshot of one Parquet file says (a v1 snapshot, or a v2 snapshot
+    /// of one part), checked against the commit marker; `None` for JSON or several parts.
+    pub(crate) async fn info(mut self) -> Result<Option<SnapshotInfo>> {
+        match (self.files.pop(), self.files.is_empty()) {
+            (Some(file), true) => file.info().await,
+            _ => Ok(None),
+        }
+    }
+
+    /// The one file of a snapshot, as stored, after checking its size and SHA-256.
+    pub(crate) async fn bytes(mut self) -> Result<Bytes> {
+        match (self.files.pop(), self.files.is_empty()) {
+            (Some(file), true) => file.bytes().await,
+            (Some(file), false) => Err(Error::Input {
+                target: file.target,
+                source: format!(
+                    "the snapshot is {} parts, not one file: restore its documents instead",
+                    self.files.len() + 1
+                )
+                .into(),
+            }),
+            (None, _) => Err(Error::Internal {
+                reason: "a snapshot of no files".to_owned(),
+            }),
+        }
+    }
+}
+
+/// One stored file of a committed snapshot, with what the commit marker promises of it.
 pub(crate) struct DataFile {
     store: SnapshotStore,
-    key: String,
-    metadata: SnapshotMetadata,
+    /// The snapshot being read.
+    target: Target,
+    /// Its commit marker's key: whether it still exists tells a deleted snapshot from a
+    /// damaged one.
+    marker: String,
+    claim: Claim,
     /// The operation's span, current where the file was opened: the parent of the events of
     /// the stream, which its consumer polls outside that span.
     span: Span,
 }
 
 impl DataFile {
-    pub(crate) fn of(store: SnapshotStore, metadata: SnapshotMetadata) -> Self {
-        let key = keys::data_key(
-            metadata.collection_id,
-            metadata.snapshot_id,
-            metadata.format,
-        );
-        DataFile {
-            store,
-            key,
-            metadata,
-            span: Span::current(),
-        }
-    }
-
     fn target(&self) -> Target {
-        Target::snapshot(self.metadata.collection_id, self.metadata.snapshot_id)
+        self.target
     }
 
     fn corruption(&self, reason: impl Into<String>) -> Error {
@@ -76,14 +220,14 @@ impl DataFile {
 
     /// The data file's length, after checking it against the metadata.
     async fn checked_len(&self) -> Result<u64> {
-        let len = match self.store.size_of(self.target(), &self.key).await {
+        let len = match self.store.size_of(self.target(), &self.claim.key).await {
             Ok(len) => len,
             Err(e) => return Err(self.missing(e).await),
         };
-        if len != self.metadata.size_bytes {
+        if len != self.claim.size_bytes {
             return Err(self.corruption(format!(
                 "{} holds {len} bytes but the metadata says {}",
-                self.key, self.metadata.size_bytes
+                self.claim.key, self.claim.size_bytes
             )));
         }
         Ok(len)
@@ -91,12 +235,12 @@ impl DataFile {
 
     /// Opens the stream: checks the size, reads the footer and checks it against the metadata.
     /// `on_verified` runs once, after the last batch passed every check.
-    pub(crate) async fn stream<T: Row>(
+    async fn stream<T: Row>(
         self,
         on_verified: impl FnOnce() + Send + 'static,
     ) -> Result<RowStream<T>> {
         let len = self.checked_len().await?;
-        match self.metadata.format {
+        match self.claim.format {
             SnapshotFormat::Parquet => self.parquet(len, on_verified).await,
             SnapshotFormat::Json => self.json(on_verified).await,
             other => Err(self.corruption(format!(
@@ -107,9 +251,9 @@ impl DataFile {
 
     /// What a Parquet data file's footer says, checked against the metadata, without reading
     /// any row group; `None` for a JSON snapshot.
-    pub(crate) async fn info(self) -> Result<Option<SnapshotInfo>> {
+    async fn info(self) -> Result<Option<SnapshotInfo>> {
         let len = self.checked_len().await?;
-        if self.metadata.format != SnapshotFormat::Parquet {
+        if self.claim.format != SnapshotFormat::Parquet {
             return Ok(None);
         }
         let (_, _, footer) = self.footer(len).await?;
@@ -117,7 +261,7 @@ impl DataFile {
     }
 
     /// The whole data file, after checking its size and SHA-256.
-    pub(crate) async fn bytes(self) -> Result<Bytes> {
+    async fn bytes(self) -> Result<Bytes> {
         let len = self.checked_len().await?;
         let bytes = self.read(0..len).await?;
         let mut verifier = Verifier::new(Arc::new(self));
@@ -233,7 +377,7 @@ impl DataFile {
         self,
         on_verified: impl FnOnce() + Send + 'static,
     ) -> Result<RowStream<T>> {
-        let bytes = self.read(0..self.metadata.size_bytes).await?;
+        let bytes = self.read(0..self.claim.size_bytes).await?;
         let target = self.target();
         let file = Arc::new(self);
         let mut verifier = Verifier::new(Arc::clone(&file));
@@ -244,11 +388,11 @@ impl DataFile {
         };
         file.check_ids(snapshot.header.collection_id, snapshot.header.snapshot_id)?;
         let dimension = snapshot.documents.first().map(VectorDocument::dimension);
-        if dimension.is_some_and(|d| d != file.metadata.dimension as usize) {
+        if dimension.is_some_and(|d| d != file.claim.dimension as usize) {
             return Err(file.corruption(format!(
                 "the file holds vectors of dimension {} but the metadata says {}",
                 dimension.unwrap_or_default(),
-                file.metadata.dimension
+                file.claim.dimension
             )));
         }
         let batch_rows = Encoding::Json.batch_rows();
@@ -265,28 +409,30 @@ impl DataFile {
     }
 
     async fn read(&self, range: Range<u64>) -> Result<Bytes> {
-        match self.store.read_range(self.target(), &self.key, range).await {
+        match self
+            .store
+            .read_range(self.target(), &self.claim.key, range)
+            .await
+        {
             Ok(bytes) => Ok(bytes),
             Err(e) => Err(self.missing(e).await),
         }
     }
 
-    /// What a data file not found means: the snapshot was deleted while it was being read
-    /// (its metadata file is gone too), or it is damaged (the metadata file is still there).
+    /// What a file not found means: the snapshot was deleted while it was being read (its
+    /// commit marker is gone too), or it is damaged (the marker is still there).
     async fn missing(&self, err: Error) -> Error {
         if !matches!(err, Error::NotFound { .. }) {
             return err;
         }
-        let m = &self.metadata;
-        let key = keys::metadata_key(m.collection_id, m.snapshot_id);
-        match self.store.operator().exists(&key).await {
+        match self.store.operator().exists(&self.marker).await {
             Ok(false) => Error::NotFound {
                 target: self.target(),
-                key,
+                key: self.marker.clone(),
             },
             _ => self.corruption(format!(
-                "the metadata file exists but the data file {} is missing",
-                self.key
+                "the metadata file exists but {} is missing",
+                self.claim.key
             )),
         }
     }
@@ -299,13 +445,13 @@ impl DataFile {
     async fn blame(&self, err: Error) -> Error {
         let reader_failed =
             matches!(err, Error::Codec { .. }) && err.kind() != ErrorKind::DataCorruption;
-        let Some(expected) = self.metadata.checksum_sha256.filter(|_| reader_failed) else {
+        let Some(expected) = self.claim.checksum.filter(|_| reader_failed) else {
             return err;
         };
         match self.digest().await {
             Ok(digest) if digest != expected => self.corruption(format!(
                 "SHA-256 of {} is {digest}, the metadata says {expected}; reading it failed: {err}",
-                self.key
+                self.claim.key
             )),
             _ => err,
         }
@@ -315,8 +461,8 @@ impl DataFile {
     async fn digest(&self) -> Result<Sha256Digest> {
         let mut hasher = HashingWriter::new(std::io::sink());
         let mut at = 0;
-        while at < self.metadata.size_bytes {
-            let end = (at + DIGEST_READ_BYTES).min(self.metadata.size_bytes);
+        while at < self.claim.size_bytes {
+            let end = (at + DIGEST_READ_BYTES).min(self.claim.size_bytes);
             // Writing to a sink never fails.
             let _ = hasher.write_all(&self.read(at..end).await?);
             at = end;
@@ -324,16 +470,14 @@ impl DataFile {
         Ok(hasher.finish().1)
     }
 
-    fn check_ids(
-        &self,
-        collection_id: akidb_snapshot_codec::CollectionId,
-        snapshot_id: akidb_snapshot_codec::SnapshotId,
-    ) -> Result<()> {
-        if collection_id != self.metadata.collection_id || snapshot_id != self.metadata.snapshot_id
+    fn check_ids(&self, collection_id: CollectionId, snapshot_id: SnapshotId) -> Result<()> {
+        let claim = &self.claim;
+        if collection_id != claim.collection_id
+            || claim.snapshot_id.is_some_and(|s| s != snapshot_id)
         {
             return Err(self.corruption(format!(
                 "{} belongs to snapshot {snapshot_id} of collection {collection_id}",
-                self.key
+                claim.key
             )));
         }
         Ok(())
@@ -342,13 +486,12 @@ impl DataFile {
     fn check_footer(&self, footer: &ParquetFooter) -> Result<()> {
         let info = footer.info();
         self.check_ids(info.header.collection_id, info.header.snapshot_id)?;
-        let m = &self.metadata;
-        if info.vector_count != m.vector_count
-            || (m.vector_count > 0 && info.dimension != m.dimension)
+        let claim = &self.claim;
+        if info.vector_count != claim.rows || (claim.rows > 0 && info.dimension != claim.dimension)
         {
             return Err(self.corruption(format!(
-                "the file holds {} vectors of dimension {} but the metadata says {} of dimension {}",
-                info.vector_count, info.dimension, m.vector_count, m.dimension
+                "{} holds {} vectors of dimension {} but the metadata says {} of dimension {}",
+                claim.key, info.vector_count, info.dimension, claim.rows, claim.dimension
             )));
         }
         Ok(())
@@ -430,11 +573,11 @@ impl Verifier {
 
     /// Every check: the document count, then the SHA-256.
     fn finish(self) -> Result<()> {
-        let m = &self.file.metadata;
-        if self.rows != m.vector_count {
+        let claim = &self.file.claim;
+        if self.rows != claim.rows {
             return Err(self.file.corruption(format!(
-                "decoded {} documents but the metadata says {}",
-                self.rows, m.vector_count
+                "decoded {} documents of {} but the metadata says {}",
+                self.rows, claim.key, claim.rows
             )));
         }
         self.check_digest()
@@ -442,12 +585,11 @@ impl Verifier {
 
     /// The SHA-256 of what was hashed against the metadata's.
     fn check_digest(self) -> Result<()> {
-        let m = &self.file.metadata;
         let (_, digest, _) = self.hasher.finish();
-        match m.checksum_sha256 {
+        match self.file.claim.checksum {
             Some(expected) if expected != digest => Err(self.file.corruption(format!(
                 "SHA-256 of {} is {digest}, the metadata says {expected}",
-                self.file.key
+                self.file.claim.key
             ))),
             _ => Ok(()),
         }

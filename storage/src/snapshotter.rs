@@ -6,10 +6,10 @@ use akidb_snapshot_codec::{
 use futures::Stream;
 use opendal::Operator;
 
+use crate::encoder::Encoding;
 use crate::error::{BoxError, Result};
 use crate::read::DocumentStream;
 use crate::store::SnapshotStore;
-use crate::write::Encoding;
 
 /// The interface AkiDB calls to back up and restore a collection. Object-safe: use it as
 /// `Arc<dyn Snapshotter>`.

@@ -1,214 +1,429 @@
-//! Streaming a snapshot's data file into the store.
-//!
-//! The codec's writers are synchronous and CPU-bound, so each batch is encoded on tokio's
-//! blocking pool into a [`Spool`], and what the spool holds is then handed to an opendal
-//! writer (a multipart upload on S3, a temporary file renamed into place on a local disk).
-//! Batches are cut to at most one row group, so the spool holds about one row group's bytes.
+//! Creating a snapshot: rows are encoded and written to the store as they arrive, then the
+//! commit marker makes the snapshot exist (commit.rs). A format v2 snapshot is written as parts
+//! of at most [`Layout::part_rows`](crate::Layout) documents, each a Parquet file of its own,
+//! then its manifest; a format v1 snapshot (and any JSON snapshot) as one data file, then its
+//! metadata file. A failed create leaves nothing committed, and removes what it wrote where it
+//! can (gc removes the rest).
 
-use std::io;
-use std::ops::Range;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use akidb_snapshot_codec::{
-    Compression, FileSummary, JsonWriter, ParquetConfig, ParquetWriter, SnapshotFormat,
-    SnapshotHeader, VectorDocument,
+    CollectionId, DocumentValidator, FileSummary, PartEntry, PartKind, SnapshotHeader, SnapshotId,
+    SnapshotMetadata, VectorDocument,
 };
 use arrow_array::RecordBatch;
-use bytes::Bytes;
+use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use opendal::Buffer;
+use tracing::Instrument;
+use tracing::field::Empty;
+use uuid::Uuid;
 
-use crate::error::{Error, Result, Target};
+use crate::encoder::{Batch, Encoder, Encoding, Spool};
+use crate::error::{BoxError, Error, Result, Target};
+use crate::keys;
+use crate::metrics;
+use crate::spans;
+use crate::store::{SnapshotStore, now};
 
-/// How new snapshots are written.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Encoding {
-    /// Parquet, with this configuration.
-    Parquet(ParquetConfig),
-    /// The legacy JSON format.
-    Json,
-}
+/// S3 takes parts of at least 5 MiB; 8 MiB parts keep two in flight within a row group's size.
+const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
+const UPLOADS_IN_FLIGHT: usize = 2;
 
-impl Encoding {
-    /// The file format written.
-    pub fn format(&self) -> SnapshotFormat {
-        match self {
-            Encoding::Parquet(_) => SnapshotFormat::Parquet,
-            Encoding::Json => SnapshotFormat::Json,
-        }
+impl SnapshotStore {
+    /// Creates a snapshot from a stream of document batches: its files are written as the
+    /// batches arrive (a multipart upload each on S3), then the commit marker commits it.
+    /// Memory stays about one row group beyond the batch being held. On any failure the
+    /// partial files are aborted or removed and nothing is committed.
+    pub async fn create_snapshot_stream<S>(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        batches: S,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Vec<VectorDocument>> + Send,
+    {
+        self.try_create_snapshot_stream(
+            collection_id,
+            encoding,
+            batches.map(Ok::<_, std::convert::Infallible>),
+        )
+        .await
     }
 
-    /// The compression the metadata file records.
-    pub fn compression(&self) -> Compression {
-        match self {
-            Encoding::Parquet(config) => config.compression(),
-            Encoding::Json => Compression::None,
-        }
+    /// As [`create_snapshot_stream`](Self::create_snapshot_stream), from a fallible stream (a
+    /// file being parsed, a cursor over a database): its first error aborts the snapshot and
+    /// is returned as [`Error::Input`].
+    pub async fn try_create_snapshot_stream<S, E>(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        batches: S,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<Vec<VectorDocument>, E>> + Send,
+        E: Into<BoxError>,
+    {
+        self.create_split(collection_id, encoding, batches, Batch::split)
+            .await
     }
 
-    /// How many documents are handed to the encoder at a time (and read from an input per
-    /// batch): a Parquet row group, or 10,000 for JSON.
-    pub fn batch_rows(&self) -> usize {
-        match self {
-            Encoding::Parquet(config) => config.row_group_size(),
-            Encoding::Json => 10_000,
-        }
-    }
-}
-
-/// Rows on their way to the encoder, owned so they can cross into the blocking pool without a
-/// copy: a slice of documents behind an `Arc` (the `Vec` entry points hand over the caller's
-/// vector once and encode it piece by piece), or an Arrow batch, whose buffers are shared.
-#[derive(Debug, Clone)]
-pub(crate) enum Batch {
-    Documents {
-        docs: Arc<Vec<VectorDocument>>,
-        range: Range<usize>,
-    },
-    Arrow(RecordBatch),
-}
-
-impl Batch {
-    /// `docs` cut into batches of at most `rows` documents.
-    pub(crate) fn split(docs: Vec<VectorDocument>, rows: usize) -> impl Iterator<Item = Batch> {
-        let len = docs.len();
-        let docs = Arc::new(docs);
-        (0..len)
-            .step_by(rows.max(1))
-            .map(move |start| Batch::Documents {
-                docs: Arc::clone(&docs),
-                range: start..(start + rows).min(len),
-            })
+    /// As [`try_create_snapshot_stream`](Self::try_create_snapshot_stream), from Arrow batches
+    /// with the snapshot's columns (as
+    /// [`ParquetWriter::write_batch`](akidb_snapshot_codec::ParquetWriter::write_batch) takes
+    /// them), encoded without copying into documents (the JSON format does copy).
+    pub async fn try_create_snapshot_arrow<S, E>(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        batches: S,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<RecordBatch, E>> + Send,
+        E: Into<BoxError>,
+    {
+        self.create_split(collection_id, encoding, batches, Batch::split_arrow)
+            .await
     }
 
-    /// How many rows the batch holds.
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Batch::Documents { range, .. } => range.len(),
-            Batch::Arrow(batch) => batch.num_rows(),
-        }
+    /// Creates a snapshot from `batches`, each cut by `split` to at most a row group.
+    async fn create_split<S, T, E, I>(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        batches: S,
+        split: fn(T, usize) -> I,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<T, E>> + Send,
+        E: Into<BoxError>,
+        I: Iterator<Item = Batch> + Send,
+    {
+        let rows = encoding.batch_rows();
+        let batches = batches
+            .map(move |b| b.map(|b| stream::iter(split(b, rows).map(Ok::<_, E>))))
+            .try_flatten();
+        self.create(collection_id, encoding, batches).await
     }
 
-    /// `batch` cut into batches of at most `rows` rows (slices, which share its buffers).
-    pub(crate) fn split_arrow(batch: RecordBatch, rows: usize) -> impl Iterator<Item = Batch> {
-        let len = batch.num_rows();
-        (0..len)
-            .step_by(rows.max(1))
-            .map(move |start| Batch::Arrow(batch.slice(start, rows.min(len - start))))
+    /// Creates a snapshot of `docs`, encoding them a row group at a time without copying.
+    pub(crate) async fn create_snapshot(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        docs: Vec<VectorDocument>,
+    ) -> Result<SnapshotMetadata> {
+        let batches = Batch::split(docs, encoding.batch_rows()).map(Ok::<_, BoxError>);
+        self.create(collection_id, encoding, stream::iter(batches))
+            .await
     }
-}
 
-/// An `io::Write` whose bytes the async side takes out between batches. It keeps them in
-/// chunks of [`SPOOL_CHUNK_BYTES`] rather than one growing vector: doubling a vector to hold
-/// two row groups of incompressible floats would copy them again and again and leave up to
-/// twice their size allocated at the peak of a create.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Spool(Arc<Mutex<Chunks>>);
-
-#[derive(Debug, Default)]
-struct Chunks {
-    full: Vec<Bytes>,
-    filling: Vec<u8>,
-}
-
-const SPOOL_CHUNK_BYTES: usize = 1 << 20;
-
-impl Spool {
-    /// Everything written since the last call, in order.
-    pub(crate) fn take(&self) -> Buffer {
-        let mut chunks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let filling = std::mem::take(&mut chunks.filling);
-        if !filling.is_empty() {
-            chunks.full.push(Bytes::from(filling));
-        }
-        Buffer::from(std::mem::take(&mut chunks.full))
-    }
-}
-
-impl io::Write for Spool {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut chunks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut rest = buf;
-        while !rest.is_empty() {
-            if chunks.filling.capacity() == 0 {
-                chunks.filling.reserve_exact(SPOOL_CHUNK_BYTES);
+    async fn create<S, E>(
+        &self,
+        collection_id: CollectionId,
+        encoding: &Encoding,
+        batches: S,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<Batch, E>> + Send,
+        E: Into<BoxError>,
+    {
+        let header =
+            SnapshotHeader::new(collection_id, SnapshotId::from_uuid(Uuid::now_v7()), now());
+        let span = tracing::info_span!("create_snapshot", %collection_id,
+            snapshot_id = %header.snapshot_id, format = encoding.format().extension(),
+            vector_count = Empty, size_bytes = Empty, duration_ms = Empty);
+        let operation = span.clone();
+        async move {
+            let started = Instant::now();
+            let target = Target::snapshot(header.collection_id, header.snapshot_id);
+            let batches = batches.map(move |b| {
+                b.map_err(|e| Error::Input {
+                    target,
+                    source: e.into(),
+                })
+            });
+            let in_parts =
+                matches!(encoding, Encoding::Parquet(_)) && self.layout().format_version >= 2;
+            let (metadata, written) = if in_parts {
+                self.write_parts(header, encoding, batches).await?
+            } else {
+                self.write_single(header, encoding, batches).await?
+            };
+            tracing::info!(
+                rows = metadata.vector_count,
+                bytes = metadata.size_bytes,
+                files = written.len(),
+                duration_ms = spans::millis(started),
+                "data written"
+            );
+            let committing = Instant::now();
+            if let Err(e) = self.commit(target, &metadata).await {
+                self.after_failed_commit(&metadata, &written, e).await?;
             }
-            let room = chunks.filling.capacity() - chunks.filling.len();
-            let (now, later) = rest.split_at(room.min(rest.len()));
-            chunks.filling.extend_from_slice(now);
-            rest = later;
-            if chunks.filling.len() == chunks.filling.capacity() {
-                let full = Bytes::from(std::mem::take(&mut chunks.filling));
-                chunks.full.push(full);
-            }
+            tracing::info!(
+                duration_ms = spans::millis(committing),
+                "metadata committed"
+            );
+            metrics::record_create(&metadata, started.elapsed());
+            spans::record_snapshot(&operation, &metadata);
+            spans::finish(&operation, started, "snapshot created");
+            Ok(metadata)
         }
-        Ok(buf.len())
+        .instrument(span)
+        .await
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    /// Format v1: every batch into one data file. Returns the metadata to commit and the key
+    /// written.
+    async fn write_single(
+        &self,
+        header: SnapshotHeader,
+        encoding: &Encoding,
+        batches: impl Stream<Item = Result<Batch>> + Send,
+    ) -> Result<(SnapshotMetadata, Vec<String>)> {
+        let format = encoding.format();
+        let key = keys::data_key(header.collection_id, header.snapshot_id, format);
+        let mut file = FileWriter::open(self, header, encoding, key, None).await?;
+        let mut batches = std::pin::pin!(batches);
+        let written = async {
+            while let Some(batch) = batches.next().await {
+                file.write(batch?).await?;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = written {
+            file.abort().await;
+            return Err(e);
+        }
+        let (key, summary) = file.finish().await?;
+        let metadata = SnapshotMetadata::new(&header, format, encoding.compression(), &summary);
+        Ok((metadata, vec![key]))
+    }
+
+    /// Format v2: batches into parts of at most `part_rows` documents, one after the other,
+    /// each checked as the continuation of the one before. Returns the manifest to commit and
+    /// the keys written.
+    async fn write_parts(
+        &self,
+        header: SnapshotHeader,
+        encoding: &Encoding,
+        batches: impl Stream<Item = Result<Batch>> + Send,
+    ) -> Result<(SnapshotMetadata, Vec<String>)> {
+        let target = Target::snapshot(header.collection_id, header.snapshot_id);
+        let part_rows = self.layout().part_rows;
+        let mut parts: Vec<PartEntry> = Vec::new();
+        // Every part has it: each continued the checks of the one before.
+        let mut dimension = 0;
+        let mut open: Option<FileWriter> = None;
+        let mut next: Option<DocumentValidator> = None;
+        let mut batches = std::pin::pin!(batches);
+        let written = async {
+            while let Some(batch) = batches.next().await {
+                let mut batch = batch?;
+                while batch.len() > 0 {
+                    let file = match &mut open {
+                        Some(file) => file,
+                        None => open.insert(
+                            FileWriter::open_part(self, header, encoding, next.take()).await?,
+                        ),
+                    };
+                    let room = usize::try_from(part_rows - file.rows).unwrap_or(usize::MAX);
+                    let (head, rest) = batch.split_at(room);
+                    file.write(head).await?;
+                    batch = rest;
+                    if file.rows == part_rows
+                        && let Some(full) = open.take()
+                    {
+                        next = full.next_part();
+                        let (part, d) = full.finish_part().await?;
+                        dimension = d;
+                        parts.push(part);
+                    }
+                }
+            }
+            // With no rows at all, one part is opened only for the codec to say so.
+            if parts.is_empty() && open.is_none() {
+                open = Some(FileWriter::open_part(self, header, encoding, None).await?);
+            }
+            if let Some(last) = open.take() {
+                let (part, d) = last.finish_part().await?;
+                dimension = d;
+                parts.push(part);
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        let keys: Vec<String> = parts.iter().map(|p| p.key.clone()).collect();
+        if let Err(e) = written {
+            if let Some(file) = open {
+                file.abort().await;
+            }
+            self.remove_uncommitted(&keys).await;
+            return Err(e);
+        }
+        let manifest =
+            SnapshotMetadata::manifest(&header, encoding.compression(), dimension, parts, None)
+                .map_err(|e| Error::codec(target, e));
+        match manifest {
+            Ok(manifest) => Ok((manifest, keys)),
+            Err(e) => {
+                self.remove_uncommitted(&keys).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes files written for a snapshot that will not be committed; what cannot be removed
+    /// is left to gc, which removes only files no commit marker names.
+    pub(crate) async fn remove_uncommitted(&self, keys: &[String]) {
+        for key in keys {
+            if let Err(e) = self.operator().delete(key).await {
+                tracing::warn!(%key, error = %e,
+                    "could not remove an uncommitted file; gc will remove it");
+            }
+        }
+    }
+}
+
+/// One file being written: its encoder, and the store's writer its bytes go to.
+struct FileWriter {
+    store: SnapshotStore,
+    target: Target,
+    key: String,
+    encoder: Option<Encoder>,
+    spool: Spool,
+    writer: opendal::Writer,
+    /// Rows written so far.
+    rows: u64,
+}
+
+impl FileWriter {
+    /// Opens `key` for writing (never over an existing file), encoding with `encoding`, its
+    /// checks continuing `validator` where it is the next part of an input.
+    async fn open(
+        store: &SnapshotStore,
+        header: SnapshotHeader,
+        encoding: &Encoding,
+        key: String,
+        validator: Option<DocumentValidator>,
+    ) -> Result<Self> {
+        let target = Target::snapshot(header.collection_id, header.snapshot_id);
+        let spool = Spool::default();
+        let encoder = Encoder::new(encoding, header, spool.clone())?.continuing(validator);
+        let writer = store
+            .operator()
+            .writer_with(&key)
+            .chunk(UPLOAD_PART_BYTES)
+            .concurrent(UPLOADS_IN_FLIGHT)
+            .if_not_exists(true)
+            .await
+            .map_err(|e| Error::store(target, "write", &key, e))?;
+        Ok(FileWriter {
+            store: store.clone(),
+            target,
+            key,
+            encoder: Some(encoder),
+            spool,
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Opens a new data part of `header`'s collection.
+    async fn open_part(
+        store: &SnapshotStore,
+        header: SnapshotHeader,
+        encoding: &Encoding,
+        validator: Option<DocumentValidator>,
+    ) -> Result<Self> {
+        let key = keys::part_key(header.collection_id, Uuid::now_v7(), PartKind::Data);
+        Self::open(store, header, encoding, key, validator).await
+    }
+
+    /// Encodes `batch` and uploads what that completed.
+    async fn write(&mut self, batch: Batch) -> Result<()> {
+        let encoder = self.encoder.take().ok_or_else(|| Error::Internal {
+            reason: format!("{}: a write after a failed one", self.key),
+        })?;
+        let (started, rows) = (Instant::now(), batch.len());
+        let (encoder, result) = encoder.write(batch).await?;
+        result.map_err(|e| Error::codec(self.target, e))?;
+        self.encoder = Some(encoder);
+        self.rows += rows as u64;
+        // The encoder holds the last group until the next one, or the footer, follows it.
+        let uploaded_bytes = self.upload().await?;
+        tracing::debug!(
+            rows,
+            uploaded_bytes,
+            duration_ms = spans::millis(started),
+            "row group encoded"
+        );
         Ok(())
     }
-}
 
-/// One of the codec's streaming writers, over a [`Spool`].
-pub(crate) enum Encoder {
-    Parquet(ParquetWriter<Spool>),
-    Json(JsonWriter<Spool>),
-}
+    /// What the next part's encoder continues from.
+    fn next_part(&self) -> Option<DocumentValidator> {
+        self.encoder.as_ref().and_then(Encoder::next_part)
+    }
 
-impl Encoder {
-    pub(crate) fn new(encoding: &Encoding, header: SnapshotHeader, spool: Spool) -> Result<Self> {
-        let target = Target::snapshot(header.collection_id, header.snapshot_id);
-        match encoding {
-            Encoding::Parquet(config) => {
-                ParquetWriter::try_new(spool, header, config.clone()).map(Encoder::Parquet)
-            }
-            Encoding::Json => JsonWriter::try_new(spool, header).map(Encoder::Json),
+    async fn upload(&mut self) -> Result<u64> {
+        let bytes: Buffer = self.spool.take();
+        if bytes.is_empty() {
+            return Ok(0);
         }
-        .map_err(|e| Error::codec(target, e))
+        let len = bytes.len() as u64;
+        self.writer
+            .write(bytes)
+            .await
+            .map_err(|e| Error::store(self.target, "write", &self.key, e))?;
+        metrics::record_upload(self.store.scheme(), len);
+        Ok(len)
     }
 
-    /// Encodes `batch` on the blocking pool.
-    pub(crate) async fn write(
-        self,
-        batch: Batch,
-    ) -> Result<(Self, akidb_snapshot_codec::Result<()>)> {
-        blocking(move || {
-            let mut encoder = self;
-            let result = match (&mut encoder, &batch) {
-                (Encoder::Parquet(w), Batch::Documents { docs, range }) => {
-                    w.write(&docs[range.clone()])
-                }
-                (Encoder::Parquet(w), Batch::Arrow(b)) => w.write_batch(b),
-                (Encoder::Json(w), Batch::Documents { docs, range }) => {
-                    w.write(&docs[range.clone()])
-                }
-                (Encoder::Json(w), Batch::Arrow(b)) => w.write_batch(b),
-            };
-            (encoder, result)
-        })
-        .await
+    /// Writes the footer and completes the file (a multipart upload on S3); on failure the
+    /// file is aborted. Returns its key and its summary.
+    async fn finish(mut self) -> Result<(String, FileSummary)> {
+        match self.complete().await {
+            Ok(summary) => Ok((std::mem::take(&mut self.key), summary)),
+            Err(e) => {
+                self.abort().await;
+                Err(e)
+            }
+        }
     }
 
-    /// Writes the rest and the footer on the blocking pool.
-    pub(crate) async fn finish(self) -> Result<akidb_snapshot_codec::Result<FileSummary>> {
-        blocking(move || match self {
-            Encoder::Parquet(w) => w.finish().map(|(_, summary)| summary),
-            Encoder::Json(w) => w.finish().map(|(_, summary)| summary),
-        })
-        .await
+    /// [`finish`](Self::finish) for a data part: its manifest entry and its dimension.
+    async fn finish_part(self) -> Result<(PartEntry, u32)> {
+        let (key, summary) = self.finish().await?;
+        Ok((
+            PartEntry::new(key, PartKind::Data, &summary),
+            summary.dimension,
+        ))
     }
-}
 
-/// Runs CPU-bound codec work off the async threads. The codec catches its own panics at its
-/// boundary, so a failure here (a panic that escaped, or a runtime shutting down) is reported
-/// as [`Error::Internal`] rather than raised in the caller.
-pub(crate) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Internal {
-            reason: format!("a codec task did not complete: {e}"),
-        })
+    async fn complete(&mut self) -> Result<FileSummary> {
+        let encoder = self.encoder.take().ok_or_else(|| Error::Internal {
+            reason: format!("{}: finished after a failed write", self.key),
+        })?;
+        let summary = encoder
+            .finish()
+            .await?
+            .map_err(|e| Error::codec(self.target, e))?;
+        self.upload().await?;
+        self.writer
+            .close()
+            .await
+            .map_err(|e| Error::store(self.target, "write", &self.key, e))?;
+        Ok(summary)
+    }
+
+    /// Aborts the upload, so that no partial file lingers (gc removes one that does).
+    async fn abort(mut self) {
+        if let Err(e) = self.writer.abort().await {
+            tracing::warn!(key = %self.key, error = %e,
+                "could not abort a partial file; gc will remove it");
+        }
+    }
 }

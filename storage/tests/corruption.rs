@@ -1,6 +1,7 @@
-//! Damage done to committed snapshots: bit flips at many offsets of the data file, truncation,
-//! appended bytes, another snapshot's file in its place, edited metadata. Every restore fails
-//! with `DataCorruption` (or `NotFound` where a file is gone); none returns data, none panics.
+//! Damage done to committed snapshots: bit flips at many offsets of the data file (a v1
+//! snapshot's, or a v2 snapshot's part), truncation, appended bytes, another snapshot's file in
+//! its place, an edited metadata file or manifest. Every restore fails with `DataCorruption` (or
+//! `NotFound` where a file is gone); none returns data, none panics.
 //!
 //! `AKIDB_CORRUPTION_FLIPS` sets how many bit flips each format gets (default 240).
 
@@ -62,17 +63,15 @@ impl Victim {
             .unwrap();
 
         let store = backend.store();
-        let m = store.metadata(c, id).await.unwrap();
-        let ext = m.format.extension();
-        let data_key = format!("snapshots/{c}/{id}.{ext}");
+        let data_key = data_key(&backend, c, id).await;
         let metadata_key = format!("snapshots/{c}/{id}.metadata.json");
         let op = store.operator();
         let read = |key: String| async move { op.read(&key).await.unwrap().to_vec() };
         Victim {
             data: read(data_key.clone()).await,
             metadata: read(metadata_key.clone()).await,
-            sibling: read(format!("snapshots/{c}/{sibling}.{ext}")).await,
-            stranger: read(format!("snapshots/{other}/{stranger}.{ext}")).await,
+            sibling: read(self::data_key(&backend, c, sibling).await).await,
+            stranger: read(self::data_key(&backend, other, stranger).await).await,
             backend,
             c,
             id,
@@ -143,6 +142,16 @@ impl Victim {
     }
 }
 
+/// The file a snapshot's documents are in: a v1 snapshot's data file, or the first part of a
+/// v2 snapshot (all of it, at the sizes here).
+async fn data_key(backend: &StorageBackend, c: CollectionId, id: SnapshotId) -> String {
+    let m = backend.store().metadata(c, id).await.unwrap();
+    match m.parts.first() {
+        Some(part) => part.key.clone(),
+        None => format!("snapshots/{c}/{id}.{}", m.format.extension()),
+    }
+}
+
 fn flips(len: usize) -> Vec<Damage> {
     let count: usize = std::env::var("AKIDB_CORRUPTION_FLIPS")
         .ok()
@@ -196,16 +205,21 @@ fn matrix(len: usize) -> Vec<Damage> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_damage_is_refused_and_nothing_wrong_is_returned() {
     let mut figures = Vec::new();
-    for format in [SnapshotterType::Parquet, SnapshotterType::Json] {
+    for (format, version) in [
+        (SnapshotterType::Parquet, 2),
+        (SnapshotterType::Parquet, 1),
+        (SnapshotterType::Json, 1),
+    ] {
         let store = TestStore::memory();
         let mut config = store.config();
         config.snapshotter_type = format;
+        config.format_version = version;
         let victim = Victim::new(StorageBackend::from_config(config).unwrap()).await;
         let damages = matrix(victim.data.len());
         for damage in &damages {
             victim.damage(damage).await;
             victim
-                .assert_refused(&format!("{format:?} {damage:?}"))
+                .assert_refused(&format!("{format:?} v{version} {damage:?}"))
                 .await;
         }
         let flipped = damages
@@ -213,7 +227,8 @@ async fn every_damage_is_refused_and_nothing_wrong_is_returned() {
             .filter(|d| matches!(d, Damage::Flip { .. }))
             .count();
         figures.push(format!(
-            "{format:?} {} damaged ({flipped} bit flips), {} reads refused, 0 returned data",
+            "{format:?} v{version}: {} damaged ({flipped} bit flips), {} reads refused, 0 \
+             returned data",
             damages.len(),
             3 * damages.len()
         ));

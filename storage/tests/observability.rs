@@ -147,7 +147,8 @@ async fn counters_and_histograms_move() {
         .create_snapshot(c, docs(100, 32, 2))
         .await
         .unwrap();
-    let key = format!("snapshots/{c}/{damaged}.parquet");
+    let manifest = backend.store().metadata(c, damaged).await.unwrap();
+    let key = manifest.parts[0].key.clone();
     let op = backend.store().operator();
     let mut bytes = op.read(&key).await.unwrap().to_vec();
     bytes[10] ^= 1;

@@ -26,13 +26,19 @@ fn metadata_key(m: &SnapshotMetadata) -> String {
     )
 }
 
+/// The one file a snapshot's documents are in: a v1 snapshot's data file, or the only part of
+/// a v2 snapshot.
 fn data_key(m: &SnapshotMetadata) -> String {
-    format!(
-        "snapshots/{}/{}.{}",
-        m.collection_id,
-        m.snapshot_id,
-        m.format.extension()
-    )
+    match m.parts.as_slice() {
+        [part] => part.key.clone(),
+        [] => format!(
+            "snapshots/{}/{}.{}",
+            m.collection_id,
+            m.snapshot_id,
+            m.format.extension()
+        ),
+        parts => panic!("{} parts, not one file", parts.len()),
+    }
 }
 
 async fn latest(store: &SnapshotStore, c: akidb_snapshot::codec::CollectionId) -> SnapshotMetadata {
@@ -107,9 +113,10 @@ async fn roundtrip_10k_and_metadata() {
             .unwrap()
             .to_vec();
         assert_eq!(m.size_bytes, data.len() as u64);
+        assert_eq!(m.parts.len(), 1, "10k documents are one part");
         assert_eq!(
-            m.checksum_sha256,
-            Some(akidb_snapshot::codec::Sha256Digest::of(&data))
+            m.parts[0].checksum_sha256,
+            akidb_snapshot::codec::Sha256Digest::of(&data)
         );
         let verified = backend.store().verify_snapshot(c, id).await.unwrap();
         assert_eq!(verified, m);
@@ -682,14 +689,16 @@ async fn local_store_is_the_default_and_holds_the_design_layout() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     files.sort();
-    assert_eq!(
-        files,
-        [format!("{id}.metadata.json"), format!("{id}.parquet")]
-    );
+    // Format v2: the manifest commits the snapshot, its part is under parts/.
+    assert_eq!(files, [format!("{id}.metadata.json")]);
     let metadata: serde_json::Value =
         serde_json::from_slice(&std::fs::read(folder.join(&files[0])).unwrap()).unwrap();
     assert_eq!(metadata["format"], "parquet");
     assert_eq!(metadata["vector_count"], 4);
+    assert_eq!(metadata["schema_version"], 2);
+    let part = metadata["parts"][0]["key"].as_str().unwrap();
+    assert!(part.starts_with(&format!("parts/{c}/")), "{part}");
+    assert!(dir.path().join("akidb-snapshots").join(part).is_file());
     // The restore works through a fresh handle on the same folder.
     let again =
         StorageBackend::open(&format!("file://{}/akidb-snapshots", dir.path().display())).unwrap();

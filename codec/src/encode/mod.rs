@@ -154,6 +154,20 @@ impl<W: Write + Send> ParquetWriter<W> {
         })
     }
 
+    /// Checks documents as the next file of the input `validator` has checked so far (the
+    /// next part of a v2 snapshot, [`DocumentValidator::next_file`]): errors name documents by
+    /// their position in the whole input, and the dimension must stay the same.
+    pub fn continuing(mut self, validator: DocumentValidator) -> Self {
+        self.validator = validator;
+        self
+    }
+
+    /// What has been checked so far, to continue in the next file with
+    /// [`continuing`](Self::continuing).
+    pub fn validator(&self) -> &DocumentValidator {
+        &self.validator
+    }
+
     /// Validates and writes the next batch of documents.
     pub fn write(&mut self, docs: &[VectorDocument]) -> Result<()> {
         self.check_usable()?;
@@ -202,7 +216,7 @@ impl<W: Write + Send> ParquetWriter<W> {
     /// ```
     pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         self.check_usable()?;
-        let first = self.validator.accepted();
+        let first = self.validator.position();
         let columns = SnapshotColumns::of(batch, Origin::Caller { first })?;
         columns.check_metadata_json()?;
         self.validator.check_batch(&columns)?;
