@@ -484,3 +484,20 @@ fn a_tiny_file_declaring_billions_of_rows_allocates_nothing_for_them() {
         assert_eq!(err.kind(), ErrorKind::DataCorruption, "{err}");
     }
 }
+
+#[test]
+fn the_manifest_in_format_md_verifies() {
+    let doc = include_str!("../../docs/FORMAT.md");
+    let start = doc.find("```json\n{\n  \"snapshot_id\"").unwrap() + "```json\n".len();
+    let json = &doc[start..start + doc[start..].find("```").unwrap()];
+    let manifest = SnapshotMetadata::from_json(json.as_bytes()).unwrap();
+    assert!(manifest.is_manifest());
+    assert_eq!((manifest.vector_count, manifest.parts.len()), (50, 1));
+    let changed = json.replacen("\"rows\": 50", "\"rows\": 51", 1);
+    assert_eq!(
+        SnapshotMetadata::from_json(changed.as_bytes())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::DataCorruption
+    );
+}
