@@ -1138,10 +1138,9 @@ fn a_snapshot_in_parts_is_created_inspected_restored_and_verified() {
 #[test]
 fn migrate_upgrades_the_v1_fixture_store_to_format_v2() {
     let cli = Cli::local();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
     let store = cli.path("akidb-snapshots");
-    copy_dir(&fixtures.join("v1-store"), &store);
-    let c = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+    akidb_snapshot_e2e::copy_v1_store(&store).unwrap();
+    let c = akidb_snapshot_e2e::V1_COLLECTION;
     let before = cli.json(&format!("snapshot list --collection-id {c}"));
     assert_eq!(before.as_array().unwrap().len(), 6);
 
@@ -1174,7 +1173,7 @@ fn migrate_upgrades_the_v1_fixture_store_to_format_v2() {
         4
     );
     assert_eq!(versions.iter().filter(|v| v.0 == "json").count(), 2);
-    let input = read_jsonl(&fixtures.join("v1-store.jsonl"));
+    let input = read_jsonl(&akidb_snapshot_e2e::v1_input());
     for m in after.iter().filter(|m| m["schema_version"] == 2) {
         let id = m["snapshot_id"].as_str().unwrap();
         let out = cli.path(&format!("{id}.jsonl"));
@@ -1207,17 +1206,4 @@ fn migrate_upgrades_the_v1_fixture_store_to_format_v2() {
 /// A JSON vector as the f32 values it is read as.
 fn floats(vector: &Value) -> Vec<f32> {
     serde_json::from_value(vector.clone()).unwrap()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

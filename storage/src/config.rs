@@ -263,6 +263,16 @@ enable_dictionary = true           # for external_id and metadata_json, never fo
         assert_eq!(config.retry.max_delay_ms, 10_000);
     }
 
+    /// The documented example holds every key at its default.
+    #[test]
+    fn configuration_md_example_is_the_default() {
+        let doc = include_str!("../../docs/CONFIGURATION.md");
+        let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
+        let toml = &doc[start..start + doc[start..].find("```").unwrap()];
+        let config = StorageBackendConfig::from_toml_str(toml).unwrap();
+        assert_eq!(config, StorageBackendConfig::default());
+    }
+
     #[test]
     fn layout_settings() {
         let config =

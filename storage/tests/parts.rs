@@ -21,6 +21,24 @@ fn backend(store: &TestStore, part_rows: u64, row_group_size: usize) -> StorageB
     StorageBackend::from_config(config).unwrap()
 }
 
+/// A snapshot of `n` documents of dimension 8 on a memory store, in parts of `part_rows`
+/// documents and row groups of `row_group_size`, with its manifest.
+async fn in_parts(
+    part_rows: u64,
+    row_group_size: usize,
+    n: usize,
+) -> (StorageBackend, CollectionId, SnapshotId, SnapshotMetadata) {
+    let backend = backend(&TestStore::memory(), part_rows, row_group_size);
+    let c = collection();
+    let id = backend
+        .snapshotter()
+        .create_snapshot(c, docs(n, 8, n as u64))
+        .await
+        .unwrap();
+    let m = manifest(&backend, c, id).await;
+    (backend, c, id, m)
+}
+
 async fn manifest(backend: &StorageBackend, c: CollectionId, id: SnapshotId) -> SnapshotMetadata {
     backend.store().metadata(c, id).await.unwrap()
 }
@@ -122,15 +140,7 @@ async fn a_snapshot_is_parts_of_at_most_part_rows_restored_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snapshot_of_one_part_is_inspected_and_copied_as_one_file() {
-    let store = TestStore::memory();
-    let backend = backend(&store, 1_000, 300);
-    let c = collection();
-    let id = backend
-        .snapshotter()
-        .create_snapshot(c, docs(1_000, 8, 1))
-        .await
-        .unwrap();
-    let m = manifest(&backend, c, id).await;
+    let (backend, c, id, m) = in_parts(1_000, 300, 1_000).await;
     assert_eq!(m.parts.len(), 1);
     let (_, info) = backend.store().inspect_snapshot(c, id).await.unwrap();
     assert_eq!(info.unwrap().row_groups.len(), 4);
@@ -162,15 +172,7 @@ async fn a_bad_document_in_a_later_part_is_named_by_its_input_position_and_nothi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_part_fails_the_restore_and_a_missing_one_is_named() {
-    let store = TestStore::memory();
-    let backend = backend(&store, 500, 250);
-    let c = collection();
-    let id = backend
-        .snapshotter()
-        .create_snapshot(c, docs(1_500, 8, 3))
-        .await
-        .unwrap();
-    let m = manifest(&backend, c, id).await;
+    let (backend, c, id, m) = in_parts(500, 250, 1_500).await;
     let middle = &m.parts[1].key;
     let op = backend.store().operator();
     let pristine = read(&backend, middle).await;

@@ -9,21 +9,16 @@ use std::time::Duration;
 
 use akidb_snapshot::StorageBackend;
 use akidb_snapshot::codec::{CollectionId, SnapshotFormat, VectorDocument};
+use akidb_snapshot_e2e::{V1_COLLECTION, copy_v1_store, v1_input};
 use futures::TryStreamExt;
 
-const COLLECTION: &str = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
 fn collection() -> CollectionId {
-    COLLECTION.parse().unwrap()
+    V1_COLLECTION.parse().unwrap()
 }
 
 /// The documents every fixture snapshot holds, in order.
 fn input() -> Vec<VectorDocument> {
-    std::fs::read_to_string(fixtures().join("v1-store.jsonl"))
+    std::fs::read_to_string(v1_input())
         .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -34,22 +29,9 @@ fn input() -> Vec<VectorDocument> {
 /// one) and a backend on it.
 fn open_copy() -> (tempfile::TempDir, StorageBackend) {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&fixtures().join("v1-store"), dir.path());
+    copy_v1_store(dir.path()).unwrap();
     let backend = StorageBackend::open(&format!("file://{}", dir.path().display())).unwrap();
     (dir, backend)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[tokio::test]
