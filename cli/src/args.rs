@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use akidb_snapshot::Shard;
 use akidb_snapshot::codec::{CollectionId, Compression, SnapshotId};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -170,6 +171,10 @@ pub(crate) struct RestoreArgs {
     /// re-encoded into one file). Never overwritten.
     #[arg(long, value_name = "FILE")]
     pub(crate) output: PathBuf,
+    /// Only shard INDEX of COUNT (from 0): the parts at positions INDEX, INDEX + COUNT, … of the
+    /// snapshot, so that COUNT workers restore it together, every document exactly once.
+    #[arg(long, value_name = "INDEX/COUNT", default_value = "0/1")]
+    pub(crate) shard: Shard,
 }
 
 #[derive(Debug, Args)]

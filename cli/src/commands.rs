@@ -7,7 +7,7 @@ use akidb_snapshot::codec::{
     inspect_parquet,
 };
 use akidb_snapshot::{
-    Error, RetentionPolicy, SnapshotterType, StorageBackend, StorageBackendConfig,
+    Error, RetentionPolicy, Shard, SnapshotterType, StorageBackend, StorageBackendConfig,
 };
 use clap::ValueEnum as _;
 use futures::TryStreamExt;
@@ -208,26 +208,29 @@ async fn restore(global: &Global, args: RestoreArgs) -> Result<(), CliError> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let bar = progress(global, Some(metadata.vector_count), "restoring");
+    let shard = args.shard;
+    let whole = shard == Shard::ALL;
+    let rows = shard.rows_of(&metadata);
+    let bar = progress(global, Some(rows), "restoring");
     let store = backend.store();
     let written = match extension.as_deref() {
         Some("parquet")
-            if metadata.format == SnapshotFormat::Parquet && metadata.parts.len() <= 1 =>
+            if whole && metadata.format == SnapshotFormat::Parquet && metadata.parts.len() <= 1 =>
         {
             let (_, bytes) = store.read_data_file(collection_id, id).await?;
             output::write_bytes(&args.output, &bytes).map(|()| metadata.vector_count)
         }
         Some("parquet") => {
-            let batches = store.restore_snapshot_stream(collection_id, id).await?;
+            let batches = store.restore_shard_stream(collection_id, id, shard).await?;
             output::write_parquet(&args.output, &metadata, batches, &bar).await
         }
         Some("jsonl" | "ndjson") => {
-            let batches = store.restore_snapshot_stream(collection_id, id).await?;
+            let batches = store.restore_shard_stream(collection_id, id, shard).await?;
             output::write_json_lines(&args.output, batches, &bar).await
         }
         Some("npy") => {
-            let batches = store.restore_snapshot_arrow(collection_id, id).await?;
-            output::write_npy(&args.output, &metadata, batches, &bar).await
+            let batches = store.restore_shard_arrow(collection_id, id, shard).await?;
+            output::write_npy(&args.output, (rows, metadata.dimension), batches, &bar).await
         }
         _ => Err(CliError::file(format!(
             "{}: unknown output type; use .jsonl, .npy or .parquet",

@@ -105,7 +105,7 @@ pub(crate) async fn write_json_lines(
 /// order.
 pub(crate) async fn write_npy(
     path: &Path,
-    metadata: &SnapshotMetadata,
+    (rows, dimension): (u64, u32),
     mut batches: RowStream<RecordBatch>,
     progress: &ProgressBar,
 ) -> Result<u64, CliError> {
@@ -118,7 +118,7 @@ pub(crate) async fn write_npy(
     let dtype = DType::Plain(native.parse().map_err(|e| output.write_error(e))?);
     WriteOptions::new_header_only()
         .dtype(dtype)
-        .shape(&[metadata.vector_count, u64::from(metadata.dimension)])
+        .shape(&[rows, u64::from(dimension)])
         .writer(&mut writer)
         .write_header_only()
         .map_err(|e| output.write_error(e))?;

@@ -1119,6 +1119,37 @@ fn a_snapshot_in_parts_is_created_inspected_restored_and_verified() {
     assert_eq!(file["vector_count"], 50);
     assert_eq!(file["snapshot_id"], id.as_str());
 
+    // Two workers restore it together: shard 0 holds parts 0 and 2, shard 1 part 1.
+    let mut sharded = Vec::new();
+    for (shard, rows) in [("0/2", 30), ("1/2", 20)] {
+        let out = cli.path(&format!("shard-{}.jsonl", &shard[..1]));
+        cli.ok(&format!(
+            "snapshot restore --collection-id {c} --snapshot-id {id} --shard {shard} --output {}",
+            out.display()
+        ));
+        let docs = read_jsonl(&out);
+        assert_eq!(docs.len(), rows, "{shard}");
+        sharded.extend(docs);
+    }
+    let ids = |docs: &[Value]| {
+        let mut ids: Vec<_> = docs.iter().map(|d| d["document_id"].to_string()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&sharded), ids(&back));
+    let npy = cli.path("shard-1.npy");
+    cli.ok(&format!(
+        "snapshot restore --collection-id {c} --snapshot-id {id} --shard 1/2 --output {}",
+        npy.display()
+    ));
+    assert_eq!(read_npy(&npy).0, [20, 384]);
+    cli.fails(
+        2,
+        &format!(
+            "snapshot restore --collection-id {c} --snapshot-id {id} --shard 2/2 --output x.jsonl"
+        ),
+    );
+
     // --format parquet-v1 writes one data file, for readers older than format v2.
     let v1 = cli.json(&format!(
         "snapshot create --collection-id {c} --input {SAMPLE} --format parquet-v1"

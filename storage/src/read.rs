@@ -25,6 +25,7 @@ use tracing::Span;
 use crate::encoder::Encoding;
 use crate::error::{Error, ErrorKind, Result, Target};
 use crate::keys::{self, Key};
+use crate::shard::Shard;
 use crate::spans;
 use crate::store::{SnapshotStore, blocking};
 
@@ -132,6 +133,16 @@ impl SnapshotFiles {
         Ok(SnapshotFiles { files })
     }
 
+    /// Only the files of `shard`.
+    pub(crate) fn shard(mut self, shard: Shard) -> Self {
+        let mut position = 0;
+        self.files.retain(|_| {
+            position += 1;
+            shard.holds(position - 1)
+        });
+        self
+    }
+
     /// The rows of every file in order, each file checked as [`DataFile::stream`] checks it,
     /// the next one's footer read while the one before is restored. `on_verified` runs once,
     /// after the last batch of the last file passed every check.
@@ -140,6 +151,10 @@ impl SnapshotFiles {
         on_verified: impl FnOnce() + Send + 'static,
     ) -> Result<RowStream<T>> {
         let mut files = self.files;
+        if files.is_empty() {
+            on_verified();
+            return Ok(stream::empty().boxed());
+        }
         if files.len() == 1
             && let Some(file) = files.pop()
         {

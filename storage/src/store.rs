@@ -19,6 +19,7 @@ use crate::error::{Error, Result, Target};
 use crate::layout::Layout;
 use crate::metrics;
 use crate::read::{DocumentStream, Row, RowStream, SnapshotFiles};
+use crate::shard::Shard;
 use crate::spans;
 
 /// Snapshots in one store: create, restore, list, delete, verify and garbage collection, each
@@ -126,12 +127,46 @@ impl SnapshotStore {
         self.restore_rows(collection_id, snapshot_id).await
     }
 
-    #[tracing::instrument(name = "restore_snapshot", skip_all, fields(%collection_id,
-        %snapshot_id, vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
+    /// As [`restore_snapshot_stream`](Self::restore_snapshot_stream), only the parts of
+    /// `shard`: the N shards of a snapshot, restored by N workers, hold every document exactly
+    /// once, in manifest order within each shard.
+    pub async fn restore_shard_stream(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+        shard: Shard,
+    ) -> Result<DocumentStream> {
+        self.restore_rows_of(collection_id, snapshot_id, shard)
+            .await
+    }
+
+    /// As [`restore_shard_stream`](Self::restore_shard_stream), as Arrow batches.
+    pub async fn restore_shard_arrow(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+        shard: Shard,
+    ) -> Result<RowStream<RecordBatch>> {
+        self.restore_rows_of(collection_id, snapshot_id, shard)
+            .await
+    }
+
     async fn restore_rows<T: Row>(
         &self,
         collection_id: CollectionId,
         snapshot_id: SnapshotId,
+    ) -> Result<RowStream<T>> {
+        self.restore_rows_of(collection_id, snapshot_id, Shard::ALL)
+            .await
+    }
+
+    #[tracing::instrument(name = "restore_snapshot", skip_all, fields(%collection_id,
+        %snapshot_id, %shard, vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
+    async fn restore_rows_of<T: Row>(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+        shard: Shard,
     ) -> Result<RowStream<T>> {
         let started = Instant::now();
         let metadata = self.read_metadata(collection_id, snapshot_id).await?;
@@ -143,6 +178,7 @@ impl SnapshotStore {
             spans::finish(&span, started, "snapshot restored");
         };
         SnapshotFiles::of(self.clone(), &metadata)?
+            .shard(shard)
             .stream(on_verified)
             .await
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use akidb_snapshot::codec::{
     CollectionId, PartKind, SnapshotId, SnapshotMetadata, VectorDocument, inspect_parquet,
 };
-use akidb_snapshot::{Encoding, ErrorKind, StorageBackend};
+use akidb_snapshot::{Encoding, ErrorKind, Shard, StorageBackend};
 use futures::{TryStreamExt, stream};
 use support::{TestStore, collection, docs};
 
@@ -314,4 +314,53 @@ async fn format_version_1_still_writes_one_data_file() {
         .await
         .unwrap();
     assert!(!json.is_manifest());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shards_of_a_snapshot_hold_every_document_once() {
+    let (backend, c, id, m) = in_parts(400, 200, 1_900).await;
+    assert_eq!(m.parts.len(), 5);
+    let input = backend.snapshotter().restore_snapshot(c, id).await.unwrap();
+    for count in [1, 2, 3, 5, 7] {
+        let mut shards = Vec::new();
+        for index in 0..count {
+            let shard = Shard::new(index, count).unwrap();
+            let docs: Vec<VectorDocument> = backend
+                .store()
+                .restore_shard_stream(c, id, shard)
+                .await
+                .unwrap()
+                .try_concat()
+                .await
+                .unwrap();
+            shards.push(docs);
+        }
+        // Shard i holds parts i, i + count, …: its documents are those parts', in order.
+        for (index, docs) in shards.iter().enumerate() {
+            let expected: Vec<_> = input
+                .chunks(400)
+                .enumerate()
+                .filter(|(part, _)| part % count as usize == index)
+                .flat_map(|(_, docs)| docs.to_vec())
+                .collect();
+            assert_eq!(docs, &expected, "shard {index}/{count}");
+        }
+        assert_eq!(shards.iter().map(Vec::len).sum::<usize>(), input.len());
+    }
+
+    // A v1 snapshot is one part, held by shard 0.
+    let mut config = TestStore::memory().config();
+    config.format_version = 1;
+    let v1 = StorageBackend::from_config(config).unwrap();
+    let id = v1
+        .snapshotter()
+        .create_snapshot(c, input.clone())
+        .await
+        .unwrap();
+    for (index, rows) in [(0, input.len()), (1, 0)] {
+        let shard = Shard::new(index, 2).unwrap();
+        let batches = v1.store().restore_shard_arrow(c, id, shard).await.unwrap();
+        let restored: Vec<_> = batches.try_concat().await.unwrap();
+        assert_eq!(restored.iter().map(|b| b.num_rows()).sum::<usize>(), rows);
+    }
 }
