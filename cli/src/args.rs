@@ -73,22 +73,30 @@ pub(crate) enum SnapshotCommand {
     Restore(RestoreArgs),
     /// List a collection's snapshots, newest first.
     List(CollectionArgs),
-    /// Delete a snapshot (its metadata file first, then its data).
+    /// Delete a snapshot: its metadata file first, so it stops existing at once, then a v1
+    /// snapshot's data file. A v2 snapshot's parts may be shared with other snapshots: `gc`
+    /// removes them once no snapshot names them.
     Delete(SnapshotArgs),
     /// Show a snapshot's metadata, schema, row groups, sizes and compression ratio, without
     /// decoding its vectors.
     Inspect(InspectArgs),
-    /// Check a snapshot completely: size, SHA-256, every row group, count and dimension.
-    /// Exits 0 only when all hold.
+    /// Check a snapshot completely: size, SHA-256, every row group, count and dimension of each
+    /// of its files. Exits 0 only when all hold.
     Verify(SnapshotArgs),
+    /// Print the files a snapshot is made of, one location per line (an absolute path, or an
+    /// s3:// URL), for DuckDB, pyarrow, Polars or Spark to read (docs/READING.md); with --json,
+    /// each file's key, rows, size and SHA-256 too, and a DuckDB query over them. Never read a
+    /// store's parts/ folder by glob: it holds the parts of every snapshot.
+    Files(SnapshotArgs),
     /// Delete old snapshots: beyond the newest --keep-last, or older than --max-age, but never
     /// the newest --min-count.
     Prune(PruneArgs),
     /// Convert every snapshot of a collection from one format to another (JSON to Parquet),
     /// verifying each new snapshot before any source is deleted.
     Migrate(MigrateArgs),
-    /// Remove data files that no metadata file commits (left by interrupted creates), across
-    /// the whole store, once they are older than --grace.
+    /// Remove what no snapshot needs, across the whole store, once older than --grace: v2 parts
+    /// that no manifest names (left by deleted snapshots and interrupted creates) and v1 data
+    /// files without a metadata file.
     Gc(GcArgs),
 }
 

@@ -32,6 +32,7 @@ pub(crate) async fn run(cli: Cli) -> Result<i32, CliError> {
         SnapshotCommand::Delete(args) => delete(&global, args).await,
         SnapshotCommand::Inspect(args) => inspect(&global, args).await,
         SnapshotCommand::Verify(args) => verify(&global, args).await,
+        SnapshotCommand::Files(args) => files(&global, args).await,
         SnapshotCommand::Prune(args) => prune(&global, args).await,
         SnapshotCommand::Migrate(args) => migrate(&global, args).await,
         SnapshotCommand::Gc(args) => gc(&global, args.grace).await,
@@ -394,6 +395,50 @@ fn inspect_file(global: &Global, path: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
+async fn files(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
+    let backend = backend(global)?;
+    let collection_id = args.collection.collection_id;
+    let metadata = resolve(&backend, collection_id, args.snapshot_id).await?;
+    let (metadata, files) = backend
+        .store()
+        .snapshot_files(collection_id, metadata.snapshot_id)
+        .await?;
+    let locations = files
+        .iter()
+        .map(|f| backend.location_of(&f.key))
+        .collect::<Result<Vec<_>, _>>()?;
+    let query = output::duckdb_query(&locations);
+    if global.json {
+        let files: Vec<_> = files
+            .iter()
+            .zip(&locations)
+            .map(|(f, location)| {
+                serde_json::json!({
+                    "location": location,
+                    "key": f.key,
+                    "format": f.format,
+                    "rows": f.rows,
+                    "size_bytes": f.size_bytes,
+                    "checksum_sha256": f.checksum_sha256,
+                })
+            })
+            .collect();
+        return output::print_json(&serde_json::json!({
+            "snapshot_id": metadata.snapshot_id,
+            "vector_count": metadata.vector_count,
+            "files": files,
+            "duckdb": query,
+        }));
+    }
+    for location in &locations {
+        println!("{location}");
+    }
+    if !global.quiet {
+        eprintln!("DuckDB: {query}");
+    }
+    Ok(())
+}
+
 async fn verify(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
     let backend = backend(global)?;
     let collection_id = args.collection.collection_id;
@@ -409,16 +454,14 @@ async fn verify(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
     if global.json {
         output::print_json(&serde_json::json!({ "verified": true, "snapshot": metadata }))?;
     } else if !global.quiet {
+        let checksum = match (metadata.checksum_sha256, metadata.parts.len()) {
+            (Some(sha), _) => format!("SHA-256 {sha}"),
+            (None, 0) => "SHA-256 not recorded".to_owned(),
+            (None, parts) => format!("{parts} part(s), each SHA-256 checked"),
+        };
         println!(
-            "snapshot {} is intact: {} bytes, SHA-256 {}, {} vectors of dimension {}",
-            metadata.snapshot_id,
-            metadata.size_bytes,
-            metadata
-                .checksum_sha256
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "not recorded".into()),
-            metadata.vector_count,
-            metadata.dimension
+            "snapshot {} is intact: {} bytes, {checksum}, {} vectors of dimension {}",
+            metadata.snapshot_id, metadata.size_bytes, metadata.vector_count, metadata.dimension
         );
     }
     Ok(())

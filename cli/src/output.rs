@@ -304,3 +304,13 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> 
     println!("{text}");
     Ok(())
 }
+
+/// A DuckDB query over a snapshot's files: its documents as one table, in order (DuckDB reads a
+/// list of files in the list's order while `preserve_insertion_order` is on, its default).
+pub(crate) fn duckdb_query(locations: &[String]) -> String {
+    let list: Vec<String> = locations
+        .iter()
+        .map(|l| format!("'{}'", l.replace('\'', "''")))
+        .collect();
+    format!("SELECT * FROM read_parquet([{}])", list.join(", "))
+}

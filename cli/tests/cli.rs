@@ -1119,6 +1119,31 @@ fn a_snapshot_in_parts_is_created_inspected_restored_and_verified() {
     assert_eq!(file["vector_count"], 50);
     assert_eq!(file["snapshot_id"], id.as_str());
 
+    // The files other tools read: one absolute path per line, in manifest order.
+    let listed = cli.json(&format!(
+        "snapshot files --collection-id {c} --snapshot-id {id}"
+    ));
+    let files = listed["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    let text = cli.ok(&format!(
+        "snapshot files --collection-id {c} --snapshot-id {id}"
+    ));
+    let lines: Vec<&str> = text.lines().collect();
+    for (file, (line, part)) in files
+        .iter()
+        .zip(lines.iter().zip(created["parts"].as_array().unwrap()))
+    {
+        assert_eq!(file["location"], *line);
+        assert_eq!(file["key"], part["key"]);
+        assert!(
+            Path::new(line).is_absolute() && Path::new(line).is_file(),
+            "{line}"
+        );
+        assert!(line.ends_with(part["key"].as_str().unwrap()), "{line}");
+    }
+    let query = listed["duckdb"].as_str().unwrap();
+    assert!(lines.iter().all(|l| query.contains(l)), "{query}");
+
     // Two workers restore it together: shard 0 holds parts 0 and 2, shard 1 part 1.
     let mut sharded = Vec::new();
     for (shard, rows) in [("0/2", 30), ("1/2", 20)] {

@@ -98,6 +98,21 @@ impl StorageBackend {
         encoding(&self.config)
     }
 
+    /// Where a tool outside akidb (DuckDB, pyarrow, Spark) reads the object at `key` of this
+    /// store: an absolute path for `file://`, an `s3://` URL for S3.
+    ///
+    /// ```
+    /// use akidb_snapshot::{StorageBackend, StorageBackendConfig};
+    ///
+    /// let op = opendal::Operator::new(opendal::services::Memory::default()).unwrap();
+    /// let config = StorageBackendConfig::with_uri("s3://bucket/backups?region=eu-west-1");
+    /// let backend = StorageBackend::with_operator(op, config).unwrap();
+    /// assert_eq!(backend.location_of("parts/x.parquet").unwrap(), "s3://bucket/backups/parts/x.parquet");
+    /// ```
+    pub fn location_of(&self, key: &str) -> Result<String> {
+        Ok(StoreUri::parse(&self.config.uri)?.location_of(key))
+    }
+
     /// The configuration it was opened with.
     pub fn config(&self) -> &StorageBackendConfig {
         &self.config

@@ -68,7 +68,7 @@ pub use config::{DEFAULT_URI, RetryConfig, SnapshotterType, StorageBackendConfig
 pub use encoder::Encoding;
 pub use error::{BoxError, Error, ErrorKind, Result, Target};
 pub use layout::{DEFAULT_PART_ROWS, Layout};
-pub use read::{DocumentStream, RowStream};
+pub use read::{DocumentStream, RowStream, StoredFile};
 pub use retention::RetentionPolicy;
 pub use shard::{ParseShardError, Shard};
 pub use snapshotter::{JsonSnapshotter, ParquetSnapshotter, Snapshotter};

@@ -58,6 +58,35 @@ struct Claim {
     snapshot_id: Option<SnapshotId>,
 }
 
+/// A file of a committed snapshot, as its commit marker describes it: for tools outside akidb
+/// that read a snapshot's Parquet files themselves (docs/READING.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredFile {
+    /// Its key in the store.
+    pub key: String,
+    /// Its format (a v2 part is always Parquet).
+    pub format: SnapshotFormat,
+    /// Documents.
+    pub rows: u64,
+    /// Bytes.
+    pub size_bytes: u64,
+    /// SHA-256 of its bytes; absent in v1 snapshots from before checksums.
+    pub checksum_sha256: Option<Sha256Digest>,
+}
+
+impl From<&Claim> for StoredFile {
+    fn from(claim: &Claim) -> Self {
+        StoredFile {
+            key: claim.key.clone(),
+            format: claim.format,
+            rows: claim.rows,
+            size_bytes: claim.size_bytes,
+            checksum_sha256: claim.checksum,
+        }
+    }
+}
+
 /// The files of a committed snapshot, in order: its data file (v1) or its parts (v2).
 pub(crate) struct SnapshotFiles {
     files: Vec<DataFile>,
@@ -131,6 +160,14 @@ impl SnapshotFiles {
             })
             .collect();
         Ok(SnapshotFiles { files })
+    }
+
+    /// What the commit marker says of each file, in order.
+    pub(crate) fn described(&self) -> Vec<StoredFile> {
+        self.files
+            .iter()
+            .map(|f| StoredFile::from(&f.claim))
+            .collect()
     }
 
     /// Only the files of `shard`.

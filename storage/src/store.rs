@@ -18,7 +18,7 @@ use tracing::field::Empty;
 use crate::error::{Error, Result, Target};
 use crate::layout::Layout;
 use crate::metrics;
-use crate::read::{DocumentStream, Row, RowStream, SnapshotFiles};
+use crate::read::{DocumentStream, Row, RowStream, SnapshotFiles, StoredFile};
 use crate::shard::Shard;
 use crate::spans;
 
@@ -238,6 +238,19 @@ impl SnapshotStore {
         let info = SnapshotFiles::of(self.clone(), &metadata)?.info().await?;
         spans::finish(&span, started, "snapshot inspected");
         Ok((metadata, info))
+    }
+
+    /// The files of a committed snapshot, in order (a v1 snapshot's data file, or a v2
+    /// snapshot's parts), as its commit marker describes them, after checking the marker: what
+    /// another tool must read to read the snapshot. No file is read.
+    pub async fn snapshot_files(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<(SnapshotMetadata, Vec<StoredFile>)> {
+        let metadata = self.metadata(collection_id, snapshot_id).await?;
+        let files = SnapshotFiles::of(self.clone(), &metadata)?.described();
+        Ok((metadata, files))
     }
 
     /// A snapshot's one file as stored (a v1 snapshot's data file, or a v2 snapshot's only

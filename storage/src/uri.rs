@@ -54,6 +54,24 @@ impl StoreUri {
         }
     }
 
+    /// Where a tool outside akidb finds the object at `key`: an absolute local path, an
+    /// `s3://bucket/prefix/key` URL (without the URI's query), or `memory://key`, which no other
+    /// process can read.
+    pub(crate) fn location_of(&self, key: &str) -> String {
+        match self {
+            StoreUri::File(root) => std::path::absolute(root)
+                .unwrap_or_else(|_| root.clone())
+                .join(key)
+                .display()
+                .to_string(),
+            StoreUri::Memory => format!("memory://{key}"),
+            StoreUri::S3(uri) => {
+                let base = uri.split('?').next().unwrap_or(uri).trim_end_matches('/');
+                format!("{base}/{key}")
+            }
+        }
+    }
+
     /// Opens the store, bare: [`with_layers`] adds retries and timeouts.
     pub(crate) fn open(&self) -> Result<Operator> {
         match self {

@@ -1,0 +1,95 @@
+"""A format v2 snapshot of several parts, read by DuckDB, pyarrow and Polars from the list of
+files akidb-cli prints, as docs/READING.md shows ("A snapshot of several parts").
+
+    python check_parts.py --cli PATH/akidb-cli --out DIR
+
+Writes 30 documents as JSON Lines, has akidb-cli snapshot them in parts of 7 (five files), then
+reads the files `akidb-cli --json snapshot files` lists with each reader and checks the count,
+the order of the ids and one vector bit for bit against the source. Exits non-zero, naming the
+reader, on the first difference.
+"""
+
+import argparse
+import json
+import struct
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+COLLECTION = "0190a1b2-0000-7000-8000-00000000c0de"
+
+
+def source(path: Path) -> list[dict]:
+    docs = [
+        {
+            "document_id": str(uuid.UUID(int=(0x0190A1B2 << 96) | (7 << 76) | (2 << 62) | i)),
+            "vector": [i + 0.5, -0.0, 1e-40, float(i) / 3],
+            "inserted_at": 1_700_000_000_000 + i,
+        }
+        for i in range(30)
+    ]
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    return docs
+
+
+def bits(values) -> list[int]:
+    return [struct.unpack("<I", struct.pack("<f", v))[0] for v in values]
+
+
+def check(reader: str, ids: list, vector, docs: list[dict]) -> None:
+    expected_ids = [uuid.UUID(d["document_id"]) for d in docs]
+    got = [uuid.UUID(bytes=bytes(i)) if not isinstance(i, uuid.UUID) else i for i in ids]
+    if got != expected_ids:
+        sys.exit(f"{reader}: ids differ from the source's, in order ({len(got)} read)")
+    if bits(vector) != bits(docs[17]["vector"]):
+        sys.exit(f"{reader}: document 17's vector is {list(vector)}")
+    print(f"ok: {reader} reads the {len(got)} documents of the parts, in order")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cli", type=Path, required=True, help="the akidb-cli binary")
+    parser.add_argument("--out", type=Path, required=True, help="a scratch folder")
+    args = parser.parse_args()
+    out = args.out / "parts"
+    out.mkdir(parents=True, exist_ok=True)
+    docs = source(out / "docs.jsonl")
+    store = ["--store", f"file://{out / 'store'}"]
+    cli = [str(args.cli.resolve()), "--quiet", *store, "snapshot"]
+    subprocess.run(
+        [*cli, "create", "--collection-id", COLLECTION, "--input", str(out / "docs.jsonl"),
+         "--part-rows", "7"],
+        check=True, capture_output=True,
+    )
+    listed = json.loads(subprocess.run(
+        [str(args.cli.resolve()), "--json", *store, "snapshot", "files",
+         "--collection-id", COLLECTION, "--snapshot-id", "latest"],
+        check=True, capture_output=True, text=True,
+    ).stdout)
+    files = [f["location"] for f in listed["files"]]
+    if [f["rows"] for f in listed["files"]] != [7, 7, 7, 7, 2]:
+        sys.exit(f"akidb-cli: parts of {[f['rows'] for f in listed['files']]} rows")
+
+    # DuckDB: the query akidb-cli prints.
+    rows = duckdb.sql(listed["duckdb"]).fetchall()
+    columns = duckdb.sql(listed["duckdb"]).columns
+    ids = [r[columns.index("document_id")] for r in rows]
+    check("DuckDB", ids, rows[17][columns.index("vector")], docs)
+
+    # pyarrow: one table from the files, in order.
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    check("pyarrow", table["document_id"].to_pylist(), table["vector"][17].as_py(), docs)
+
+    # Polars: a list of files reads in the list's order.
+    frame = pl.read_parquet(files)
+    check("Polars", frame["document_id"].to_list(), frame["vector"][17].to_list(), docs)
+
+
+if __name__ == "__main__":
+    main()
