@@ -168,6 +168,10 @@ pub(crate) struct CreateArgs {
     /// its own). [default: the config's part_rows, else 100000]
     #[arg(long, value_name = "N")]
     pub(crate) part_rows: Option<u64>,
+    /// How many parts are in flight at once: one filling while the others complete their
+    /// uploads. [default: the config's concurrency, else the number of cores]
+    #[arg(long, value_name = "N")]
+    pub(crate) concurrency: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -128,6 +128,9 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
     if let Some(rows) = args.part_rows {
         config.part_rows = rows;
     }
+    if let Some(parts) = args.concurrency {
+        config.concurrency = Some(parts);
+    }
     let backend = StorageBackend::from_config(config)?;
     let input = Input::open(&args.input)?;
     let encoding = backend.encoding();

@@ -71,7 +71,10 @@ impl StorageBackend {
     /// ```
     pub fn with_operator(op: Operator, config: StorageBackendConfig) -> Result<Self> {
         config.validate()?;
-        let store = SnapshotStore::new(with_layers(op, &config)).with_layout(config.layout());
+        let mut store = SnapshotStore::new(with_layers(op, &config)).with_layout(config.layout());
+        if let Some(parts) = config.concurrency {
+            store = store.with_concurrency(parts);
+        }
         let snapshotter: Arc<dyn Snapshotter> = match encoding(&config) {
             Encoding::Parquet(parquet) => Arc::new(ParquetSnapshotter::on(store.clone(), parquet)),
             Encoding::Json => Arc::new(JsonSnapshotter::on(store.clone())),

@@ -133,6 +133,8 @@ pub struct StorageBackendConfig {
     /// The most documents a part of a format v2 snapshot holds. Default
     /// [`DEFAULT_PART_ROWS`](crate::DEFAULT_PART_ROWS).
     pub part_rows: u64,
+    /// How many parts of a create are in flight at once. Default: the number of cores.
+    pub concurrency: Option<usize>,
     /// How Parquet snapshots are written.
     pub parquet: ParquetConfig,
     /// Retries of transient store failures.
@@ -148,6 +150,7 @@ impl Default for StorageBackendConfig {
             snapshotter_type: SnapshotterType::default(),
             format_version: Layout::default().format_version,
             part_rows: Layout::default().part_rows,
+            concurrency: None,
             parquet: ParquetConfig::default(),
             retry: RetryConfig::default(),
             timeout: TimeoutConfig::default(),
@@ -214,6 +217,9 @@ impl StorageBackendConfig {
         self.parquet
             .validate()
             .map_err(|e| Error::config_from(format!("[storage.parquet]: {e}"), e))?;
+        if self.concurrency == Some(0) {
+            return Err(Error::config("[storage]: concurrency must be at least 1"));
+        }
         if self.retry.min_delay_ms > self.retry.max_delay_ms {
             return Err(Error::config(format!(
                 "[storage.retry]: min_delay_ms ({}) exceeds max_delay_ms ({})",
@@ -292,6 +298,7 @@ enable_dictionary = true           # for external_id and metadata_json, never fo
             ("[storage.timeout]\nio_secs = 0", "io_secs"),
             ("[storage]\nformat_version = 3", "format_version 3"),
             ("[storage]\npart_rows = 0", "part_rows"),
+            ("[storage]\nconcurrency = 0", "concurrency"),
             ("[storage]\nuri = 3", "uri"),
         ] {
             let err = StorageBackendConfig::from_toml_str(toml).unwrap_err();

@@ -55,6 +55,7 @@ pub struct SnapshotStore {
     op: Operator,
     limits: Limits,
     layout: Layout,
+    concurrency: usize,
     scheme: &'static str,
 }
 
@@ -66,8 +67,21 @@ impl SnapshotStore {
             op,
             limits: Limits::default(),
             layout: Layout::default(),
+            concurrency: default_concurrency(),
             scheme,
         }
+    }
+
+    /// Keeps up to `parts` parts of a create in flight at once (one filling while the others
+    /// complete their uploads) instead of the default, the number of cores.
+    pub fn with_concurrency(mut self, parts: usize) -> Self {
+        self.concurrency = parts.max(1);
+        self
+    }
+
+    /// How many parts of a create are in flight at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// Writes new Parquet snapshots in this layout instead of the default (format v2, parts of
@@ -343,4 +357,9 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| Error::Internal {
             reason: format!("a codec task did not complete: {e}"),
         })
+}
+
+/// The default concurrency: the number of cores.
+pub(crate) fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }

@@ -5,6 +5,7 @@
 //! metadata file. A failed create leaves nothing committed, and removes what it wrote where it
 //! can (gc removes the rest).
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use akidb_snapshot_codec::{
@@ -14,6 +15,7 @@ use akidb_snapshot_codec::{
 use arrow_array::RecordBatch;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use opendal::Buffer;
+use tokio::task::JoinHandle;
 use tracing::Instrument;
 use tracing::field::Empty;
 use uuid::Uuid;
@@ -202,9 +204,10 @@ impl SnapshotStore {
         Ok((metadata, vec![key]))
     }
 
-    /// Format v2: batches into parts of at most `part_rows` documents, one after the other,
-    /// each checked as the continuation of the one before. Returns the manifest to commit and
-    /// the keys written.
+    /// Format v2: batches into parts of at most `part_rows` documents, in input order, each
+    /// checked as the continuation of the one before. While a full part's last row group and
+    /// footer are written and its upload completes, the next part fills: up to `concurrency`
+    /// parts are in flight at once. Returns the manifest to commit and the keys written.
     async fn write_parts(
         &self,
         header: SnapshotHeader,
@@ -213,9 +216,7 @@ impl SnapshotStore {
     ) -> Result<(SnapshotMetadata, Vec<String>)> {
         let target = Target::snapshot(header.collection_id, header.snapshot_id);
         let part_rows = self.layout().part_rows;
-        let mut parts: Vec<PartEntry> = Vec::new();
-        // Every part has it: each continued the checks of the one before.
-        let mut dimension = 0;
+        let mut finishing = Finishing::new(self.concurrency());
         let mut open: Option<FileWriter> = None;
         let mut next: Option<DocumentValidator> = None;
         let mut batches = std::pin::pin!(batches);
@@ -237,32 +238,29 @@ impl SnapshotStore {
                         && let Some(full) = open.take()
                     {
                         next = full.next_part();
-                        let (part, d) = full.finish_part().await?;
-                        dimension = d;
-                        parts.push(part);
+                        finishing.push(full).await?;
                     }
                 }
             }
             // With no rows at all, one part is opened only for the codec to say so.
-            if parts.is_empty() && open.is_none() {
+            if finishing.is_empty() && open.is_none() {
                 open = Some(FileWriter::open_part(self, header, encoding, None).await?);
             }
             if let Some(last) = open.take() {
-                let (part, d) = last.finish_part().await?;
-                dimension = d;
-                parts.push(part);
+                finishing.push(last).await?;
             }
-            Ok::<_, Error>(())
+            finishing.drain().await
         }
         .await;
-        let keys: Vec<String> = parts.iter().map(|p| p.key.clone()).collect();
         if let Err(e) = written {
             if let Some(file) = open {
                 file.abort().await;
             }
-            self.remove_uncommitted(&keys).await;
+            self.remove_uncommitted(&finishing.settle().await).await;
             return Err(e);
         }
+        let (parts, dimension) = finishing.done();
+        let keys: Vec<String> = parts.iter().map(|p| p.key.clone()).collect();
         let manifest =
             SnapshotMetadata::manifest(&header, encoding.compression(), dimension, parts, None)
                 .map_err(|e| Error::codec(target, e));
@@ -284,6 +282,78 @@ impl SnapshotStore {
                     "could not remove an uncommitted file; gc will remove it");
             }
         }
+    }
+}
+
+/// Full parts being completed (their last row group, footer and upload) in tasks of their own,
+/// in order, while the next part fills; at most `limit` parts in flight, counting that one.
+struct Finishing {
+    limit: usize,
+    tasks: VecDeque<JoinHandle<Result<(PartEntry, u32)>>>,
+    parts: Vec<PartEntry>,
+    /// The parts' dimension: each continued the checks of the one before, so they agree.
+    dimension: u32,
+}
+
+impl Finishing {
+    fn new(limit: usize) -> Self {
+        Finishing {
+            limit: limit.max(1),
+            tasks: VecDeque::new(),
+            parts: Vec::new(),
+            dimension: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.tasks.is_empty() && self.parts.is_empty()
+    }
+
+    /// Completes `file` in a task; waits for the oldest ones while too many are in flight.
+    async fn push(&mut self, file: FileWriter) -> Result<()> {
+        let task = file.finish_part().instrument(tracing::Span::current());
+        self.tasks.push_back(tokio::spawn(task));
+        while self.tasks.len() >= self.limit {
+            self.join_oldest().await?;
+        }
+        Ok(())
+    }
+
+    async fn join_oldest(&mut self) -> Result<()> {
+        let Some(task) = self.tasks.pop_front() else {
+            return Ok(());
+        };
+        let (part, dimension) = task.await.map_err(|e| Error::Internal {
+            reason: format!("a part's task did not complete: {e}"),
+        })??;
+        self.parts.push(part);
+        self.dimension = dimension;
+        Ok(())
+    }
+
+    /// Waits for every part.
+    async fn drain(&mut self) -> Result<()> {
+        while !self.tasks.is_empty() {
+            self.join_oldest().await?;
+        }
+        Ok(())
+    }
+
+    /// After a failure: waits for the tasks still running (a failed one aborts its own upload)
+    /// and returns the keys of every part completed, for removal.
+    async fn settle(self) -> Vec<String> {
+        let mut keys: Vec<String> = self.parts.into_iter().map(|p| p.key).collect();
+        for task in self.tasks {
+            if let Ok(Ok((part, _))) = task.await {
+                keys.push(part.key);
+            }
+        }
+        keys
+    }
+
+    /// The parts, in order, and their dimension.
+    fn done(self) -> (Vec<PartEntry>, u32) {
+        (self.parts, self.dimension)
     }
 }
 

@@ -17,11 +17,13 @@ const RETRIES: usize = 3;
 
 /// A memory store whose requests pass through `faults`, under the configured retry layer.
 fn faulty_backend() -> (StorageBackend, Arc<Faults>) {
-    faulty_backend_of(2)
+    faulty_backend_with(|_| {})
 }
 
-/// [`faulty_backend`], writing snapshots in format `version`.
-fn faulty_backend_of(version: u32) -> (StorageBackend, Arc<Faults>) {
+/// [`faulty_backend`], its configuration changed by `adjust`.
+fn faulty_backend_with(
+    adjust: impl FnOnce(&mut StorageBackendConfig),
+) -> (StorageBackend, Arc<Faults>) {
     let faults = Faults::new(Vec::new());
     let op = Operator::new(services::Memory::default())
         .unwrap()
@@ -30,7 +32,7 @@ fn faulty_backend_of(version: u32) -> (StorageBackend, Arc<Faults>) {
     config.retry.max_retries = RETRIES;
     config.retry.min_delay_ms = 1;
     config.retry.max_delay_ms = 5;
-    config.format_version = version;
+    adjust(&mut config);
     (StorageBackend::with_operator(op, config).unwrap(), faults)
 }
 
@@ -245,7 +247,7 @@ async fn faults_outlasting_the_retries_leave_no_listed_snapshot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_reads_lists_and_deletes_lose_nothing() {
     // Format v1, whose delete removes the data file itself (a v2 delete leaves parts to gc).
-    let (backend, faults) = faulty_backend_of(1);
+    let (backend, faults) = faulty_backend_with(|config| config.format_version = 1);
     let snapshotter = backend.snapshotter();
     let c = collection();
     let (id, input) = create(&backend, c).await;
@@ -329,4 +331,35 @@ async fn a_commit_that_landed_but_reported_failure_still_commits() {
             .snapshot_id,
         id
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_that_fails_while_others_are_in_flight_leaves_nothing() {
+    let (backend, faults) = faulty_backend_with(|config| {
+        config.part_rows = 500;
+        config.concurrency = Some(3);
+    });
+    // The first part's upload cannot complete; by then the next parts are being written.
+    faults.add([Fault::permanent(Op::Close, StoreKind::PermissionDenied)
+        .on("parts/")
+        .times(1)]);
+    let c = collection();
+    let err = backend
+        .snapshotter()
+        .create_snapshot(c, docs(3_000, 32, 7))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+    assert!(err.to_string().contains("parts/"), "names the part: {err}");
+    assert_eq!(faults.struck(Op::Close), 1);
+    faults.heal();
+    assert!(
+        backend
+            .snapshotter()
+            .list_snapshots(c)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(keys(&backend).await, Vec::<String>::new());
 }

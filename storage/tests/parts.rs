@@ -13,10 +13,12 @@ use akidb_snapshot::{Encoding, ErrorKind, Shard, StorageBackend};
 use futures::{TryStreamExt, stream};
 use support::{TestStore, collection, docs};
 
-/// A backend on `store` writing parts of `part_rows` in row groups of `row_group_size`.
+/// A backend on `store` writing parts of `part_rows` in row groups of `row_group_size`, three
+/// parts in flight at once.
 fn backend(store: &TestStore, part_rows: u64, row_group_size: usize) -> StorageBackend {
     let mut config = store.config();
     config.part_rows = part_rows;
+    config.concurrency = Some(3);
     config.parquet = config.parquet.with_row_group_size(row_group_size);
     StorageBackend::from_config(config).unwrap()
 }
