@@ -294,6 +294,17 @@ impl Error {
         Error::Codec { target, source }
     }
 
+    /// A request that can never succeed as made, in the codec's words for one.
+    pub(crate) fn validation(target: Target, reason: impl Into<String>) -> Self {
+        Error::Codec {
+            target,
+            source: codec::Error::Validation {
+                document: codec::DocumentRef::NONE,
+                reason: reason.into(),
+            },
+        }
+    }
+
     pub(crate) fn corruption(target: Target, reason: impl Into<String>) -> Self {
         Error::DataCorruption {
             target,

@@ -1,9 +1,10 @@
 //! Garbage collection, mark and sweep (DESIGN.md, "Format v2"): every part a commit marker
-//! names is live; a v1 data file is live when its metadata file exists; everything else under
-//! the layout's folders that is older than the grace period is removed, with a local store's
-//! temporary files as old.
+//! names is live, and every part a pending snapshot younger than the grace period names; a v1
+//! data file is live when its metadata file exists; everything else under the layout's folders
+//! that is older than the grace period is removed (abandoned pending records too), with a local
+//! store's temporary files as old.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use akidb_snapshot_codec::{CollectionId, SnapshotId};
@@ -29,6 +30,11 @@ impl SnapshotStore {
     pub async fn gc(&self, grace: Duration) -> Result<Vec<String>> {
         let started = Instant::now();
         let target = Target::default();
+        let now = SystemTime::now();
+        let mut removed = Vec::new();
+        // Pending snapshots before manifests: one committed meanwhile has its manifest by the
+        // time the manifests are read, so its parts are marked either way.
+        let pending = self.young_pending(now, grace, &mut removed).await?;
         let mut committed = BTreeSet::new();
         let mut data = Vec::new();
         for key in self.list_keys(keys::ROOT).await? {
@@ -40,10 +46,9 @@ impl SnapshotStore {
                 _ => {}
             }
         }
-        let (live, unsure) = self.live_parts(&committed).await?;
+        let (mut live, unsure) = self.live_parts(&committed).await?;
+        live.extend(pending);
 
-        let now = SystemTime::now();
-        let mut removed = Vec::new();
         for (c, s, key) in data {
             if committed.contains(&(c, s)) {
                 continue;
@@ -87,6 +92,38 @@ impl SnapshotStore {
         span.record("removed", removed.len());
         spans::finish(&span, started, "gc done");
         Ok(removed)
+    }
+
+    /// The parts that pending snapshots with a record younger than `grace` name. The records
+    /// of the others, abandoned, are removed (and added to `removed`).
+    async fn young_pending(
+        &self,
+        now: SystemTime,
+        grace: Duration,
+        removed: &mut Vec<String>,
+    ) -> Result<BTreeSet<String>> {
+        let mut records: BTreeMap<(CollectionId, SnapshotId), Vec<String>> = BTreeMap::new();
+        for key in self.list_keys(keys::PENDING_ROOT).await? {
+            if let Some(Key::Pending(c, s)) = Key::parse(&key) {
+                records.entry((c, s)).or_default().push(key);
+            }
+        }
+        let mut live = BTreeSet::new();
+        for ((c, s), keys) in records {
+            let target = Target::snapshot(c, s);
+            let mut abandoned = true;
+            for key in &keys {
+                abandoned &= self.is_older(target, key, None, now, grace).await?;
+            }
+            if abandoned {
+                for key in keys {
+                    self.remove(target, key, removed).await?;
+                }
+            } else {
+                live.extend(self.pending_parts(c, s).await?);
+            }
+        }
+        Ok(live)
     }
 
     /// Every file under `prefix`, at any depth.

@@ -19,6 +19,9 @@ pub(crate) const ROOT: &str = "snapshots/";
 /// The folder of every v2 part, of every snapshot: never read by glob.
 pub(crate) const PARTS_ROOT: &str = "parts/";
 
+/// The folder of creates in progress: never listed as snapshots.
+pub(crate) const PENDING_ROOT: &str = "pending/";
+
 const TOMBSTONES_SUFFIX: &str = ".tombstones.parquet";
 const PART_SUFFIX: &str = ".parquet";
 
@@ -56,12 +59,36 @@ pub(crate) fn part_key(collection_id: CollectionId, part_id: Uuid, kind: PartKin
     format!("{PARTS_ROOT}{collection_id}/{part_id}{suffix}")
 }
 
+/// `pending/{collection_id}/{snapshot_id}/`: the records of a create in progress.
+pub(crate) fn pending_prefix(collection_id: CollectionId, snapshot_id: SnapshotId) -> String {
+    format!("{PENDING_ROOT}{collection_id}/{snapshot_id}/")
+}
+
+/// `pending/{collection_id}/{snapshot_id}/begin.json`: a snapshot begun for many writers.
+pub(crate) fn begin_key(collection_id: CollectionId, snapshot_id: SnapshotId) -> String {
+    format!("{}begin.json", pending_prefix(collection_id, snapshot_id))
+}
+
+/// `pending/{collection_id}/{snapshot_id}/shard-{index}.json`: the parts a shard's writer wrote.
+pub(crate) fn receipt_key(
+    collection_id: CollectionId,
+    snapshot_id: SnapshotId,
+    index: u32,
+) -> String {
+    format!(
+        "{}shard-{index}.json",
+        pending_prefix(collection_id, snapshot_id)
+    )
+}
+
 /// What a key under [`ROOT`] or [`PARTS_ROOT`] names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Key {
     Metadata(CollectionId, SnapshotId),
     Data(CollectionId, SnapshotId, SnapshotFormat),
     Part(CollectionId, Uuid, PartKind),
+    /// A record of a pending snapshot.
+    Pending(CollectionId, SnapshotId),
 }
 
 impl Key {
@@ -69,6 +96,14 @@ impl Key {
     pub(crate) fn parse(key: &str) -> Option<Key> {
         if let Some(rest) = key.strip_prefix(PARTS_ROOT) {
             return Self::parse_part(rest);
+        }
+        if let Some(rest) = key.strip_prefix(PENDING_ROOT) {
+            let mut names = rest.split('/');
+            let collection = names.next()?.parse().ok()?;
+            let snapshot = names.next()?.parse().ok()?;
+            let record = names.next()?;
+            return (!record.is_empty() && names.next().is_none())
+                .then_some(Key::Pending(collection, snapshot));
         }
         let rest = key.strip_prefix(ROOT)?;
         let (collection, file) = rest.split_once('/')?;
@@ -115,6 +150,8 @@ mod tests {
             );
         }
         assert!(metadata_key(c, s).starts_with(&collection_prefix(c)));
+        assert_eq!(Key::parse(&begin_key(c, s)), Some(Key::Pending(c, s)));
+        assert_eq!(Key::parse(&receipt_key(c, s, 4)), Some(Key::Pending(c, s)));
         let p = Uuid::from_u128(3);
         for kind in [PartKind::Data, PartKind::Tombstones] {
             assert_eq!(

@@ -54,6 +54,7 @@ mod gc;
 mod keys;
 mod layout;
 pub mod metrics;
+mod pending;
 mod read;
 mod retention;
 mod shard;
@@ -68,6 +69,7 @@ pub use config::{DEFAULT_URI, RetryConfig, SnapshotterType, StorageBackendConfig
 pub use encoder::Encoding;
 pub use error::{BoxError, Error, ErrorKind, Result, Target};
 pub use layout::{DEFAULT_PART_ROWS, Layout};
+pub use pending::ShardReceipt;
 pub use read::{DocumentStream, RowStream, StoredFile};
 pub use retention::RetentionPolicy;
 pub use shard::{ParseShardError, Shard};

@@ -66,8 +66,8 @@ impl SnapshotStore {
         S: Stream<Item = Result<Vec<VectorDocument>, E>> + Send,
         E: Into<BoxError>,
     {
-        self.create_split(collection_id, encoding, batches, Batch::split)
-            .await
+        let batches = split_batches(batches, encoding.batch_rows(), Batch::split);
+        self.create(collection_id, encoding, batches).await
     }
 
     /// As [`try_create_snapshot_stream`](Self::try_create_snapshot_stream), from Arrow batches
@@ -84,27 +84,7 @@ impl SnapshotStore {
         S: Stream<Item = Result<RecordBatch, E>> + Send,
         E: Into<BoxError>,
     {
-        self.create_split(collection_id, encoding, batches, Batch::split_arrow)
-            .await
-    }
-
-    /// Creates a snapshot from `batches`, each cut by `split` to at most a row group.
-    async fn create_split<S, T, E, I>(
-        &self,
-        collection_id: CollectionId,
-        encoding: &Encoding,
-        batches: S,
-        split: fn(T, usize) -> I,
-    ) -> Result<SnapshotMetadata>
-    where
-        S: Stream<Item = Result<T, E>> + Send,
-        E: Into<BoxError>,
-        I: Iterator<Item = Batch> + Send,
-    {
-        let rows = encoding.batch_rows();
-        let batches = batches
-            .map(move |b| b.map(|b| stream::iter(split(b, rows).map(Ok::<_, E>))))
-            .try_flatten();
+        let batches = split_batches(batches, encoding.batch_rows(), Batch::split_arrow);
         self.create(collection_id, encoding, batches).await
     }
 
@@ -139,16 +119,12 @@ impl SnapshotStore {
         async move {
             let started = Instant::now();
             let target = Target::snapshot(header.collection_id, header.snapshot_id);
-            let batches = batches.map(move |b| {
-                b.map_err(|e| Error::Input {
-                    target,
-                    source: e.into(),
-                })
-            });
+            let batches = input_errors(target, batches);
             let in_parts =
                 matches!(encoding, Encoding::Parquet(_)) && self.layout().format_version >= 2;
             let (metadata, written) = if in_parts {
-                self.write_parts(header, encoding, batches).await?
+                let (parts, dimension) = self.write_parts(header, encoding, batches).await?;
+                self.manifest_of(header, encoding, parts, dimension).await?
             } else {
                 self.write_single(header, encoding, batches).await?
             };
@@ -207,14 +183,14 @@ impl SnapshotStore {
     /// Format v2: batches into parts of at most `part_rows` documents, in input order, each
     /// checked as the continuation of the one before. While a full part's last row group and
     /// footer are written and its upload completes, the next part fills: up to `concurrency`
-    /// parts are in flight at once. Returns the manifest to commit and the keys written.
-    async fn write_parts(
+    /// parts are in flight at once. Returns the parts written, in order, and their dimension;
+    /// on failure, what was written is removed.
+    pub(crate) async fn write_parts(
         &self,
         header: SnapshotHeader,
         encoding: &Encoding,
         batches: impl Stream<Item = Result<Batch>> + Send,
-    ) -> Result<(SnapshotMetadata, Vec<String>)> {
-        let target = Target::snapshot(header.collection_id, header.snapshot_id);
+    ) -> Result<(Vec<PartEntry>, u32)> {
         let part_rows = self.layout().part_rows;
         let mut finishing = Finishing::new(self.concurrency());
         let mut open: Option<FileWriter> = None;
@@ -259,7 +235,19 @@ impl SnapshotStore {
             self.remove_uncommitted(&finishing.settle().await).await;
             return Err(e);
         }
-        let (parts, dimension) = finishing.done();
+        Ok(finishing.done())
+    }
+
+    /// The manifest of a snapshot of `parts`, or, if they make none, an error after removing
+    /// them. Returns it with the keys of the parts.
+    pub(crate) async fn manifest_of(
+        &self,
+        header: SnapshotHeader,
+        encoding: &Encoding,
+        parts: Vec<PartEntry>,
+        dimension: u32,
+    ) -> Result<(SnapshotMetadata, Vec<String>)> {
+        let target = Target::snapshot(header.collection_id, header.snapshot_id);
         let keys: Vec<String> = parts.iter().map(|p| p.key.clone()).collect();
         let manifest =
             SnapshotMetadata::manifest(&header, encoding.compression(), dimension, parts, None)
@@ -283,6 +271,35 @@ impl SnapshotStore {
             }
         }
     }
+}
+
+/// `batches` with their errors as [`Error::Input`] of the snapshot `target`.
+pub(crate) fn input_errors<E: Into<BoxError>>(
+    target: Target,
+    batches: impl Stream<Item = std::result::Result<Batch, E>> + Send,
+) -> impl Stream<Item = Result<Batch>> + Send {
+    batches.map(move |b| {
+        b.map_err(|e| Error::Input {
+            target,
+            source: e.into(),
+        })
+    })
+}
+
+/// `batches`, each cut by `split` into batches of at most `rows` rows (a row group).
+pub(crate) fn split_batches<S, T, E, I>(
+    batches: S,
+    rows: usize,
+    split: fn(T, usize) -> I,
+) -> impl Stream<Item = std::result::Result<Batch, E>> + Send
+where
+    S: Stream<Item = std::result::Result<T, E>> + Send,
+    E: Into<BoxError>,
+    I: Iterator<Item = Batch> + Send,
+{
+    batches
+        .map(move |b| b.map(|b| stream::iter(split(b, rows).map(Ok::<_, E>))))
+        .try_flatten()
 }
 
 /// Full parts being completed (their last row group, footer and upload) in tasks of their own,
