@@ -94,6 +94,16 @@ pub(crate) enum SnapshotCommand {
     /// Convert every snapshot of a collection from one format to another (JSON to Parquet),
     /// verifying each new snapshot before any source is deleted.
     Migrate(MigrateArgs),
+    /// Begin a snapshot that several writers create together, one shard each: prints its id.
+    /// Each writer then runs `snapshot create --snapshot-id ID --shard INDEX/COUNT --input
+    /// FILE`, and `snapshot commit` makes the snapshot exist once every shard is written. Until
+    /// then it is never listed.
+    Begin(BeginArgs),
+    /// Commit a begun snapshot once every shard is written: refuses, naming them, while shards
+    /// are missing, and refuses shards whose dimension disagrees.
+    Commit(PendingArgs),
+    /// Discard a begun snapshot: the parts its shards wrote and its pending records.
+    Abort(PendingArgs),
     /// Remove what no snapshot needs, across the whole store, once older than --grace: v2 parts
     /// that no manifest names (left by deleted snapshots and interrupted creates) and v1 data
     /// files without a metadata file.
@@ -105,6 +115,24 @@ pub(crate) struct CollectionArgs {
     /// The collection (a UUID).
     #[arg(long, value_name = "UUID")]
     pub(crate) collection_id: CollectionId,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BeginArgs {
+    #[command(flatten)]
+    pub(crate) collection: CollectionArgs,
+    /// How many shards (writers) the snapshot is written in.
+    #[arg(long, value_name = "COUNT")]
+    pub(crate) shards: u32,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PendingArgs {
+    #[command(flatten)]
+    pub(crate) collection: CollectionArgs,
+    /// The begun snapshot (the id `snapshot begin` printed).
+    #[arg(long, value_name = "UUID")]
+    pub(crate) snapshot_id: SnapshotId,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +200,13 @@ pub(crate) struct CreateArgs {
     /// uploads. [default: the config's concurrency, else the number of cores]
     #[arg(long, value_name = "N")]
     pub(crate) concurrency: Option<usize>,
+    /// Write one shard of a begun snapshot (`snapshot begin`) instead of a new snapshot.
+    #[arg(long, value_name = "UUID", requires = "shard")]
+    pub(crate) snapshot_id: Option<SnapshotId>,
+    /// Which shard this writer writes, from 0: INDEX/COUNT, COUNT as begun. Needs
+    /// --snapshot-id.
+    #[arg(long, value_name = "INDEX/COUNT", requires = "snapshot_id")]
+    pub(crate) shard: Option<Shard>,
 }
 
 #[derive(Debug, Args)]

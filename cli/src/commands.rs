@@ -14,8 +14,8 @@ use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{
-    Cli, Command, CreateArgs, Format, Global, InspectArgs, MigrateArgs, PruneArgs, RestoreArgs,
-    SnapshotArgs, SnapshotCommand, SnapshotRef,
+    BeginArgs, Cli, Command, CreateArgs, Format, Global, InspectArgs, MigrateArgs, PendingArgs,
+    PruneArgs, RestoreArgs, SnapshotArgs, SnapshotCommand, SnapshotRef,
 };
 use crate::exit::CliError;
 use crate::input::{Input, InputError, Rows};
@@ -33,6 +33,9 @@ pub(crate) async fn run(cli: Cli) -> Result<i32, CliError> {
         SnapshotCommand::Inspect(args) => inspect(&global, args).await,
         SnapshotCommand::Verify(args) => verify(&global, args).await,
         SnapshotCommand::Files(args) => files(&global, args).await,
+        SnapshotCommand::Begin(args) => begin(&global, args).await,
+        SnapshotCommand::Commit(args) => commit(&global, args).await,
+        SnapshotCommand::Abort(args) => abort(&global, args).await,
         SnapshotCommand::Prune(args) => prune(&global, args).await,
         SnapshotCommand::Migrate(args) => migrate(&global, args).await,
         SnapshotCommand::Gc(args) => gc(&global, args.grace).await,
@@ -136,6 +139,35 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
     let encoding = backend.encoding();
     let bar = progress(global, input.total(), "encoding");
     let (store, collection_id) = (backend.store(), args.collection.collection_id);
+    if let (Some(snapshot_id), Some(shard)) = (args.snapshot_id, args.shard) {
+        let written = match input.stream(encoding.batch_rows(), bar.clone()) {
+            Rows::Documents(docs) => {
+                store
+                    .try_create_shard_stream(collection_id, snapshot_id, shard, &encoding, docs)
+                    .await
+            }
+            Rows::Arrow(batches) => {
+                store
+                    .try_create_shard_arrow(collection_id, snapshot_id, shard, &encoding, batches)
+                    .await
+            }
+        };
+        bar.finish_and_clear();
+        let receipt = written.map_err(|e| locate(e, &input))?;
+        if global.json {
+            return output::print_json(&receipt);
+        }
+        if !global.quiet {
+            eprintln!(
+                "wrote shard {shard} of snapshot {snapshot_id}: {} vectors of dimension {} in {} \
+                 part(s); commit it with `snapshot commit` once every shard is written",
+                receipt.vector_count,
+                receipt.dimension,
+                receipt.parts.len()
+            );
+        }
+        return Ok(());
+    }
     let created = match input.stream(encoding.batch_rows(), bar.clone()) {
         Rows::Documents(docs) => {
             store
@@ -395,6 +427,67 @@ fn inspect_file(global: &Global, path: &Path) -> Result<(), CliError> {
         output::ratio(info.vector_count, info.dimension, info.file_bytes)
     );
     output::print_info(&info);
+    Ok(())
+}
+
+async fn begin(global: &Global, args: BeginArgs) -> Result<(), CliError> {
+    let backend = backend(global)?;
+    let collection_id = args.collection.collection_id;
+    let id = backend
+        .store()
+        .begin_snapshot(collection_id, args.shards)
+        .await?;
+    if global.json {
+        return output::print_json(&serde_json::json!({
+            "snapshot_id": id,
+            "collection_id": collection_id,
+            "shards": args.shards,
+        }));
+    }
+    println!("{id}");
+    if !global.quiet {
+        eprintln!(
+            "begun snapshot {id} of {} shard(s): run `snapshot create --collection-id \
+             {collection_id} --snapshot-id {id} --shard INDEX/{} --input FILE` for each INDEX \
+             from 0, then `snapshot commit`",
+            args.shards, args.shards
+        );
+    }
+    Ok(())
+}
+
+async fn commit(global: &Global, args: PendingArgs) -> Result<(), CliError> {
+    let backend = backend(global)?;
+    let metadata = backend
+        .store()
+        .commit_snapshot(args.collection.collection_id, args.snapshot_id)
+        .await?;
+    if global.json {
+        return output::print_json(&metadata);
+    }
+    println!("{}", metadata.snapshot_id);
+    if !global.quiet {
+        eprintln!(
+            "committed snapshot {}: {} vectors of dimension {} in {} part(s)",
+            metadata.snapshot_id,
+            metadata.vector_count,
+            metadata.dimension,
+            metadata.parts.len()
+        );
+    }
+    Ok(())
+}
+
+async fn abort(global: &Global, args: PendingArgs) -> Result<(), CliError> {
+    let backend = backend(global)?;
+    let (c, s) = (args.collection.collection_id, args.snapshot_id);
+    backend.store().abort_snapshot(c, s).await?;
+    if global.json {
+        return output::print_json(&serde_json::json!({ "aborted": s }));
+    }
+    if !global.quiet {
+        eprintln!("aborted snapshot {s}: its parts and pending records are removed");
+    }
     Ok(())
 }
 

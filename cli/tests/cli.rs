@@ -1263,3 +1263,88 @@ fn migrate_upgrades_the_v1_fixture_store_to_format_v2() {
 fn floats(vector: &Value) -> Vec<f32> {
     serde_json::from_value(vector.clone()).unwrap()
 }
+
+#[test]
+fn many_writers_begin_write_their_shards_and_commit_one_snapshot() {
+    let cli = Cli::local();
+    let c = collection();
+    let input = read_jsonl(Path::new(SAMPLE));
+    // Three writers, each with a third of the sample.
+    for (i, chunk) in input.chunks(17).enumerate() {
+        let lines: String = chunk.iter().map(|d| format!("{d}\n")).collect();
+        std::fs::write(cli.path(&format!("shard-{i}.jsonl")), lines).unwrap();
+    }
+    let id = cli.ok(&format!("snapshot begin --collection-id {c} --shards 3"));
+    let id = id.trim();
+    let write = |i: usize| {
+        cli.ok(&format!(
+            "snapshot create --collection-id {c} --snapshot-id {id} --shard {i}/3 --input {}",
+            cli.path(&format!("shard-{i}.jsonl")).display()
+        ))
+    };
+    write(2);
+    write(0);
+    let listed = cli.json(&format!("snapshot list --collection-id {c}"));
+    assert!(
+        listed.as_array().unwrap().is_empty(),
+        "a pending snapshot is not listed"
+    );
+    let err = cli.fails(
+        3,
+        &format!("snapshot commit --collection-id {c} --snapshot-id {id}"),
+    );
+    assert!(err.contains("shard(s) 1 of 3"), "{err}");
+    let err = cli.fails(
+        12,
+        &format!(
+            "snapshot create --collection-id {c} --snapshot-id {id} --shard 0/3 --input {}",
+            cli.path("shard-0.jsonl").display()
+        ),
+    );
+    assert!(
+        err.contains("shard-0.json"),
+        "a shard is written once: {err}"
+    );
+    write(1);
+    let committed = cli.json(&format!(
+        "snapshot commit --collection-id {c} --snapshot-id {id}"
+    ));
+    assert_eq!(committed["vector_count"], 50);
+    let back = cli.path("all.jsonl");
+    cli.ok(&format!(
+        "snapshot restore --collection-id {c} --snapshot-id {id} --output {}",
+        back.display()
+    ));
+    let back = read_jsonl(&back);
+    let ids = |docs: &[Value]| {
+        docs.iter()
+            .map(|d| d["external_id"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&back),
+        ids(&input),
+        "shard 0's documents first, in order"
+    );
+
+    // An attempt abandoned: abort removes it, and it cannot be committed.
+    let other = cli.ok(&format!("snapshot begin --collection-id {c} --shards 2"));
+    let other = other.trim();
+    cli.ok(&format!(
+        "snapshot create --collection-id {c} --snapshot-id {other} --shard 1/2 --input {SAMPLE}"
+    ));
+    cli.ok(&format!(
+        "snapshot abort --collection-id {c} --snapshot-id {other}"
+    ));
+    cli.fails(
+        4,
+        &format!("snapshot commit --collection-id {c} --snapshot-id {other}"),
+    );
+    let pending = cli.path("akidb-snapshots/pending");
+    assert!(!pending.exists() || files_under(&pending).is_empty());
+    // --shard needs --snapshot-id (clap's usage error).
+    cli.fails(
+        2,
+        &format!("snapshot create --collection-id {c} --shard 0/2 --input {SAMPLE}"),
+    );
+}
