@@ -484,6 +484,64 @@ void akidb_error_free(akidb_error *error);
 // for a value that is not a code.
 const char *akidb_result_name(uint32_t code);
 
+// Begins a snapshot that `shards` writers create together, one shard each
+// (`akidb_store_create_shard`), and `akidb_store_commit` makes exist; writes its UUID to
+// `snapshot_id_out`. Until committed it is never listed.
+//
+// # Safety
+// Every pointer is NULL or valid for the call as its documentation says.
+akidb_result akidb_store_begin(const akidb_store *store_ptr,
+                               const uint8_t (*collection_id)[16],
+                               uint32_t shards,
+                               uint8_t (*snapshot_id_out)[16],
+                               akidb_error **error_out);
+
+// Writes shard `shard_index` of `shard_count` of the begun snapshot `snapshot_id` from `docs`.
+// A shard is written once: `AKIDB_ERR_ALREADY_EXISTS` the second time.
+//
+// # Safety
+// Every pointer is NULL or valid for the call as its documentation says.
+akidb_result akidb_store_create_shard(const akidb_store *store_ptr,
+                                      const uint8_t (*collection_id)[16],
+                                      const uint8_t (*snapshot_id)[16],
+                                      uint32_t shard_index,
+                                      uint32_t shard_count,
+                                      const akidb_documents_view *docs,
+                                      akidb_error **error_out);
+
+// Commits a begun snapshot once every shard is written. `AKIDB_ERR_VALIDATION`, naming them,
+// while shards are missing or when their dimensions disagree.
+//
+// # Safety
+// Every pointer is NULL or valid for the call as its documentation says.
+akidb_result akidb_store_commit(const akidb_store *store_ptr,
+                                const uint8_t (*collection_id)[16],
+                                const uint8_t (*snapshot_id)[16],
+                                akidb_error **error_out);
+
+// Discards a begun snapshot: the parts its shards wrote and its pending records.
+//
+// # Safety
+// Every pointer is NULL or valid for the call as its documentation says.
+akidb_result akidb_store_abort(const akidb_store *store_ptr,
+                               const uint8_t (*collection_id)[16],
+                               const uint8_t (*snapshot_id)[16],
+                               akidb_error **error_out);
+
+// Restores shard `shard_index` of `shard_count` of a snapshot: its parts at positions
+// `shard_index`, `shard_index + shard_count`, …; the shards together hold every document once.
+// On success, `*docs_out` is new documents the caller frees with `akidb_documents_free`.
+//
+// # Safety
+// Every pointer is NULL or valid for the call as its documentation says.
+akidb_result akidb_store_restore_shard(const akidb_store *store_ptr,
+                                       const uint8_t (*collection_id)[16],
+                                       const uint8_t (*snapshot_id)[16],
+                                       uint32_t shard_index,
+                                       uint32_t shard_count,
+                                       akidb_documents **docs_out,
+                                       akidb_error **error_out);
+
 // Opens the store at `uri` (`file://PATH`, `s3://bucket/prefix?…`, `memory://`) with the
 // default configuration. On success, `*store_out` is a new store; free it with
 // `akidb_store_free`.
@@ -539,7 +597,9 @@ akidb_result akidb_store_list(const akidb_store *store_ptr,
                               akidb_snapshot_list **list_out,
                               akidb_error **error_out);
 
-// Deletes a snapshot (metadata first, then data). `AKIDB_ERR_NOT_FOUND` if it does not exist.
+// Deletes a snapshot: its metadata file first, then a v1 snapshot's data file (a v2
+// snapshot's parts, which other snapshots may share, go with `akidb_store_gc`).
+// `AKIDB_ERR_NOT_FOUND` if it does not exist.
 //
 // # Safety
 // Every pointer is NULL or valid for the call as its documentation says.
@@ -590,6 +650,19 @@ const akidb_snapshot_metadata *akidb_snapshot_list_get(const akidb_snapshot_list
 // # Safety
 // Pointer arguments are NULL or come from this library and are not yet freed.
 void akidb_snapshot_list_free(akidb_snapshot_list *list);
+
+// Removes what no snapshot needs, across the whole store, once older than `grace_secs`
+// seconds: v2 parts no manifest names (a deleted snapshot's, an interrupted create's),
+// abandoned pending snapshots and v1 data files without a metadata file. Writes how many files
+// were removed to `removed_out` when it is not NULL. `grace_secs` must exceed the longest
+// create.
+//
+// # Safety
+// Every pointer is NULL or valid for the call as its documentation says.
+akidb_result akidb_store_gc(const akidb_store *store_ptr,
+                            uint64_t grace_secs,
+                            uintptr_t *removed_out,
+                            akidb_error **error_out);
 
 #ifdef __cplusplus
 }  // extern "C"

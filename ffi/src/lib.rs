@@ -19,6 +19,7 @@ mod codec;
 mod documents;
 mod error;
 mod marshal;
+mod shards;
 mod store;
 
 pub use arrow::{
@@ -39,11 +40,16 @@ pub use error::{
     akidb_error, akidb_error_code, akidb_error_free, akidb_error_message, akidb_result,
     akidb_result_name,
 };
+pub use shards::{
+    akidb_store_abort, akidb_store_begin, akidb_store_commit, akidb_store_create_shard,
+    akidb_store_restore_shard,
+};
 pub use store::{
     akidb_format, akidb_retention, akidb_snapshot_list, akidb_snapshot_list_free,
     akidb_snapshot_list_get, akidb_snapshot_list_len, akidb_snapshot_metadata, akidb_store,
-    akidb_store_create, akidb_store_delete, akidb_store_free, akidb_store_list, akidb_store_open,
-    akidb_store_open_toml, akidb_store_prune, akidb_store_restore, akidb_store_verify,
+    akidb_store_create, akidb_store_delete, akidb_store_free, akidb_store_gc, akidb_store_list,
+    akidb_store_open, akidb_store_open_toml, akidb_store_prune, akidb_store_restore,
+    akidb_store_verify,
 };
 
 /// The library's version, e.g. "0.1.0": a static string, never freed.

@@ -239,7 +239,9 @@ pub unsafe extern "C" fn akidb_store_list(
     })
 }
 
-/// Deletes a snapshot (metadata first, then data). `AKIDB_ERR_NOT_FOUND` if it does not exist.
+/// Deletes a snapshot: its metadata file first, then a v1 snapshot's data file (a v2
+/// snapshot's parts, which other snapshots may share, go with `akidb_store_gc`).
+/// `AKIDB_ERR_NOT_FOUND` if it does not exist.
 ///
 /// # Safety
 /// Every pointer is NULL or valid for the call as its documentation says.
@@ -378,4 +380,31 @@ pub unsafe extern "C" fn akidb_snapshot_list_get(
 pub unsafe extern "C" fn akidb_snapshot_list_free(list: *mut akidb_snapshot_list) {
     // SAFETY: the header documents NULL or a handle from this library, freed once.
     unsafe { marshal::free_handle(list) }
+}
+
+/// Removes what no snapshot needs, across the whole store, once older than `grace_secs`
+/// seconds: v2 parts no manifest names (a deleted snapshot's, an interrupted create's),
+/// abandoned pending snapshots and v1 data files without a metadata file. Writes how many files
+/// were removed to `removed_out` when it is not NULL. `grace_secs` must exceed the longest
+/// create.
+///
+/// # Safety
+/// Every pointer is NULL or valid for the call as its documentation says.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn akidb_store_gc(
+    store_ptr: *const akidb_store,
+    grace_secs: u64,
+    removed_out: *mut usize,
+    error_out: *mut *mut akidb_error,
+) -> akidb_result {
+    guard(error_out, || {
+        let store = store(store_ptr)?;
+        let gc = store.backend.store().gc(Duration::from_secs(grace_secs));
+        let removed = store.runtime.block_on(gc)?;
+        // SAFETY: NULL or writable storage for one size_t.
+        if let Some(out) = unsafe { removed_out.as_mut() } {
+            *out = removed.len();
+        }
+        Ok(())
+    })
 }

@@ -136,6 +136,11 @@ fn store_cycle() {
 }
 
 #[test]
+fn many_writers_and_shards() {
+    c_test("shards", Argument::StoreFolder);
+}
+
+#[test]
 fn threads_share_one_store() {
     let printed = c_test("threads", Argument::StoreFolder);
     // What the load did, for scripts/test.sh to print beside the storage tests' figures.
