@@ -256,7 +256,7 @@ typedef struct {
   uint32_t format;
   // When it was made, in milliseconds since the Unix epoch.
   int64_t created_at_ms;
-  // The data file's size in bytes.
+  // Its size in bytes: the data file's (format v1), or the sum of its parts' (format v2).
   uint64_t size_bytes;
   // An `akidb_compression`.
   uint32_t compression;
@@ -264,10 +264,14 @@ typedef struct {
   int32_t compression_level;
   // The SHA-256 of the data file, when `has_checksum`.
   uint8_t checksum_sha256[32];
-  // Whether `checksum_sha256` is set (snapshots written before Parquet may lack it).
+  // Whether `checksum_sha256` is set: only a format v1 snapshot has one data file to hash
+  // (and those written before Parquet may lack it); each part of a format v2 snapshot has its
+  // own, which every restore checks.
   bool has_checksum;
-  // The akidb schema version.
+  // The metadata's schema version: 1 for one data file, 2 for a manifest of parts.
   uint32_t schema_version;
+  // How many parts a format v2 snapshot has; 0 for a format v1 snapshot.
+  uint64_t part_count;
 } akidb_snapshot_metadata;
 
 // Which snapshots `akidb_store_prune` deletes: those beyond the newest `keep_last`, or older

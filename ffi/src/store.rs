@@ -61,7 +61,7 @@ pub struct akidb_snapshot_metadata {
     pub format: u32,
     /// When it was made, in milliseconds since the Unix epoch.
     pub created_at_ms: i64,
-    /// The data file's size in bytes.
+    /// Its size in bytes: the data file's (format v1), or the sum of its parts' (format v2).
     pub size_bytes: u64,
     /// An `akidb_compression`.
     pub compression: u32,
@@ -69,10 +69,14 @@ pub struct akidb_snapshot_metadata {
     pub compression_level: i32,
     /// The SHA-256 of the data file, when `has_checksum`.
     pub checksum_sha256: [u8; 32],
-    /// Whether `checksum_sha256` is set (snapshots written before Parquet may lack it).
+    /// Whether `checksum_sha256` is set: only a format v1 snapshot has one data file to hash
+    /// (and those written before Parquet may lack it); each part of a format v2 snapshot has its
+    /// own, which every restore checks.
     pub has_checksum: bool,
-    /// The akidb schema version.
+    /// The metadata's schema version: 1 for one data file, 2 for a manifest of parts.
     pub schema_version: u32,
+    /// How many parts a format v2 snapshot has; 0 for a format v1 snapshot.
+    pub part_count: u64,
 }
 
 impl From<&SnapshotMetadata> for akidb_snapshot_metadata {
@@ -94,6 +98,7 @@ impl From<&SnapshotMetadata> for akidb_snapshot_metadata {
             checksum_sha256: m.checksum_sha256.map_or([0; 32], |c| *c.as_bytes()),
             has_checksum: m.checksum_sha256.is_some(),
             schema_version: m.schema_version,
+            part_count: m.parts.len() as u64,
         }
     }
 }

@@ -90,7 +90,11 @@ fn run(name: &str, program: &Path, argument: Argument, valgrind: bool) -> String
             command.arg(repo().join("codec/tests/data/foreign"));
         }
     }
+    // The library beside the test, whatever cargo put on LD_LIBRARY_PATH: it lists
+    // target/debug too, whose libakidb_snapshot.so is from whichever build made it last, and
+    // LD_LIBRARY_PATH outranks the program's RUNPATH.
     let out = command
+        .env("LD_LIBRARY_PATH", build_dir())
         .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
         .output()

@@ -32,7 +32,9 @@ int main(int argc, char **argv) {
   const akidb_snapshot_metadata *newest = akidb_snapshot_list_get(list, 0);
   CHECK(newest != NULL && memcmp(newest->snapshot_id, second, 16) == 0);
   CHECK(newest->vector_count == COUNT && newest->dimension == DIM);
-  CHECK(newest->format == AKIDB_FORMAT_PARQUET && newest->has_checksum);
+  /* Format v2: a manifest of one part (500 documents), whose own SHA-256 each restore checks. */
+  CHECK(newest->format == AKIDB_FORMAT_PARQUET && !newest->has_checksum);
+  CHECK(newest->schema_version == 2 && newest->part_count == 1);
   CHECK(newest->compression == AKIDB_COMPRESSION_ZSTD && newest->compression_level == 1);
   CHECK(akidb_snapshot_list_get(list, 2) == NULL);
   akidb_snapshot_list_free(list);
@@ -58,6 +60,10 @@ int main(int argc, char **argv) {
   CHECK(akidb_snapshot_list_len(list) == 0);
   akidb_snapshot_list_free(list);
   CHECK_FAILS(AKIDB_ERR_NOT_FOUND, akidb_store_delete(store, &collection, &second, &err));
+  /* The deleted snapshots' parts go with gc. */
+  size_t removed = 0;
+  CHECK_OK(akidb_store_gc(store, 0, &removed, &err));
+  CHECK(removed == 2);
 
   akidb_store_free(store);
   printf("store_cycle: 1 passed, 0 failed\n");
