@@ -59,6 +59,17 @@ impl SnapshotStore {
         }
     }
 
+    /// Removes files written for a snapshot that will not be committed; what cannot be removed
+    /// is left to gc, which removes only files no commit marker names.
+    pub(crate) async fn remove_uncommitted(&self, keys: &[String]) {
+        for key in keys {
+            if let Err(e) = self.operator().delete(key).await {
+                tracing::warn!(%key, error = %e,
+                    "could not remove an uncommitted file; gc will remove it");
+            }
+        }
+    }
+
     /// The metadata of a committed snapshot.
     pub async fn metadata(
         &self,

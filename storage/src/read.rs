@@ -18,13 +18,16 @@ use akidb_snapshot_codec::{
     CollectionId, DecodedRow, FooterParse, HashingWriter, ParquetFooter, PartKind, Sha256Digest,
     SnapshotFormat, SnapshotId, SnapshotInfo, SnapshotMetadata, VectorDocument, decode_json,
 };
+use arrow_array::RecordBatch;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tracing::Span;
+use tracing::field::Empty;
 
 use crate::encoder::Encoding;
 use crate::error::{Error, ErrorKind, Result, Target};
 use crate::keys::{self, Key};
+use crate::metrics;
 use crate::shard::Shard;
 use crate::spans;
 use crate::store::{SnapshotStore, blocking};
@@ -41,6 +44,175 @@ const READ_AHEAD: usize = 2;
 
 /// Bytes read at a time when a file is hashed again to explain a failure.
 const DIGEST_READ_BYTES: u64 = 8 * 1024 * 1024;
+
+impl SnapshotStore {
+    /// Restores a snapshot as a stream of batches (one per row group), whatever format it was
+    /// written in. Size, footer, count and dimension are checked before the first batch; the
+    /// SHA-256 after the last, so a consumer must treat the stream as failed if any item is an
+    /// error.
+    pub async fn restore_snapshot_stream(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<DocumentStream> {
+        self.restore_rows(collection_id, snapshot_id).await
+    }
+
+    /// As [`restore_snapshot_stream`](Self::restore_snapshot_stream), as Arrow batches of the
+    /// snapshot schema ([`arrow_schema`](akidb_snapshot_codec::arrow_schema)), decoded straight
+    /// from Parquet without building documents (a JSON snapshot is converted).
+    pub async fn restore_snapshot_arrow(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<RowStream<RecordBatch>> {
+        self.restore_rows(collection_id, snapshot_id).await
+    }
+
+    /// As [`restore_snapshot_stream`](Self::restore_snapshot_stream), only the parts of
+    /// `shard`: the N shards of a snapshot, restored by N workers, hold every document exactly
+    /// once, in manifest order within each shard.
+    pub async fn restore_shard_stream(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+        shard: Shard,
+    ) -> Result<DocumentStream> {
+        self.restore_rows_of(collection_id, snapshot_id, shard)
+            .await
+    }
+
+    /// As [`restore_shard_stream`](Self::restore_shard_stream), as Arrow batches.
+    pub async fn restore_shard_arrow(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+        shard: Shard,
+    ) -> Result<RowStream<RecordBatch>> {
+        self.restore_rows_of(collection_id, snapshot_id, shard)
+            .await
+    }
+
+    async fn restore_rows<T: Row>(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<RowStream<T>> {
+        self.restore_rows_of(collection_id, snapshot_id, Shard::ALL)
+            .await
+    }
+
+    #[tracing::instrument(name = "restore_snapshot", skip_all, fields(%collection_id,
+        %snapshot_id, %shard, vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
+    async fn restore_rows_of<T: Row>(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+        shard: Shard,
+    ) -> Result<RowStream<T>> {
+        let started = Instant::now();
+        let metadata = self.read_metadata(collection_id, snapshot_id).await?;
+        let format = metadata.format;
+        let span = tracing::Span::current();
+        // Counted once the last batch passed every check, never after an error.
+        let on_verified = move || {
+            metrics::record_restore(format, started.elapsed());
+            spans::finish(&span, started, "snapshot restored");
+        };
+        SnapshotFiles::of(self.clone(), &metadata)?
+            .shard(shard)
+            .stream(on_verified)
+            .await
+    }
+
+    /// Restores a whole snapshot into memory.
+    pub(crate) async fn restore_snapshot(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<Vec<VectorDocument>> {
+        let mut batches = self
+            .restore_snapshot_stream(collection_id, snapshot_id)
+            .await?;
+        let mut docs = Vec::new();
+        while let Some(batch) = batches.try_next().await? {
+            if docs.is_empty() {
+                docs.reserve_exact(batch.len());
+            }
+            docs.extend(batch);
+        }
+        Ok(docs)
+    }
+
+    /// Reads and checks a snapshot completely (size, SHA-256, every row group, count and
+    /// dimension) without keeping the documents. Returns its metadata when every check passed.
+    #[tracing::instrument(skip_all, fields(%collection_id, %snapshot_id,
+        vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
+    pub async fn verify_snapshot(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<SnapshotMetadata> {
+        let started = Instant::now();
+        let metadata = self.read_metadata(collection_id, snapshot_id).await?;
+        let span = tracing::Span::current();
+        SnapshotFiles::of(self.clone(), &metadata)?
+            .stream::<VectorDocument>(move || spans::finish(&span, started, "snapshot verified"))
+            .await?
+            .try_for_each(|_| async { Ok(()) })
+            .await?;
+        Ok(metadata)
+    }
+
+    /// A snapshot's metadata and, for a snapshot of one Parquet file (a v1 snapshot or a v2
+    /// snapshot of one part), what its footer says (row groups, sizes, schema), checked against
+    /// each other, without reading any row group.
+    #[tracing::instrument(skip_all, fields(%collection_id, %snapshot_id,
+        vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
+    pub async fn inspect_snapshot(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<(SnapshotMetadata, Option<SnapshotInfo>)> {
+        let started = Instant::now();
+        let metadata = self.read_metadata(collection_id, snapshot_id).await?;
+        let span = tracing::Span::current();
+        let info = SnapshotFiles::of(self.clone(), &metadata)?.info().await?;
+        spans::finish(&span, started, "snapshot inspected");
+        Ok((metadata, info))
+    }
+
+    /// The files of a committed snapshot, in order (a v1 snapshot's data file, or a v2
+    /// snapshot's parts), as its commit marker describes them, after checking the marker: what
+    /// another tool must read to read the snapshot. No file is read.
+    pub async fn snapshot_files(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<(SnapshotMetadata, Vec<StoredFile>)> {
+        let metadata = self.metadata(collection_id, snapshot_id).await?;
+        let files = SnapshotFiles::of(self.clone(), &metadata)?.described();
+        Ok((metadata, files))
+    }
+
+    /// A snapshot's one file as stored (a v1 snapshot's data file, or a v2 snapshot's only
+    /// part), after checking its size and SHA-256 (to copy it elsewhere unchanged).
+    /// [`Error::Input`] for a snapshot of several parts.
+    #[tracing::instrument(name = "restore_snapshot", skip_all, fields(%collection_id,
+        %snapshot_id, vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
+    pub async fn read_data_file(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<(SnapshotMetadata, Bytes)> {
+        let started = Instant::now();
+        let metadata = self.read_metadata(collection_id, snapshot_id).await?;
+        let span = tracing::Span::current();
+        let bytes = SnapshotFiles::of(self.clone(), &metadata)?.bytes().await?;
+        spans::finish(&span, started, "snapshot restored");
+        Ok((metadata, bytes))
+    }
+}
 
 /// What a commit marker promises of one stored file: a v1 snapshot's data file, or one part
 /// of a v2 snapshot.
