@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use akidb_snapshot::codec;
-use akidb_snapshot::{Error, ErrorKind};
+use akidb_snapshot::{Error, ErrorKind, StoreFailure};
 
 /// What went wrong in the command line tool.
 #[derive(Debug)]
@@ -68,6 +68,25 @@ impl CliError {
         let Some(kind) = self.kind() else {
             return "see --help";
         };
+        if let CliError::Snapshot(e) | CliError::At(e, _) = self
+            && let Error::Storage { failure, .. } = e.as_ref()
+        {
+            match failure {
+                StoreFailure::PermissionDenied => {
+                    return "the store refused the credentials or they lack a permission: check \
+                            AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's policy";
+                }
+                StoreFailure::RateLimited => {
+                    return "the store is throttling requests beyond the retries: run again \
+                            later, or with a lower --concurrency";
+                }
+                StoreFailure::ConfigInvalid => {
+                    return "check the store URI: bucket, region (AWS_REGION) and endpoint \
+                            (AWS_ENDPOINT_URL)";
+                }
+                _ => {}
+            }
+        }
         let local = matches!(self, CliError::LocalFile(..));
         match kind {
             ErrorKind::Validation if matches!(self, CliError::Argument(_)) => {

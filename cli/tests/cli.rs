@@ -1348,3 +1348,20 @@ fn many_writers_begin_write_their_shards_and_commit_one_snapshot() {
         &format!("snapshot create --collection-id {c} --shard 0/2 --input {SAMPLE}"),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_refuses_the_credentials_says_so() {
+    let server = support::FakeS3::start(support::Answer::Status(403, "AccessDenied")).await;
+    let cli = Cli {
+        dir: tempfile::tempdir().unwrap(),
+        store: Some(server.uri.clone()),
+    };
+    let c = collection();
+    let err = tokio::task::spawn_blocking(move || {
+        cli.fails(6, &format!("snapshot list --collection-id {c}"))
+    })
+    .await
+    .unwrap();
+    assert!(err.contains("refused the credentials"), "{err}");
+    assert_eq!(server.requests(), 1, "a refusal is not retried");
+}

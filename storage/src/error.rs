@@ -4,7 +4,8 @@
 //! - An error keeps its kind from where it arose. The codec's kinds (validation, encoding,
 //!   decoding, corruption, schema version, limits) pass through unchanged; the store's
 //!   not-found and already-exists become [`Error::NotFound`] and [`Error::AlreadyExists`]; every
-//!   other store failure is [`Error::Storage`] and says whether it was transient.
+//!   other store failure is [`Error::Storage`], which keeps what kind of failure the store
+//!   reported ([`StoreFailure`]: refused credentials, throttling, a wrong configuration, …).
 //! - Context (which collection, which snapshot, which key) is attached, not re-wrapped into a
 //!   new kind: `Error::kind` of a codec failure during restore is still the codec's kind.
 //! - A committed snapshot whose data file is missing, or whose bytes disagree with its metadata,
@@ -108,6 +109,8 @@ pub enum Error {
         operation: &'static str,
         /// The key or prefix.
         key: String,
+        /// What kind of failure the store reported.
+        failure: StoreFailure,
         /// The store's error.
         #[source]
         source: BoxError,
@@ -136,6 +139,44 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+}
+
+/// What kind of failure the store reported for an [`Error::Storage`], so that a caller can say
+/// what to do about it: fix the credentials, slow down, fix the store's configuration.
+///
+/// ```
+/// use akidb_snapshot::StoreFailure;
+///
+/// assert_eq!(StoreFailure::of(opendal::ErrorKind::PermissionDenied), StoreFailure::PermissionDenied);
+/// assert_eq!(StoreFailure::of(opendal::ErrorKind::Unexpected), StoreFailure::Unexpected);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreFailure {
+    /// The store refused the credentials, or they lack a permission (an HTTP 403).
+    PermissionDenied,
+    /// The store asked for fewer requests (an HTTP 429, S3's SlowDown) for longer than the
+    /// retries waited.
+    RateLimited,
+    /// The store's configuration is wrong: bucket, region, endpoint.
+    ConfigInvalid,
+    /// The store does not do what was asked of it.
+    Unsupported,
+    /// Anything else: a network failure, a server error, a timeout.
+    Unexpected,
+}
+
+impl StoreFailure {
+    /// The failure opendal's `kind` names.
+    pub fn of(kind: opendal::ErrorKind) -> Self {
+        match kind {
+            opendal::ErrorKind::PermissionDenied => StoreFailure::PermissionDenied,
+            opendal::ErrorKind::RateLimited => StoreFailure::RateLimited,
+            opendal::ErrorKind::ConfigInvalid => StoreFailure::ConfigInvalid,
+            opendal::ErrorKind::Unsupported => StoreFailure::Unsupported,
+            _ => StoreFailure::Unexpected,
+        }
+    }
 }
 
 /// The kind of an [`Error`], stable across versions, for callers that map errors to codes
@@ -327,7 +368,8 @@ impl Error {
     }
 
     /// A store error on `key`, keeping its kind: not-found and condition failures become
-    /// [`Error::NotFound`] and [`Error::AlreadyExists`].
+    /// [`Error::NotFound`] and [`Error::AlreadyExists`], the others [`Error::Storage`] with
+    /// their [`StoreFailure`].
     pub(crate) fn store(
         target: Target,
         operation: &'static str,
@@ -340,10 +382,11 @@ impl Error {
             opendal::ErrorKind::AlreadyExists | opendal::ErrorKind::ConditionNotMatch => {
                 Error::AlreadyExists { target, key }
             }
-            _ => Error::Storage {
+            kind => Error::Storage {
                 target,
                 operation,
                 key,
+                failure: StoreFailure::of(kind),
                 source: Box::new(source),
             },
         }

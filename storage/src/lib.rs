@@ -67,7 +67,7 @@ mod write;
 pub use backend::StorageBackend;
 pub use config::{DEFAULT_URI, RetryConfig, SnapshotterType, StorageBackendConfig, TimeoutConfig};
 pub use encoder::Encoding;
-pub use error::{BoxError, Error, ErrorKind, Result, Target};
+pub use error::{BoxError, Error, ErrorKind, Result, StoreFailure, Target};
 pub use layout::{DEFAULT_PART_ROWS, Layout};
 pub use pending::ShardReceipt;
 pub use read::{DocumentStream, RowStream, StoredFile};

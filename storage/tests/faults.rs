@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use akidb_snapshot::codec::{CollectionId, SnapshotId, VectorDocument};
-use akidb_snapshot::{Error, ErrorKind, StorageBackend, StorageBackendConfig};
+use akidb_snapshot::{Error, ErrorKind, StorageBackend, StorageBackendConfig, StoreFailure};
 use opendal::{ErrorKind as StoreKind, Operator, services};
 use support::faults::{Fault, FaultLayer, Faults, Op};
 use support::{collection, docs, record};
@@ -180,6 +180,17 @@ async fn permanent_faults_fail_at_once_with_their_kind() {
         assert_eq!(faults.struck(op), 1, "{what}: not retried");
         if kind == ErrorKind::Storage {
             assert!(err.to_string().contains("injected fault"), "{what}: {err}");
+            // opendal's kind stays distinguishable: a refusal is not a network failure.
+            assert!(
+                matches!(
+                    err,
+                    Error::Storage {
+                        failure: StoreFailure::PermissionDenied,
+                        ..
+                    }
+                ),
+                "{what}: {err:?}"
+            );
         }
 
         faults.heal();
@@ -218,6 +229,16 @@ async fn faults_outlasting_the_retries_leave_no_listed_snapshot() {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Storage, "{op:?} {key}: {err}");
         assert!(err.to_string().contains(key), "names the key: {err}");
+        assert!(
+            matches!(
+                err,
+                Error::Storage {
+                    failure: StoreFailure::Unexpected,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert_eq!(faults.struck(op), 1 + RETRIES, "{op:?} {key}");
 
         faults.heal();
