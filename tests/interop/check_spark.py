@@ -69,7 +69,9 @@ class Spark(unittest.TestCase):
             [str(cls.cli), "--store", f"file://{store}", *args], check=True, capture_output=True, text=True
         ).stdout
         snapshot = run("snapshot", "create", "--collection-id", COLLECTION_ID, "--input", str(jsonl)).strip()
-        cls.path = str(store / "snapshots" / COLLECTION_ID / f"{snapshot}.parquet")
+        # The snapshot's one file, as docs/READING.md finds it.
+        cls.path = run("--quiet", "snapshot", "files", "--collection-id", COLLECTION_ID, "--snapshot-id",
+                       snapshot).strip()
         cls.schema = run("snapshot", "inspect", "--spark-schema").strip()
         # Everything on 127.0.0.1: Spark would otherwise bind to the address the host name
         # resolves to, and its driver and executor talk over it even in local mode.
