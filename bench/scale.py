@@ -145,8 +145,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--dim", type=int, default=768)
-    parser.add_argument("--s3", help="an s3:// store URI for the smaller run (the local S3 server)")
+    parser.add_argument("--s3", help="an s3:// store URI for the smaller run (e.g. moto's server, as "
+                        "storage/tests/support/s3_server.py starts it)")
     parser.add_argument("--s3-rows", type=int, default=200_000)
+    parser.add_argument("--s3-only", action="store_true", help="only the run on --s3")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     cli = args.cli.resolve()
@@ -156,16 +158,16 @@ def main() -> None:
              "| run | create s | create MB/s | create peak RSS MB | restore s | restore MB/s | restore peak RSS MB |",
              "|---|---|---|---|---|---|---|"]
     data = args.out / "input.npy"
-    write_input(data, args.rows, args.dim)
+    write_input(data, 0 if args.s3_only else args.rows, args.dim)
     payload = args.rows * args.dim * 4
-    for shards in (1, 2):
+    for shards in () if args.s3_only else (1, 2):
         store = args.out / f"store-{shards}"
         shutil.rmtree(store, ignore_errors=True)
         create, restore = akidb(cli, args.out, data, f"file://{store}", args.rows, shards)
         lines.append(row(f"akidb-cli, local store, {shards} process(es)", payload, create, restore))
         parts = len(list((store / "parts").rglob("*.parquet")))
         shutil.rmtree(store)
-    for files in (1, parts):
+    for files in () if args.s3_only else (1, parts):
         target = args.out / f"pyarrow-{files}"
         me = [sys.executable, __file__, "--pyarrow"]
         create = measure(me + ["write", str(data), str(target), str(files)])
