@@ -279,12 +279,7 @@ impl SnapshotStore {
         snapshot_id: SnapshotId,
     ) -> Result<()> {
         self.begun(collection_id, snapshot_id).await?;
-        let receipts = self.receipts(collection_id, snapshot_id).await?;
-        let parts: Vec<String> = receipts
-            .into_values()
-            .flat_map(|r| r.parts)
-            .map(|p| p.key)
-            .collect();
+        let parts = self.pending_parts(collection_id, snapshot_id).await?;
         self.remove_uncommitted(&parts).await;
         self.remove_pending(collection_id, snapshot_id).await;
         tracing::info!(%collection_id, %snapshot_id, parts = parts.len(), "snapshot aborted");

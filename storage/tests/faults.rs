@@ -11,7 +11,7 @@ use akidb_snapshot::codec::{CollectionId, SnapshotId, VectorDocument};
 use akidb_snapshot::{Error, ErrorKind, StorageBackend, StorageBackendConfig, StoreFailure};
 use opendal::{ErrorKind as StoreKind, Operator, services};
 use support::faults::{Fault, FaultLayer, Faults, Op};
-use support::{collection, docs, record};
+use support::{collection, docs, keys_under, record};
 
 const RETRIES: usize = 3;
 
@@ -38,18 +38,7 @@ fn faulty_backend_with(
 
 /// Every key in the store.
 async fn keys(backend: &StorageBackend) -> Vec<String> {
-    let entries = backend
-        .store()
-        .operator()
-        .list_with("")
-        .recursive(true)
-        .await
-        .unwrap();
-    entries
-        .iter()
-        .map(|e| e.path().to_owned())
-        .filter(|p| !p.ends_with('/'))
-        .collect()
+    keys_under(backend, "").await
 }
 
 async fn create(backend: &StorageBackend, c: CollectionId) -> (SnapshotId, Vec<VectorDocument>) {

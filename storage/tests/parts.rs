@@ -11,7 +11,7 @@ use akidb_snapshot::codec::{
 };
 use akidb_snapshot::{Encoding, ErrorKind, Shard, StorageBackend};
 use futures::{TryStreamExt, stream};
-use support::{TestStore, collection, docs};
+use support::{TestStore, collection, docs, keys_under};
 
 /// A backend on `store` writing parts of `part_rows` in row groups of `row_group_size`, three
 /// parts in flight at once.
@@ -47,23 +47,6 @@ async fn manifest(backend: &StorageBackend, c: CollectionId, id: SnapshotId) -> 
 
 async fn read(backend: &StorageBackend, key: &str) -> Vec<u8> {
     backend.store().operator().read(key).await.unwrap().to_vec()
-}
-
-/// Every key under `prefix`.
-async fn keys(backend: &StorageBackend, prefix: &str) -> Vec<String> {
-    let mut keys: Vec<_> = backend
-        .store()
-        .operator()
-        .list_with(prefix)
-        .recursive(true)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.metadata().is_file())
-        .map(|e| e.path().to_owned())
-        .collect();
-    keys.sort();
-    keys
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,7 +152,7 @@ async fn a_bad_document_in_a_later_part_is_named_by_its_input_position_and_nothi
     assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
     assert!(err.to_string().contains("document #2500"), "{err}");
     assert!(backend.store().list_snapshots(c).await.unwrap().is_empty());
-    assert_eq!(keys(&backend, "").await, Vec::<String>::new());
+    assert_eq!(keys_under(&backend, "").await, Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,7 +211,7 @@ async fn delete_leaves_parts_to_gc_which_keeps_what_a_manifest_names() {
 
     snapshotter.delete_snapshot(c, gone).await.unwrap();
     assert_eq!(
-        keys(&backend, "parts/").await.len(),
+        keys_under(&backend, "parts/").await.len(),
         4,
         "delete removes the manifest only"
     );
@@ -299,7 +282,7 @@ async fn format_version_1_still_writes_one_data_file() {
     assert_eq!((m.schema_version, m.parts.len()), (1, 0));
     assert!(m.checksum_sha256.is_some());
     assert_eq!(
-        keys(&backend, "").await,
+        keys_under(&backend, "").await,
         [
             format!("snapshots/{c}/{id}.metadata.json"),
             format!("snapshots/{c}/{id}.parquet"),

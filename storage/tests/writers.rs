@@ -9,7 +9,7 @@ use std::time::Duration;
 use akidb_snapshot::codec::{CollectionId, SnapshotId, VectorDocument};
 use akidb_snapshot::{ErrorKind, ShardReceipt, StorageBackend};
 use futures::stream;
-use support::{TestStore, collection, docs};
+use support::{TestStore, collection, docs, keys_under};
 
 fn backend(store: &TestStore) -> StorageBackend {
     let mut config = store.config();
@@ -32,20 +32,6 @@ async fn write_shard(
         .store()
         .try_create_shard_stream(c, s, shard.parse().unwrap(), &backend.encoding(), batches)
         .await
-}
-
-async fn keys(backend: &StorageBackend, prefix: &str) -> Vec<String> {
-    backend
-        .store()
-        .operator()
-        .list_with(prefix)
-        .recursive(true)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.metadata().is_file())
-        .map(|e| e.path().to_owned())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,7 +68,7 @@ async fn shards_written_by_many_writers_commit_as_one_snapshot() {
         assert_eq!(restored, inputs.concat(), "{}: shard 0's first", store.name);
         assert_eq!(backend.store().list_snapshots(c).await.unwrap().len(), 1);
         assert!(
-            keys(&backend, "pending/").await.is_empty(),
+            keys_under(&backend, "pending/").await.is_empty(),
             "{}",
             store.name
         );
@@ -125,7 +111,7 @@ async fn shards_that_do_not_fit_are_refused() {
 
     // Abort discards the parts and the records; nothing is left to commit.
     backend.store().abort_snapshot(c, s).await.unwrap();
-    assert!(keys(&backend, "").await.is_empty());
+    assert!(keys_under(&backend, "").await.is_empty());
     let err = backend.store().commit_snapshot(c, s).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     let err = backend.store().begin_snapshot(c, 0).await.unwrap_err();
@@ -145,7 +131,7 @@ async fn gc_keeps_a_young_pending_snapshot_and_removes_an_abandoned_one() {
     // Young: nothing of it goes, even with parts no manifest names.
     let removed = backend.store().gc(Duration::from_secs(3600)).await.unwrap();
     assert!(removed.is_empty(), "{removed:?}");
-    assert_eq!(keys(&backend, "parts/").await.len(), 2);
+    assert_eq!(keys_under(&backend, "parts/").await.len(), 2);
 
     // Abandoned (older than a grace of 0): its records and parts go, and it cannot commit.
     let mut removed = backend.store().gc(Duration::ZERO).await.unwrap();
@@ -155,7 +141,7 @@ async fn gc_keeps_a_young_pending_snapshot_and_removes_an_abandoned_one() {
         4,
         "begin, one receipt, two parts: {removed:?}"
     );
-    assert!(keys(&backend, "").await.is_empty());
+    assert!(keys_under(&backend, "").await.is_empty());
     let err = backend.store().commit_snapshot(c, s).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }

@@ -270,3 +270,20 @@ pub fn write_npy(
     out.extend(values).expect("write the .npy");
     out.finish().expect("finish the .npy");
 }
+
+/// Every file's key under `prefix` of `backend`'s store, sorted.
+pub async fn keys_under(backend: &StorageBackend, prefix: &str) -> Vec<String> {
+    let mut keys: Vec<String> = backend
+        .store()
+        .operator()
+        .list_with(prefix)
+        .recursive(true)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.metadata().is_file())
+        .map(|e| e.path().to_owned())
+        .collect();
+    keys.sort();
+    keys
+}
