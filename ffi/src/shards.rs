@@ -7,7 +7,7 @@ use storage::Shard;
 use crate::documents::{akidb_documents, akidb_documents_view};
 use crate::error::{Failure, akidb_error, akidb_result, guard};
 use crate::marshal::{self, into_handle};
-use crate::store::{collection, snapshot, store};
+use crate::store::{collection, snapshot_of, store};
 
 /// Shard `index` of `count`, or an invalid-argument failure.
 pub(crate) fn shard(index: u32, count: u32) -> Result<Shard, Failure> {
@@ -60,8 +60,7 @@ pub unsafe extern "C" fn akidb_store_create_shard(
     error_out: *mut *mut akidb_error,
 ) -> akidb_result {
     guard(error_out, || {
-        let store = store(store_ptr)?;
-        let (c, s) = (collection(collection_id)?, snapshot(snapshot_id)?);
+        let (store, c, s) = snapshot_of(store_ptr, collection_id, snapshot_id)?;
         let shard = shard(shard_index, shard_count)?;
         let docs = marshal::reference(docs, "docs")?.to_documents()?;
         let encoding = store.backend.encoding();
@@ -88,8 +87,7 @@ pub unsafe extern "C" fn akidb_store_commit(
     error_out: *mut *mut akidb_error,
 ) -> akidb_result {
     guard(error_out, || {
-        let store = store(store_ptr)?;
-        let (c, s) = (collection(collection_id)?, snapshot(snapshot_id)?);
+        let (store, c, s) = snapshot_of(store_ptr, collection_id, snapshot_id)?;
         store
             .runtime
             .block_on(store.backend.store().commit_snapshot(c, s))?;
@@ -109,8 +107,7 @@ pub unsafe extern "C" fn akidb_store_abort(
     error_out: *mut *mut akidb_error,
 ) -> akidb_result {
     guard(error_out, || {
-        let store = store(store_ptr)?;
-        let (c, s) = (collection(collection_id)?, snapshot(snapshot_id)?);
+        let (store, c, s) = snapshot_of(store_ptr, collection_id, snapshot_id)?;
         store
             .runtime
             .block_on(store.backend.store().abort_snapshot(c, s))?;
@@ -135,8 +132,7 @@ pub unsafe extern "C" fn akidb_store_restore_shard(
     error_out: *mut *mut akidb_error,
 ) -> akidb_result {
     guard(error_out, || {
-        let store = store(store_ptr)?;
-        let (c, s) = (collection(collection_id)?, snapshot(snapshot_id)?);
+        let (store, c, s) = snapshot_of(store_ptr, collection_id, snapshot_id)?;
         let shard = shard(shard_index, shard_count)?;
         let out = marshal::out(docs_out, "docs_out")?;
         let restore = async {

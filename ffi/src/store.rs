@@ -120,6 +120,19 @@ pub(crate) fn snapshot(id: *const [u8; 16]) -> Result<SnapshotId, Failure> {
     marshal::uuid(id, "snapshot_id").map(SnapshotId::from_uuid)
 }
 
+/// The store, collection and snapshot an entry point names, each checked.
+pub(crate) fn snapshot_of<'a>(
+    store_ptr: *const akidb_store,
+    collection_id: *const [u8; 16],
+    snapshot_id: *const [u8; 16],
+) -> Result<(&'a akidb_store, CollectionId, SnapshotId), Failure> {
+    Ok((
+        store(store_ptr)?,
+        collection(collection_id)?,
+        snapshot(snapshot_id)?,
+    ))
+}
+
 /// Opens the store at `uri` (`file://PATH`, `s3://bucket/prefix?…`, `memory://`) with the
 /// default configuration. On success, `*store_out` is a new store; free it with
 /// `akidb_store_free`.
@@ -209,8 +222,7 @@ pub unsafe extern "C" fn akidb_store_restore(
     error_out: *mut *mut akidb_error,
 ) -> akidb_result {
     guard(error_out, || {
-        let store = store(store_ptr)?;
-        let (c, s) = (collection(collection_id)?, snapshot(snapshot_id)?);
+        let (store, c, s) = snapshot_of(store_ptr, collection_id, snapshot_id)?;
         let out = marshal::out(docs_out, "docs_out")?;
         let snapshotter = store.backend.snapshotter();
         let docs = store.runtime.block_on(snapshotter.restore_snapshot(c, s))?;
@@ -258,8 +270,7 @@ pub unsafe extern "C" fn akidb_store_delete(
     error_out: *mut *mut akidb_error,
 ) -> akidb_result {
     guard(error_out, || {
-        let store = store(store_ptr)?;
-        let (c, s) = (collection(collection_id)?, snapshot(snapshot_id)?);
+        let (store, c, s) = snapshot_of(store_ptr, collection_id, snapshot_id)?;
         store
             .runtime
             .block_on(store.backend.store().delete_snapshot(c, s))?;
@@ -282,8 +293,7 @@ pub unsafe extern "C" fn akidb_store_verify(
     error_out: *mut *mut akidb_error,
 ) -> akidb_result {
     guard(error_out, || {
-        let store = store(store_ptr)?;
-        let (c, s) = (collection(collection_id)?, snapshot(snapshot_id)?);
+        let (store, c, s) = snapshot_of(store_ptr, collection_id, snapshot_id)?;
         let metadata = store
             .runtime
             .block_on(store.backend.store().verify_snapshot(c, s))?;
