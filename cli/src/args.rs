@@ -104,6 +104,16 @@ pub(crate) enum SnapshotCommand {
     Commit(PendingArgs),
     /// Discard a begun snapshot: the parts its shards wrote and its pending records.
     Abort(PendingArgs),
+    /// Make a snapshot of Parquet files already in the store, written by Spark, DuckDB, pyarrow
+    /// or Polars in the snapshot schema (docs/FORMAT.md), without rewriting them.
+    ///
+    /// Each file is copied into the snapshot's parts (by the store itself where it can: S3's
+    /// CopyObject, a local copy), read whole and checked: the columns and their types, one
+    /// dimension across all files, a value wherever the schema needs one, no document id twice.
+    /// The files need no akidb.* footer keys and may mark every column optional. Then the
+    /// snapshot is committed and its id printed (with --json, its manifest). A file that does
+    /// not fit is named with its column or row, and nothing is committed.
+    Import(ImportArgs),
     /// Remove what no snapshot needs, across the whole store, once older than --grace: v2 parts
     /// that no manifest names (left by deleted snapshots and interrupted creates) and v1 data
     /// files without a metadata file.
@@ -115,6 +125,17 @@ pub(crate) struct CollectionArgs {
     /// The collection (a UUID).
     #[arg(long, value_name = "UUID")]
     pub(crate) collection_id: CollectionId,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    #[command(flatten)]
+    pub(crate) collection: CollectionArgs,
+    /// The files, in the order their documents are to come: locations in the store (an
+    /// s3://bucket/prefix/… URL, an absolute path or file:// URL under a local store's folder)
+    /// or keys relative to the store's root.
+    #[arg(long, value_name = "URI", num_args = 1.., required = true)]
+    pub(crate) input_parts: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -14,8 +14,8 @@ use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{
-    BeginArgs, Cli, Command, CreateArgs, Format, Global, InspectArgs, MigrateArgs, PendingArgs,
-    PruneArgs, RestoreArgs, SnapshotArgs, SnapshotCommand, SnapshotRef,
+    BeginArgs, Cli, Command, CreateArgs, Format, Global, ImportArgs, InspectArgs, MigrateArgs,
+    PendingArgs, PruneArgs, RestoreArgs, SnapshotArgs, SnapshotCommand, SnapshotRef,
 };
 use crate::exit::CliError;
 use crate::input::{Input, InputError, Rows};
@@ -38,6 +38,7 @@ pub(crate) async fn run(cli: Cli) -> Result<i32, CliError> {
         SnapshotCommand::Abort(args) => abort(&global, args).await,
         SnapshotCommand::Prune(args) => prune(&global, args).await,
         SnapshotCommand::Migrate(args) => migrate(&global, args).await,
+        SnapshotCommand::Import(args) => import(&global, args).await,
         SnapshotCommand::Gc(args) => gc(&global, args.grace).await,
     }
     .map(|()| 0)
@@ -78,6 +79,20 @@ fn progress(global: &Global, total: Option<u64>, message: &'static str) -> Progr
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(message);
+    bar
+}
+
+/// A spinner on stderr for work that counts nothing as it goes, as [`progress`] shows it.
+fn spinner(global: &Global, message: &'static str) -> ProgressBar {
+    if global.quiet || global.json {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
     bar
 }
 
@@ -413,9 +428,17 @@ fn inspect_file(global: &Global, path: &Path) -> Result<(), CliError> {
     if global.json {
         return output::print_json(&output::info_json(&info));
     }
-    println!("{} (Parquet snapshot)", path.display());
-    println!("snapshot     {}", info.header.snapshot_id);
-    println!("collection   {}", info.header.collection_id);
+    match &info.header {
+        Some(header) => {
+            println!("{} (Parquet snapshot)", path.display());
+            println!("snapshot     {}", header.snapshot_id);
+            println!("collection   {}", header.collection_id);
+        }
+        None => println!(
+            "{} (Parquet in the snapshot schema, without akidb.* footer keys)",
+            path.display()
+        ),
+    }
     println!(
         "vectors      {} of dimension {}",
         info.vector_count, info.dimension
@@ -473,6 +496,37 @@ async fn commit(global: &Global, args: PendingArgs) -> Result<(), CliError> {
             metadata.vector_count,
             metadata.dimension,
             metadata.parts.len()
+        );
+    }
+    Ok(())
+}
+
+async fn import(global: &Global, args: ImportArgs) -> Result<(), CliError> {
+    let backend = backend(global)?;
+    let sources = args
+        .input_parts
+        .iter()
+        .map(|location| backend.key_of(location))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bar = spinner(global, "importing");
+    let metadata = backend
+        .store()
+        .import_parts(args.collection.collection_id, &sources)
+        .await;
+    bar.finish_and_clear();
+    let metadata = metadata?;
+    if global.json {
+        return output::print_json(&metadata);
+    }
+    println!("{}", metadata.snapshot_id);
+    if !global.quiet {
+        eprintln!(
+            "imported {} file(s) as snapshot {}: {} vectors of dimension {}, {}",
+            metadata.parts.len(),
+            metadata.snapshot_id,
+            metadata.vector_count,
+            metadata.dimension,
+            output::megabytes(metadata.size_bytes)
         );
     }
     Ok(())
@@ -539,8 +593,7 @@ async fn verify(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
     let backend = backend(global)?;
     let collection_id = args.collection.collection_id;
     let metadata = resolve(&backend, collection_id, args.snapshot_id).await?;
-    let bar = progress(global, None, "verifying");
-    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    let bar = spinner(global, "verifying");
     let verified = backend
         .store()
         .verify_snapshot(collection_id, metadata.snapshot_id)

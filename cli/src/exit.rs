@@ -87,6 +87,15 @@ impl CliError {
                 _ => {}
             }
         }
+        if let CliError::Snapshot(e) = self
+            && let Error::Import {
+                kind: ErrorKind::NotFound,
+                ..
+            } = e.as_ref()
+        {
+            return "`snapshot import` adopts files already in the store: copy the file there \
+                    first, then name it by its location or key";
+        }
         let local = matches!(self, CliError::LocalFile(..));
         match kind {
             ErrorKind::Validation if matches!(self, CliError::Argument(_)) => {

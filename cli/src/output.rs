@@ -276,9 +276,9 @@ pub(crate) fn print_info(info: &SnapshotInfo) {
 
 pub(crate) fn info_json(info: &SnapshotInfo) -> serde_json::Value {
     serde_json::json!({
-        "collection_id": info.header.collection_id,
-        "snapshot_id": info.header.snapshot_id,
-        "created_at": info.header.created_at,
+        "collection_id": info.header.map(|h| h.collection_id),
+        "snapshot_id": info.header.map(|h| h.snapshot_id),
+        "created_at": info.header.map(|h| h.created_at),
         "schema_version": info.schema_version,
         "vector_count": info.vector_count,
         "dimension": info.dimension,

@@ -409,6 +409,92 @@ fn files_other_tools_wrote_are_inputs_and_inspectable() {
 }
 
 #[test]
+fn import_adopts_files_in_the_store_by_location_or_key() {
+    let foreign = Path::new(env!("CARGO_MANIFEST_DIR")).join("../codec/tests/data/foreign");
+    let cli = Cli::local();
+    let store = cli.path("akidb-snapshots");
+    std::fs::create_dir_all(store.join("spark")).unwrap();
+    for name in ["pyarrow-keyless", "pyarrow-null-element"] {
+        std::fs::copy(
+            foreign.join(format!("{name}.parquet")),
+            store.join(format!("spark/{name}.parquet")),
+        )
+        .unwrap();
+    }
+    let keyless = store.join("spark/pyarrow-keyless.parquet");
+    let keyless = keyless.to_str().unwrap();
+    let shown = cli.ok(&format!("snapshot inspect --file {keyless}"));
+    assert!(shown.contains("without akidb.* footer keys"), "{shown}");
+
+    // Another snapshot's part, by its file:// URL: a file of other documents, with footer keys.
+    let other = collection().to_string();
+    let sample = 3;
+    let lines: String = (0..sample)
+        .map(|i| format!("{{\"vector\": [{i}, 1, 2, 3]}}\n"))
+        .collect();
+    std::fs::write(cli.path("other.jsonl"), lines).unwrap();
+    cli.ok(&format!(
+        "snapshot create --collection-id {other} --input other.jsonl"
+    ));
+    let files = cli.json(&format!(
+        "snapshot files --collection-id {other} --snapshot-id latest"
+    ));
+    let part = format!("file://{}", files["files"][0]["location"].as_str().unwrap());
+
+    let c = collection().to_string();
+    let imported = cli.json(&format!(
+        "snapshot import --collection-id {c} --input-parts {keyless} {part}"
+    ));
+    assert_eq!(imported["vector_count"], 5 + sample);
+    assert_eq!(imported["parts"].as_array().unwrap().len(), 2);
+    cli.ok(&format!(
+        "snapshot verify --collection-id {c} --snapshot-id latest"
+    ));
+    cli.ok(&format!(
+        "snapshot restore --collection-id {c} --snapshot-id latest --output all.jsonl"
+    ));
+    let docs = read_jsonl(&cli.path("all.jsonl"));
+    assert_eq!(docs.len(), 5 + sample);
+    assert_eq!(
+        docs[0]["document_id"],
+        "00000000-0000-4000-8000-000000000001"
+    );
+    assert_eq!(docs[4]["vector"], serde_json::json!([4.0, 4.25, 4.5, 4.75]));
+    assert_eq!(docs[7]["vector"], serde_json::json!([2.0, 1.0, 2.0, 3.0]));
+    // The sources stay.
+    assert!(store.join("spark/pyarrow-keyless.parquet").exists());
+
+    // By key, and what does not fit: one line each, naming the file.
+    let err = cli.fails(
+        9,
+        &format!(
+            "snapshot import --collection-id {c} --input-parts spark/pyarrow-null-element.parquet"
+        ),
+    );
+    assert!(
+        err.contains("spark/pyarrow-null-element.parquet cannot be imported")
+            && err.contains("row 3: vector[1] is null"),
+        "{err}"
+    );
+    let err = cli.fails(
+        4,
+        &format!("snapshot import --collection-id {c} --input-parts spark/absent.parquet"),
+    );
+    assert!(err.contains("copy the file there first"), "{err}");
+    let outside = foreign.join("pyarrow-keyless.parquet");
+    let err = cli.fails(
+        7,
+        &format!(
+            "snapshot import --collection-id {c} --input-parts {}",
+            outside.display()
+        ),
+    );
+    assert!(err.contains("is not in the store"), "{err}");
+    let listed = cli.json(&format!("snapshot list --collection-id {c}"));
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+}
+
+#[test]
 fn npy_of_either_byte_order_restores_value_for_value() {
     let cli = Cli::local();
     let rows: Vec<Vec<f32>> = docs(7, 5, 3).into_iter().map(|d| d.vector).collect();

@@ -117,11 +117,12 @@ impl SnapshotFile {
         }
     }
 
-    /// Collection, snapshot and creation time, as the file records them.
-    pub fn header(&self) -> &SnapshotHeader {
+    /// Collection, snapshot and creation time, as the file records them; `None` for a Parquet
+    /// file another tool wrote without the `akidb.*` footer keys.
+    pub fn header(&self) -> Option<&SnapshotHeader> {
         match &self.contents {
-            Contents::Parquet(footer) => &footer.info().header,
-            Contents::Json { header, .. } => header,
+            Contents::Parquet(footer) => footer.info().header.as_ref(),
+            Contents::Json { header, .. } => Some(header),
         }
     }
 

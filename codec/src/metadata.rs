@@ -138,6 +138,37 @@ impl FileSummary {
         };
         (inner, summary)
     }
+
+    /// The summary of a file someone else wrote, once it was read whole: what its footer says
+    /// (count, dimension, length), and the SHA-256 of its bytes, computed while reading them.
+    ///
+    /// ```
+    /// use akidb_snapshot_codec::*;
+    /// use uuid::Uuid;
+    ///
+    /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
+    /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
+    /// let docs = vec![VectorDocument::new(Uuid::from_u128(3), vec![1.0, 2.0])];
+    /// let (bytes, written) = encode_parquet(&docs, &header, &ParquetConfig::default())?;
+    /// let info = inspect_parquet(&bytes, &Limits::default())?;
+    /// let read = FileSummary::read(info.vector_count, info.dimension, info.file_bytes,
+    ///     Sha256Digest::of(&bytes));
+    /// assert_eq!(read, written);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn read(
+        vector_count: u64,
+        dimension: u32,
+        size_bytes: u64,
+        checksum_sha256: Sha256Digest,
+    ) -> Self {
+        FileSummary {
+            vector_count,
+            dimension,
+            size_bytes,
+            checksum_sha256,
+        }
+    }
 }
 
 /// The metadata file of a snapshot, written after its data file: a snapshot exists once this

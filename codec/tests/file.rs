@@ -71,7 +71,7 @@ proptest! {
             let file = open(bytes).unwrap();
             prop_assert_eq!(file.vector_count(), docs.len() as u64);
             prop_assert_eq!(file.dimension() as usize, docs[0].vector.len());
-            prop_assert_eq!(file.header(), &header());
+            prop_assert_eq!(file.header(), Some(&header()));
             let page = file.documents(start..start + len).unwrap();
             assert_same(&page, clipped(&docs, start, start + len));
         }

@@ -6,6 +6,8 @@
 //! `tests/data/foreign/` was written by `tests/interop/write_foreign.py`, whose docstring gives
 //! the five documents every file holds.
 
+mod common;
+
 use std::path::Path;
 
 use akidb_snapshot_codec::*;
@@ -110,5 +112,61 @@ fn a_column_of_another_type_is_named_with_both_types() {
             && text.contains("Timestamp(ms")
             && text.contains("Timestamp(µs"),
         "{text}"
+    );
+}
+
+#[test]
+fn files_without_footer_keys_take_count_and_dimension_from_their_columns() {
+    for name in [
+        "pyarrow-keyless.parquet",
+        "pyarrow-keyless-nostats.parquet",
+        "duckdb-keyless.parquet",
+        "polars-keyless.parquet",
+    ] {
+        let bytes = file(name);
+        let info = inspect_parquet(&bytes, &Limits::default()).unwrap();
+        assert_eq!(info.header, None, "{name}");
+        assert_eq!(info.schema_version, SCHEMA_VERSION, "{name}");
+        assert_eq!((info.vector_count, info.dimension), (5, 4), "{name}");
+        assert!(
+            !info.footer.keys().any(|k| k.starts_with("akidb.")),
+            "{name}"
+        );
+        let docs = decode_parquet(bytes.clone(), &Limits::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(docs, expected(), "{name}");
+        let file = SnapshotFile::open(bytes, &Limits::default()).unwrap();
+        assert_eq!(file.header(), None, "{name}");
+        assert_eq!(file.documents(1..3).unwrap(), expected()[1..3], "{name}");
+    }
+}
+
+#[test]
+fn a_file_without_footer_keys_must_still_have_one_dimension() {
+    let err = inspect_parquet(
+        &file("pyarrow-keyless-two-dimensions.parquet"),
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decoding, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("no `akidb.*` footer keys")
+            && text.contains("`dimension` column holds more than one value (3 to 4)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_footer_with_some_keys_but_not_all_is_refused() {
+    let bytes = file("pyarrow.parquet");
+    let partial = common::rewrite_keys(&bytes, |keys| {
+        keys.retain(|kv| kv.key != "akidb.snapshot_id")
+    });
+    let err = inspect_parquet(&partial, &Limits::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the footer key `akidb.snapshot_id` is missing"),
+        "{err}"
     );
 }

@@ -104,7 +104,7 @@ fn golden_v1_parquet_decodes() {
     assert_eq!((metadata.vector_count, metadata.dimension), (7, 5));
 
     let info = inspect_parquet(&file, &Limits::default()).unwrap();
-    assert_eq!(info.header, golden_header());
+    assert_eq!(info.header, Some(golden_header()));
     assert_eq!(info.schema_version, 1);
     assert_eq!(info.row_groups.len(), 3);
     assert_same(

@@ -215,7 +215,7 @@ fn inspect_reports_the_footer() {
     let config = ParquetConfig::default().with_row_group_size(10);
     let (file, summary) = encode_parquet(&docs, &header(), &config).unwrap();
     let info = inspect_parquet(&file, &Limits::default()).unwrap();
-    assert_eq!(info.header, header());
+    assert_eq!(info.header, Some(header()));
     assert_eq!((info.vector_count, info.dimension), (30, 3));
     assert_eq!(info.schema_version, SCHEMA_VERSION);
     assert_eq!(info.file_bytes, summary.size_bytes);

@@ -91,7 +91,8 @@ impl akidb_parquet_options {
 /// What a snapshot file's footer says.
 #[repr(C)]
 pub struct akidb_snapshot_info {
-    /// The collection's UUID.
+    /// The collection's UUID; all zero (the nil UUID), as are `snapshot_id` and
+    /// `created_at_ms`, for a file another tool wrote without the `akidb.*` footer keys.
     pub collection_id: [u8; 16],
     /// The snapshot's UUID.
     pub snapshot_id: [u8; 16],
@@ -189,10 +190,11 @@ pub unsafe extern "C" fn akidb_inspect_parquet(
         let out = marshal::out(info_out, "info_out")?;
         let info = codec::inspect_parquet(marshal::bytes(data, len, "data")?, &Limits::default())?;
         let (compression, _) = akidb_compression::of(info.compression);
+        let header = info.header.as_ref();
         *out = akidb_snapshot_info {
-            collection_id: info.header.collection_id.as_uuid().into_bytes(),
-            snapshot_id: info.header.snapshot_id.as_uuid().into_bytes(),
-            created_at_ms: info.header.created_at.as_millis(),
+            collection_id: header.map_or([0; 16], |h| h.collection_id.as_uuid().into_bytes()),
+            snapshot_id: header.map_or([0; 16], |h| h.snapshot_id.as_uuid().into_bytes()),
+            created_at_ms: header.map_or(0, |h| h.created_at.as_millis()),
             vector_count: info.vector_count,
             dimension: info.dimension,
             schema_version: info.schema_version,

@@ -116,6 +116,37 @@ impl StorageBackend {
         Ok(StoreUri::parse(&self.config.uri)?.location_of(key))
     }
 
+    /// The key of what `location` names in this store: the inverse of
+    /// [`location_of`](Self::location_of). A location with a scheme (`file://`, `s3://`,
+    /// `memory://`) or an absolute path must lie under the store's root; anything else is taken
+    /// as a key, relative to the root.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](crate::Error::Config) for a location outside the store.
+    ///
+    /// ```
+    /// use akidb_snapshot::{StorageBackend, StorageBackendConfig};
+    ///
+    /// let op = opendal::Operator::new(opendal::services::Memory::default()).unwrap();
+    /// let config = StorageBackendConfig::with_uri("s3://bucket/backups?region=eu-west-1");
+    /// let backend = StorageBackend::with_operator(op, config).unwrap();
+    /// assert_eq!(backend.key_of("s3://bucket/backups/spark/a.parquet").unwrap(), "spark/a.parquet");
+    /// assert_eq!(backend.key_of("spark/a.parquet").unwrap(), "spark/a.parquet");
+    /// assert!(backend.key_of("s3://other-bucket/a.parquet").is_err());
+    /// ```
+    pub fn key_of(&self, location: &str) -> Result<String> {
+        StoreUri::parse(&self.config.uri)?
+            .key_of(location)
+            .ok_or_else(|| {
+                crate::Error::config(format!(
+                    "{location} is not in the store {}: name a file under it, by its location \
+                     or by its key relative to the store's root",
+                    self.location_of("").unwrap_or_default()
+                ))
+            })
+    }
+
     /// The configuration it was opened with.
     pub fn config(&self) -> &StorageBackendConfig {
         &self.config

@@ -19,30 +19,21 @@ const LIST_READ_AHEAD: usize = 16;
 
 impl SnapshotStore {
     /// Writes the metadata file, which makes the snapshot exist; never over an existing one.
-    pub(crate) async fn commit(&self, target: Target, metadata: &SnapshotMetadata) -> Result<()> {
-        let key = keys::metadata_key(metadata.collection_id, metadata.snapshot_id);
-        let json = metadata.to_json().map_err(|e| Error::codec(target, e))?;
-        let len = json.len() as u64;
-        self.operator()
-            .write_with(&key, json)
-            .if_not_exists(true)
-            .await
-            .map_err(|e| Error::store(target, "write", &key, e))?;
-        metrics::record_upload(self.scheme(), len);
-        Ok(())
-    }
-
-    /// Decides what a failed commit left. The metadata file may have been written although
-    /// its reply was lost (or a retry then found it, `AlreadyExists`): its snapshot id is new,
-    /// so a file there that says what was committed is this create's, and the create
-    /// succeeded. Where it is surely absent, the files `written` are removed now; where that
-    /// cannot be told, they are left for gc, which removes only files no commit marker names.
-    pub(crate) async fn after_failed_commit(
+    ///
+    /// The metadata file may have been written although the reply was lost (or a retry then
+    /// found it, `AlreadyExists`): its snapshot id is new, so a file there that says what was
+    /// to be committed is this commit's, and it succeeded. Where the commit surely did not
+    /// land, the files `written` are removed; where that cannot be told, they are left for gc,
+    /// which removes only files no commit marker names.
+    pub(crate) async fn commit(
         &self,
         metadata: &SnapshotMetadata,
         written: &[String],
-        failure: Error,
     ) -> Result<()> {
+        let failure = match self.write_marker(metadata).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
         match self
             .metadata(metadata.collection_id, metadata.snapshot_id)
             .await
@@ -57,6 +48,20 @@ impl SnapshotStore {
             }
             _ => Err(failure),
         }
+    }
+
+    async fn write_marker(&self, metadata: &SnapshotMetadata) -> Result<()> {
+        let target = Target::snapshot(metadata.collection_id, metadata.snapshot_id);
+        let key = keys::metadata_key(metadata.collection_id, metadata.snapshot_id);
+        let json = metadata.to_json().map_err(|e| Error::codec(target, e))?;
+        let len = json.len() as u64;
+        self.operator()
+            .write_with(&key, json)
+            .if_not_exists(true)
+            .await
+            .map_err(|e| Error::store(target, "write", &key, e))?;
+        metrics::record_upload(self.scheme(), len);
+        Ok(())
     }
 
     /// Removes files written for a snapshot that will not be committed; what cannot be removed

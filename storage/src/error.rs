@@ -124,6 +124,20 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A file given to [`import_parts`](crate::SnapshotStore::import_parts) cannot become a
+    /// part: it is missing, is not Parquet in the snapshot schema, or repeats a document id.
+    /// Nothing was committed.
+    #[error("{target}: {key} cannot be imported: {reason}")]
+    Import {
+        /// The snapshot being made.
+        target: Target,
+        /// The file, as given.
+        key: String,
+        /// What kind of problem the file has (not found, decoding, validation, …).
+        kind: ErrorKind,
+        /// What is wrong, naming the column or document where one is known.
+        reason: String,
+    },
     /// A bug in this library (a task panicked or was cancelled); please report it.
     #[error("internal error: {reason}")]
     Internal {
@@ -328,6 +342,7 @@ impl Error {
             Error::Config { .. } => ErrorKind::Config,
             Error::Input { .. } => ErrorKind::Input,
             Error::Internal { .. } => ErrorKind::Internal,
+            Error::Import { kind, .. } => *kind,
         }
     }
 

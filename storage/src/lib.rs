@@ -51,6 +51,7 @@ mod config;
 mod encoder;
 mod error;
 mod gc;
+mod import;
 mod keys;
 mod layout;
 pub mod metrics;

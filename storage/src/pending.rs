@@ -254,9 +254,7 @@ impl SnapshotStore {
             let manifest = SnapshotMetadata::manifest(&header, compression, dimension, parts, None)
                 .map_err(|e| Error::codec(target, e))?;
             // The parts stay on failure: the receipts still name them, for a retry or abort.
-            if let Err(e) = self.commit(target, &manifest).await {
-                self.after_failed_commit(&manifest, &[], e).await?;
-            }
+            self.commit(&manifest, &[]).await?;
             self.remove_pending(collection_id, snapshot_id).await;
             metrics::record_create(&manifest, started.elapsed());
             tracing::info!(

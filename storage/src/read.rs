@@ -15,8 +15,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use akidb_snapshot_codec::{
-    CollectionId, DecodedRow, FooterParse, HashingWriter, ParquetFooter, PartKind, Sha256Digest,
-    SnapshotFormat, SnapshotId, SnapshotInfo, SnapshotMetadata, VectorDocument, decode_json,
+    CollectionId, Compression, DecodedRow, FileSummary, FooterParse, HashingWriter, ParquetFooter,
+    PartKind, Sha256Digest, SnapshotFormat, SnapshotId, SnapshotInfo, SnapshotMetadata,
+    VectorDocument, decode_json,
 };
 use arrow_array::RecordBatch;
 use bytes::Bytes;
@@ -214,6 +215,65 @@ impl SnapshotStore {
     }
 }
 
+impl SnapshotStore {
+    /// Reads and checks a Parquet file at `key` whole, as a restore reads a part, though no
+    /// commit marker describes it yet: its count and dimension are what its own footer (or,
+    /// without `akidb.*` keys, its columns) says. Each decoded batch goes to `each`. Returns
+    /// what a manifest needs of it, with the SHA-256 of the bytes read. For a part of
+    /// snapshot `target` that another tool wrote (`snapshot import`).
+    pub(crate) async fn read_new_part(
+        &self,
+        target: Target,
+        key: &str,
+        mut each: impl FnMut(&RecordBatch) -> Result<()>,
+    ) -> Result<(FileSummary, Option<Compression>)> {
+        let (Some(collection_id), Some(snapshot_id)) = (target.collection_id, target.snapshot_id)
+        else {
+            return Err(Error::Internal {
+                reason: "a part read for no snapshot".to_owned(),
+            });
+        };
+        let size_bytes = self.size_of(target, key).await?;
+        let mut file = DataFile {
+            store: self.clone(),
+            target,
+            marker: keys::metadata_key(collection_id, snapshot_id),
+            claim: Claim {
+                key: key.to_owned(),
+                format: SnapshotFormat::Parquet,
+                size_bytes,
+                checksum: None,
+                rows: 0,
+                dimension: 0,
+                collection_id,
+                snapshot_id: None,
+            },
+            span: Span::current(),
+        };
+        let (_, _, footer) = file.unchecked_footer(size_bytes).await?;
+        let info = footer.info();
+        let (rows, dimension, compression) = (info.vector_count, info.dimension, info.compression);
+        (file.claim.rows, file.claim.dimension) = (rows, dimension);
+        let (verified, digest) = futures::channel::oneshot::channel();
+        // The stream checks the count and hashes every byte before it ends.
+        let mut batches = file
+            .stream::<RecordBatch>(move |d| {
+                let _ = verified.send(d);
+            })
+            .await?;
+        while let Some(decoded) = batches.try_next().await? {
+            decoded.iter().try_for_each(&mut each)?;
+        }
+        let digest = digest.await.map_err(|_| Error::Internal {
+            reason: "a verified read ended without its digest".to_owned(),
+        })?;
+        Ok((
+            FileSummary::read(rows, dimension, size_bytes, digest),
+            compression,
+        ))
+    }
+}
+
 /// What a commit marker promises of one stored file: a v1 snapshot's data file, or one part
 /// of a v2 snapshot.
 #[derive(Debug, Clone)]
@@ -293,7 +353,8 @@ impl SnapshotFiles {
                         Err(Error::corruption(
                             target,
                             format!(
-                                "the manifest lists tombstone part {}, which this version does                                  not restore",
+                                "the manifest lists tombstone part {}, which this version does \
+                                 not restore",
                                 part.key
                             ),
                         ))
@@ -367,10 +428,10 @@ impl SnapshotFiles {
         if files.len() == 1
             && let Some(file) = files.pop()
         {
-            return file.stream(on_verified).await;
+            return file.stream(move |_| on_verified()).await;
         }
         let rows = stream::iter(files)
-            .map(|file| file.stream::<T>(|| {}))
+            .map(|file| file.stream::<T>(|_| {}))
             .buffered(2)
             .try_flatten()
             .boxed();
@@ -458,10 +519,11 @@ impl DataFile {
     }
 
     /// Opens the stream: checks the size, reads the footer and checks it against the metadata.
-    /// `on_verified` runs once, after the last batch passed every check.
+    /// `on_verified` runs once, with the file's SHA-256, after the last batch passed every
+    /// check.
     async fn stream<T: Row>(
         self,
-        on_verified: impl FnOnce() + Send + 'static,
+        on_verified: impl FnOnce(Sha256Digest) + Send + 'static,
     ) -> Result<RowStream<T>> {
         let len = self.checked_len().await?;
         match self.claim.format {
@@ -497,6 +559,13 @@ impl DataFile {
     /// Reads the tail and parses the footer: the tail, its length, and the footer checked
     /// against the metadata.
     async fn footer(&self, len: u64) -> Result<(Bytes, u64, Box<ParquetFooter>)> {
+        let (tail, tail_len, footer) = self.unchecked_footer(len).await?;
+        self.check_footer(&footer)?;
+        Ok((tail, tail_len, footer))
+    }
+
+    /// Reads the tail and parses the footer, without comparing it with the metadata.
+    async fn unchecked_footer(&self, len: u64) -> Result<(Bytes, u64, Box<ParquetFooter>)> {
         let target = self.target();
         let limits = *self.store.limits();
         let started = Instant::now();
@@ -509,7 +578,6 @@ impl DataFile {
             };
             match parsed {
                 FooterParse::Complete(footer) => {
-                    self.check_footer(&footer)?;
                     tracing::info!(parent: &self.span, bytes = tail_len,
                         duration_ms = spans::millis(started), "footer read");
                     return Ok((tail, tail_len, footer));
@@ -522,7 +590,7 @@ impl DataFile {
     async fn parquet<T: Row>(
         self,
         len: u64,
-        on_verified: impl FnOnce() + Send + 'static,
+        on_verified: impl FnOnce(Sha256Digest) + Send + 'static,
     ) -> Result<RowStream<T>> {
         let (tail, tail_len, mut footer) = self.footer(len).await?;
         let plan = ReadPlan::of(&footer, len, tail_len).map_err(|r| self.corruption(r))?;
@@ -599,7 +667,7 @@ impl DataFile {
 
     async fn json<T: Row>(
         self,
-        on_verified: impl FnOnce() + Send + 'static,
+        on_verified: impl FnOnce(Sha256Digest) + Send + 'static,
     ) -> Result<RowStream<T>> {
         let bytes = self.read(0..self.claim.size_bytes).await?;
         let target = self.target();
@@ -709,8 +777,19 @@ impl DataFile {
 
     fn check_footer(&self, footer: &ParquetFooter) -> Result<()> {
         let info = footer.info();
-        self.check_ids(info.header.collection_id, info.header.snapshot_id)?;
         let claim = &self.claim;
+        // A v1 data file is its snapshot's own. A part may have been written by any snapshot
+        // of any collection, or by another tool and imported: its SHA-256 in the manifest
+        // pins it, not its footer keys.
+        if claim.snapshot_id.is_some() {
+            let Some(header) = &info.header else {
+                return Err(self.corruption(format!(
+                    "{} has no akidb.* footer keys, which every v1 data file has",
+                    claim.key
+                )));
+            };
+            self.check_ids(header.collection_id, header.snapshot_id)?;
+        }
         if info.vector_count != claim.rows || (claim.rows > 0 && info.dimension != claim.dimension)
         {
             return Err(self.corruption(format!(
@@ -795,8 +874,8 @@ impl Verifier {
         self.file.store.count_download(bytes.len() as u64);
     }
 
-    /// Every check: the document count, then the SHA-256.
-    fn finish(self) -> Result<()> {
+    /// Every check: the document count, then the SHA-256, which it returns.
+    fn finish(self) -> Result<Sha256Digest> {
         let claim = &self.file.claim;
         if self.rows != claim.rows {
             return Err(self.file.corruption(format!(
@@ -807,15 +886,15 @@ impl Verifier {
         self.check_digest()
     }
 
-    /// The SHA-256 of what was hashed against the metadata's.
-    fn check_digest(self) -> Result<()> {
+    /// The SHA-256 of what was hashed, checked against the metadata's.
+    fn check_digest(self) -> Result<Sha256Digest> {
         let (_, digest, _) = self.hasher.finish();
         match self.file.claim.checksum {
             Some(expected) if expected != digest => Err(self.file.corruption(format!(
                 "SHA-256 of {} is {digest}, the metadata says {expected}",
                 self.file.claim.key
             ))),
-            _ => Ok(()),
+            _ => Ok(digest),
         }
     }
 }
@@ -826,7 +905,7 @@ fn checked<T: Row>(
     reads: impl futures::Stream<Item = Result<(Bytes, Vec<T>)>> + Send + 'static,
     verifier: Verifier,
     at_end: impl FnOnce(&mut Verifier) + Send + 'static,
-    on_verified: impl FnOnce() + Send + 'static,
+    on_verified: impl FnOnce(Sha256Digest) + Send + 'static,
 ) -> RowStream<T> {
     let state = (reads.boxed(), verifier, (at_end, on_verified));
     stream::try_unfold(state, |(mut reads, mut verifier, ends)| async move {
@@ -843,8 +922,7 @@ fn checked<T: Row>(
             None => {
                 let (at_end, on_verified) = ends;
                 at_end(&mut verifier);
-                verifier.finish()?;
-                on_verified();
+                on_verified(verifier.finish()?);
                 Ok(None)
             }
         }

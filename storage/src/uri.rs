@@ -72,6 +72,40 @@ impl StoreUri {
         }
     }
 
+    /// The key of what `location` names in this store, the inverse of
+    /// [`location_of`](Self::location_of): a location with a scheme (`file://`, `s3://`,
+    /// `memory://`) or an absolute path must lie under the store's root; anything else is a
+    /// key already, relative to the root. `None` for a location outside the store.
+    pub(crate) fn key_of(&self, location: &str) -> Option<String> {
+        let has_scheme = location.contains("://");
+        if !has_scheme && !location.starts_with('/') {
+            return Some(location.trim_start_matches("./").to_owned());
+        }
+        let under = |base: &str, location: &str| {
+            let base = base.trim_end_matches('/');
+            location
+                .strip_prefix(base)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .filter(|key| !key.is_empty())
+                .map(str::to_owned)
+        };
+        match self {
+            StoreUri::File(root) => {
+                let path = location.strip_prefix("file://").unwrap_or(location);
+                let root = std::path::absolute(root).ok()?;
+                let path = std::path::absolute(path).ok()?;
+                let key = path.strip_prefix(&root).ok()?;
+                let key = key.to_str()?;
+                (!key.is_empty()).then(|| key.to_owned())
+            }
+            StoreUri::Memory => location
+                .strip_prefix("memory://")
+                .filter(|key| !key.is_empty())
+                .map(str::to_owned),
+            StoreUri::S3(uri) => under(uri.split('?').next().unwrap_or(uri), location),
+        }
+    }
+
     /// Opens the store, bare: [`with_layers`] adds retries and timeouts.
     pub(crate) fn open(&self) -> Result<Operator> {
         match self {
@@ -175,6 +209,39 @@ mod tests {
             StoreUri::parse("s3://bucket/prefix?region=eu-west-1").unwrap(),
             StoreUri::S3("s3://bucket/prefix?region=eu-west-1".into())
         );
+    }
+
+    #[test]
+    fn locations_in_the_store_are_keys_and_those_outside_are_not() {
+        let file = StoreUri::File("/var/backups".into());
+        let s3 = StoreUri::S3("s3://bucket/pre?region=x".into());
+        for (uri, location, key) in [
+            (
+                &file,
+                "/var/backups/spark/a.parquet",
+                Some("spark/a.parquet"),
+            ),
+            (&file, "file:///var/backups/a.parquet", Some("a.parquet")),
+            (&file, "spark/a.parquet", Some("spark/a.parquet")),
+            (&file, "./a.parquet", Some("a.parquet")),
+            (&file, "/var/backupsX/a.parquet", None),
+            (&file, "/var/backups", None),
+            (&file, "/elsewhere/a.parquet", None),
+            (
+                &s3,
+                "s3://bucket/pre/spark/a.parquet",
+                Some("spark/a.parquet"),
+            ),
+            (&s3, "s3://bucket/prefix/a.parquet", None),
+            (&s3, "s3://other/pre/a.parquet", None),
+            (&StoreUri::Memory, "memory://a.parquet", Some("a.parquet")),
+            (&StoreUri::Memory, "s3://bucket/a.parquet", None),
+        ] {
+            assert_eq!(uri.key_of(location).as_deref(), key, "{location}");
+            if let Some(key) = key.filter(|_| location.contains("://")) {
+                assert_eq!(uri.key_of(&uri.location_of(key)).as_deref(), Some(key));
+            }
+        }
     }
 
     #[test]

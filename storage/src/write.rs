@@ -136,9 +136,7 @@ impl SnapshotStore {
                 "data written"
             );
             let committing = Instant::now();
-            if let Err(e) = self.commit(target, &metadata).await {
-                self.after_failed_commit(&metadata, &written, e).await?;
-            }
+            self.commit(&metadata, &written).await?;
             tracing::info!(
                 duration_ms = spans::millis(committing),
                 "metadata committed"

@@ -1,5 +1,7 @@
 """Spark reads a snapshot akidb-cli wrote, with the schema `akidb-cli snapshot inspect
---spark-schema` prints, from PySpark and from SQL, as docs/READING.md shows.
+--spark-schema` prints, from PySpark and from SQL, as docs/READING.md shows; and what Spark
+writes in that schema (no akidb.* footer keys, every column optional, ids as BINARY) becomes a
+snapshot with `akidb-cli snapshot import`, as docs/READING.md shows too.
 
     python check_spark.py --cli PATH/akidb-cli --out DIR
 
@@ -12,6 +14,7 @@ test says when a Spark release no longer needs the schema and the docs should ch
 import argparse
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -65,6 +68,13 @@ class Spark(unittest.TestCase):
         jsonl = cls.out / "spark-source.jsonl"
         jsonl.write_text("".join(json.dumps(d) + "\n" for d in docs))
         store = cls.out / "spark-store"
+        shutil.rmtree(store, ignore_errors=True)
+        cls.store = store
+        cls.cli_run = staticmethod(
+            lambda *args: subprocess.run(
+                [str(cls.cli), "--store", f"file://{store}", *args], capture_output=True, text=True
+            )
+        )
         run = lambda *args: subprocess.run(  # noqa: E731
             [str(cls.cli), "--store", f"file://{store}", *args], check=True, capture_output=True, text=True
         ).stdout
@@ -115,6 +125,49 @@ class Spark(unittest.TestCase):
         self.check(self.spark.table("snapshot"), "SQL view")
         count = self.spark.sql("SELECT count(*) FROM snapshot WHERE size(vector) = 8").collect()[0][0]
         self.assertEqual(count, ROWS)
+
+    def test_what_spark_writes_is_imported_as_a_snapshot(self):
+        frame = self.spark.read.schema(self.schema).parquet(self.path).repartition(3, "document_id")
+        export = self.store / "spark-export"
+        # Spark's defaults: snappy, INT96 timestamps (read as milliseconds), every column
+        # optional, ids as BINARY, no akidb.* footer keys.
+        frame.write.mode("overwrite").parquet(str(export))
+        files = sorted(str(p) for p in export.glob("part-*.parquet"))
+        self.assertEqual(len(files), 3, files)
+        collection = "0193a5b0-0000-7000-8000-00000005a4c2"
+        imported = self.cli_run("--json", "snapshot", "import", "--collection-id", collection, "--input-parts", *files)
+        self.assertEqual(imported.returncode, 0, imported.stderr)
+        manifest = json.loads(imported.stdout)
+        self.assertEqual((manifest["vector_count"], manifest["dimension"]), (ROWS, DIMENSION))
+        self.assertEqual(len(manifest["parts"]), 3)
+        out = self.out / "spark-imported.jsonl"
+        out.unlink(missing_ok=True)
+        restored = self.cli_run("snapshot", "restore", "--collection-id", collection, "--snapshot-id", "latest",
+                                "--output", str(out))
+        self.assertEqual(restored.returncode, 0, restored.stderr)
+        by_id = {d["document_id"]: d for d in map(json.loads, out.read_text().splitlines())}
+        expected = {d["document_id"]: d for d in source()}
+        self.assertEqual(by_id.keys(), expected.keys())
+        for doc_id, doc in expected.items():
+            got = by_id[doc_id]
+            self.assertEqual([bits(x) for x in got["vector"]], [bits(x) for x in doc["vector"]], doc_id)
+            self.assertEqual(got.get("external_id"), doc.get("external_id"), doc_id)
+            self.assertEqual(got.get("metadata"), doc.get("metadata"), doc_id)
+        first = by_id["0193a5b0-0000-7000-8000-000000000001"]["inserted_at"]
+        self.assertEqual(first, "1969-12-31T23:59:59.000Z")
+
+        # Vectors widened to doubles (what Spark makes of Python floats) are not the schema: the
+        # import names the column and commits nothing.
+        doubles = self.store / "spark-doubles"
+        frame.selectExpr(*[c if c != "vector" else "CAST(vector AS ARRAY<DOUBLE>) AS vector" for c in frame.columns]) \
+            .coalesce(1).write.mode("overwrite").parquet(str(doubles))
+        refused = self.cli_run("snapshot", "import", "--collection-id", collection, "--input-parts",
+                               *(str(p) for p in doubles.glob("part-*.parquet")))
+        self.assertEqual(refused.returncode, 9, refused.stderr)
+        self.assertIn("cannot be imported", refused.stderr)
+        self.assertIn("vector", refused.stderr)
+        listed = json.loads(self.cli_run("--json", "snapshot", "list", "--collection-id", collection).stdout)
+        self.assertEqual(len(listed), 1)
 
     def test_without_the_schema_spark_refuses_the_uuid_column(self):
         with self.assertRaisesRegex(Exception, "PARQUET_TYPE_ILLEGAL|Illegal Parquet type"):

@@ -14,6 +14,11 @@ and the browser build's tests know by heart:
     metadata     {"i": i} for odd i, else none
     inserted_at  1969-12-31T00:00:00.000Z for i = 0 (before 1970), else 1732435200000 + i s
 
+The same documents without any `akidb.*` footer key, as `snapshot import` adopts files (Spark
+cannot write footer keys): pyarrow-keyless.parquet, pyarrow-keyless-nostats.parquet (no column
+statistics either), duckdb-keyless.parquet and polars-keyless.parquet; and
+pyarrow-keyless-two-dimensions.parquet, whose last row has 3 floats and says so.
+
 Three more files break the schema as such tools can: a null vector element in row 3
 (pyarrow-null-element.parquet), a 15-byte id in row 2 (polars-short-id.parquet), and times in
 microseconds (duckdb-micros.parquet: DuckDB's TIMESTAMPTZ).
@@ -71,6 +76,23 @@ def write_pyarrow(out: Path) -> None:
     pq.write_table(pyarrow_table(holed), out / "pyarrow-null-element.parquet")
 
 
+def write_pyarrow_keyless(out: Path) -> None:
+    table = pyarrow_table(VECTORS).replace_schema_metadata(None)
+    pq.write_table(table, out / "pyarrow-keyless.parquet")
+    pq.write_table(table, out / "pyarrow-keyless-nostats.parquet", write_statistics=False)
+    ragged = pa.table(
+        {
+            "document_id": table.column("document_id"),
+            "external_id": table.column("external_id"),
+            "dimension": pa.array([D] * (N - 1) + [D - 1], pa.int32()),
+            "vector": pa.array(VECTORS[:-1] + [VECTORS[-1][:-1]], pa.list_(pa.float32())),
+            "metadata_json": table.column("metadata_json"),
+            "inserted_at": table.column("inserted_at"),
+        }
+    )
+    pq.write_table(ragged, out / "pyarrow-keyless-two-dimensions.parquet")
+
+
 def write_duckdb(out: Path) -> None:
     con = duckdb.connect()
     con.execute(
@@ -85,6 +107,7 @@ def write_duckdb(out: Path) -> None:
     kv = ", ".join(f"'{k}': '{v}'" for k, v in KEYS.items())
     path = out / "duckdb.parquet"
     con.execute(f"COPY docs TO '{path}' (FORMAT parquet, KV_METADATA {{{kv}}})")
+    con.execute(f"COPY docs TO '{out / 'duckdb-keyless.parquet'}' (FORMAT parquet)")
     micros = out / "duckdb-micros.parquet"
     con.execute(
         f"COPY (SELECT * REPLACE (inserted_at::TIMESTAMPTZ AS inserted_at) FROM docs) "
@@ -106,6 +129,7 @@ def write_polars(out: Path) -> None:
         )
 
     frame([u.bytes for u in IDS]).write_parquet(out / "polars.parquet", metadata=KEYS)
+    frame([u.bytes for u in IDS]).write_parquet(out / "polars-keyless.parquet")
     short = [u.bytes for u in IDS]
     short[2] = short[2][:15]
     frame(short).write_parquet(out / "polars-short-id.parquet", metadata=KEYS)
@@ -114,6 +138,7 @@ def write_polars(out: Path) -> None:
 def main_into(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_pyarrow(out)
+    write_pyarrow_keyless(out)
     write_duckdb(out)
     write_polars(out)
 

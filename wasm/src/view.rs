@@ -13,11 +13,13 @@ use wasm_bindgen::JsValue;
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Summary<'a> {
     format: &'static str,
-    collection_id: String,
-    snapshot_id: String,
+    /// The ids and time are `null` for a Parquet file another tool wrote without the
+    /// `akidb.*` footer keys (a part adopted by `snapshot import`).
+    collection_id: Option<String>,
+    snapshot_id: Option<String>,
     /// RFC 3339 for the years 0–9999; `null` beyond, where the milliseconds still are.
     created_at: Option<String>,
-    created_at_millis: i64,
+    created_at_millis: Option<i64>,
     vector_count: u64,
     dimension: u32,
     file_bytes: u64,
@@ -47,10 +49,10 @@ impl<'a> Summary<'a> {
         let info = file.parquet_info();
         Summary {
             format: file.format().extension(),
-            collection_id: header.collection_id.to_string(),
-            snapshot_id: header.snapshot_id.to_string(),
-            created_at: header.created_at.to_rfc3339(),
-            created_at_millis: header.created_at.as_millis(),
+            collection_id: header.map(|h| h.collection_id.to_string()),
+            snapshot_id: header.map(|h| h.snapshot_id.to_string()),
+            created_at: header.and_then(|h| h.created_at.to_rfc3339()),
+            created_at_millis: header.map(|h| h.created_at.as_millis()),
             vector_count: file.vector_count(),
             dimension: file.dimension(),
             file_bytes: file.file_bytes(),

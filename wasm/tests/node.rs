@@ -361,8 +361,9 @@ fn version_is_the_crate_version() {
 }
 
 /// Files in the snapshot schema written by pyarrow, DuckDB and Polars (made by
-/// tests/interop/write_foreign.py, whose docstring gives their five documents).
-const FOREIGN: [(&str, &[u8]); 3] = [
+/// tests/interop/write_foreign.py, whose docstring gives their five documents), with the
+/// `akidb.*` footer keys and without (a v2 part that `snapshot import` adopted).
+const FOREIGN: [(&str, &[u8]); 5] = [
     (
         "pyarrow",
         include_bytes!("../../codec/tests/data/foreign/pyarrow.parquet"),
@@ -375,6 +376,14 @@ const FOREIGN: [(&str, &[u8]); 3] = [
         "polars",
         include_bytes!("../../codec/tests/data/foreign/polars.parquet"),
     ),
+    (
+        "pyarrow-keyless",
+        include_bytes!("../../codec/tests/data/foreign/pyarrow-keyless.parquet"),
+    ),
+    (
+        "duckdb-keyless",
+        include_bytes!("../../codec/tests/data/foreign/duckdb-keyless.parquet"),
+    ),
 ];
 
 #[wasm_bindgen_test]
@@ -383,6 +392,9 @@ fn files_other_tools_wrote_are_inspected_and_read() {
         let info = inspect(bytes.to_vec()).unwrap();
         assert_eq!(number(&info, "vectorCount"), 5.0, "{writer}");
         assert_eq!(number(&info, "dimension"), 4.0, "{writer}");
+        let keyless = writer.ends_with("keyless");
+        assert_eq!(get(&info, "collectionId").is_null(), keyless, "{writer}");
+        assert_eq!(get(&info, "createdAtMillis").is_null(), keyless, "{writer}");
         let page = read_documents(bytes.to_vec(), 0.0, 5.0).unwrap();
         assert_eq!(page.length(), 5, "{writer}");
         for (i, doc) in page.iter().enumerate() {

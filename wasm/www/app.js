@@ -120,7 +120,11 @@ function showSummary(info) {
   text("format", info.format === "parquet" ? "Parquet" : "JSON (legacy)");
   text("compression", info.compression ?? (info.format === "json" ? "none (JSON)" : "unknown"));
   text("file-bytes", bytes(info.fileBytes));
-  text("created-at", info.createdAt ?? `${info.createdAtMillis} ms since 1970`);
+  text(
+    "created-at",
+    info.createdAt ??
+      (info.createdAtMillis == null ? null : `${info.createdAtMillis} ms since 1970`),
+  );
   text("collection-id", info.collectionId);
   text("snapshot-id", info.snapshotId);
   text("schema-version", info.schemaVersion);

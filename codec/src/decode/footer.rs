@@ -16,6 +16,7 @@ use parquet::file::metadata::{
     ColumnChunkMetaData, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData,
 };
 use parquet::file::page_index::offset_index::PageLocation;
+use parquet::file::statistics::Statistics;
 use parquet::schema::types::Type as ParquetType;
 
 use super::slice::FileSlice;
@@ -36,9 +37,12 @@ const HIDDEN_FOOTER_KEYS: &[&str] = &["ARROW:schema"];
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SnapshotInfo {
-    /// Collection, snapshot and creation time.
-    pub header: SnapshotHeader,
-    /// The file's schema version.
+    /// Collection, snapshot and creation time, from the `akidb.*` footer keys; `None` for a
+    /// file another tool wrote in the snapshot schema without them (Spark cannot write them),
+    /// whose count comes from its row groups and dimension from its columns.
+    pub header: Option<SnapshotHeader>,
+    /// The file's schema version ([`SCHEMA_VERSION`] for a file without footer keys, which is
+    /// read as that schema).
     pub schema_version: u32,
     /// Documents in the file.
     pub vector_count: u64,
@@ -174,17 +178,19 @@ impl ParquetFooter {
             .filter_map(|kv| Some((kv.key.clone(), kv.value.clone()?)))
             .collect();
         let created_by = file.created_by().map(str::to_owned);
-        let keys = FooterKeys::read(&footer, created_by.as_deref())?;
-
+        let file_rows = u64::try_from(file.num_rows())
+            .map_err(|_| Error::corruption("the footer declares a negative row count"))?;
+        Limits::check("the document count", "max_rows", file_rows, limits.max_rows)?;
+        let keys = match FooterKeys::read(&footer)? {
+            Some(keys) => keys,
+            None => FooterKeys::of_foreign(&metadata, file_rows, created_by.as_deref())?,
+        };
         Limits::check(
             "the vector dimension",
             "max_dimension",
             keys.dimension.into(),
             limits.max_dimension.into(),
         )?;
-        let file_rows = u64::try_from(file.num_rows())
-            .map_err(|_| Error::corruption("the footer declares a negative row count"))?;
-        Limits::check("the document count", "max_rows", file_rows, limits.max_rows)?;
         if file_rows != keys.vector_count {
             return Err(Error::corruption(format!(
                 "the footer says {} documents (akidb.vector_count) but the file holds {file_rows} rows",
@@ -464,7 +470,7 @@ fn list_element_is_optional(list: &ParquetType) -> bool {
 /// let (bytes, _) = encode_parquet(&docs, &header, &ParquetConfig::default()).unwrap();
 /// let info = inspect_parquet(&bytes, &Limits::default()).unwrap();
 /// assert_eq!((info.vector_count, info.dimension), (1, 3));
-/// assert_eq!(info.header, header);
+/// assert_eq!(info.header, Some(header));
 /// assert_eq!(info.compression, Some(Compression::default()));
 /// assert_eq!(info.footer["akidb.schema_version"], "1");
 /// ```
@@ -607,30 +613,20 @@ fn check_compression(column: &ColumnChunkMetaData, path: &str) -> Result<()> {
     }
 }
 
-/// The `akidb.*` footer keys, parsed.
+/// What the `akidb.*` footer keys say, or what stands for them in a file without them.
 struct FooterKeys {
-    header: SnapshotHeader,
+    header: Option<SnapshotHeader>,
     schema_version: u32,
     vector_count: u64,
     dimension: u32,
 }
 
 impl FooterKeys {
-    fn read(footer: &BTreeMap<String, String>, created_by: Option<&str>) -> Result<Self> {
-        let Some(version) = footer.get(footer_keys::SCHEMA_VERSION) else {
-            return Err(Error::decoding(format!(
-                "the Parquet file has no `{}` footer key, so it was not written as an akidb \
-                 snapshot (it was written by {})",
-                footer_keys::SCHEMA_VERSION,
-                created_by.unwrap_or("an unnamed writer")
-            )));
-        };
-        let schema_version: u32 = parse_key(footer_keys::SCHEMA_VERSION, version)?;
-        if schema_version > SCHEMA_VERSION {
-            return Err(Error::UnsupportedSchemaVersion {
-                found: schema_version,
-                supported: SCHEMA_VERSION,
-            });
+    /// The keys, parsed; `None` when the footer holds no `akidb.*` key at all (a file written
+    /// elsewhere in the snapshot schema). A footer with some keys but not all is damaged.
+    fn read(footer: &BTreeMap<String, String>) -> Result<Option<Self>> {
+        if !footer.keys().any(|k| k.starts_with("akidb.")) {
+            return Ok(None);
         }
         let get = |key: &'static str| {
             footer
@@ -638,6 +634,16 @@ impl FooterKeys {
                 .map(String::as_str)
                 .ok_or_else(|| Error::decoding(format!("the footer key `{key}` is missing")))
         };
+        let schema_version: u32 = parse_key(
+            footer_keys::SCHEMA_VERSION,
+            get(footer_keys::SCHEMA_VERSION)?,
+        )?;
+        if schema_version > SCHEMA_VERSION {
+            return Err(Error::UnsupportedSchemaVersion {
+                found: schema_version,
+                supported: SCHEMA_VERSION,
+            });
+        }
         let collection_id: CollectionId =
             parse_key(footer_keys::COLLECTION_ID, get(footer_keys::COLLECTION_ID)?)?;
         let snapshot_id: SnapshotId =
@@ -646,18 +652,81 @@ impl FooterKeys {
             parse_key(footer_keys::CREATED_AT, get(footer_keys::CREATED_AT)?)?;
         let vector_count = parse_key(footer_keys::VECTOR_COUNT, get(footer_keys::VECTOR_COUNT)?)?;
         let dimension: u32 = parse_key(footer_keys::DIMENSION, get(footer_keys::DIMENSION)?)?;
-        if dimension == 0 || dimension > i32::MAX as u32 {
-            return Err(Error::corruption(format!(
-                "the footer declares vectors of dimension {dimension}"
-            )));
-        }
-        Ok(FooterKeys {
-            header: SnapshotHeader::new(collection_id, snapshot_id, created_at),
+        check_dimension(dimension, "the footer declares")?;
+        Ok(Some(FooterKeys {
+            header: Some(SnapshotHeader::new(collection_id, snapshot_id, created_at)),
             schema_version,
             vector_count,
             dimension,
+        }))
+    }
+
+    /// For a file without footer keys: its rows, and the dimension its columns say, from the
+    /// statistics of the `dimension` column where the writer kept them (every writer does by
+    /// default), else from the number of floats in the first row group that has rows. Either
+    /// is checked again against every row group and row, as for any file.
+    fn of_foreign(metadata: &ParquetMetaData, rows: u64, created_by: Option<&str>) -> Result<Self> {
+        let not_a_snapshot = |why: String| {
+            Error::decoding(format!(
+                "the Parquet file (written by {}) has no `akidb.*` footer keys, and {why}",
+                created_by.unwrap_or("an unnamed writer")
+            ))
+        };
+        let top = |c: &ColumnChunkMetaData| c.column_path().parts().first().cloned();
+        let mut from_stats = None;
+        let mut from_floats = None;
+        for rg in metadata.row_groups().iter().filter(|rg| rg.num_rows() > 0) {
+            for column in rg.columns() {
+                match top(column).as_deref() {
+                    Some(columns::DIMENSION) => {
+                        if let Some(Statistics::Int32(s)) = column.statistics()
+                            && let (Some(&min), Some(&max)) = (s.min_opt(), s.max_opt())
+                        {
+                            if min != max || from_stats.is_some_and(|d| d != i64::from(min)) {
+                                return Err(not_a_snapshot(format!(
+                                    "its `{}` column holds more than one value ({min} to {max}), so its \
+                                     vectors are not all one length",
+                                    columns::DIMENSION
+                                )));
+                            }
+                            from_stats = Some(i64::from(min));
+                        }
+                    }
+                    Some(columns::VECTOR) if from_floats.is_none() => {
+                        from_floats = Some(column.num_values() / rg.num_rows().max(1));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let Some(dimension) = from_stats.or(from_floats) else {
+            return Err(not_a_snapshot(format!(
+                "{}, so the dimension of its vectors is unknown",
+                if rows == 0 {
+                    "no rows".to_owned()
+                } else {
+                    format!("no `{}` column", columns::VECTOR)
+                }
+            )));
+        };
+        let dimension = u32::try_from(dimension).unwrap_or(0);
+        check_dimension(dimension, "its columns declare")?;
+        Ok(FooterKeys {
+            header: None,
+            schema_version: SCHEMA_VERSION,
+            vector_count: rows,
+            dimension,
         })
     }
+}
+
+fn check_dimension(dimension: u32, who: &str) -> Result<()> {
+    if dimension == 0 || dimension > i32::MAX as u32 {
+        return Err(Error::corruption(format!(
+            "{who} vectors of dimension {dimension}"
+        )));
+    }
+    Ok(())
 }
 
 fn parse_key<T: std::str::FromStr>(key: &str, value: &str) -> Result<T>
