@@ -220,7 +220,8 @@ typedef struct {
 
 // What a snapshot file's footer says.
 typedef struct {
-  // The collection's UUID.
+  // The collection's UUID; all zero (the nil UUID), as are `snapshot_id` and
+  // `created_at_ms`, for a file another tool wrote without the `akidb.*` footer keys.
   uint8_t collection_id[16];
   // The snapshot's UUID.
   uint8_t snapshot_id[16];
