@@ -15,6 +15,7 @@ use akidb_snapshot_codec::{
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 use opendal::Buffer;
+use uuid::Uuid;
 
 use crate::error::{Error, Result, Target};
 use crate::store::blocking;
@@ -79,6 +80,16 @@ impl Batch {
                 docs: Arc::clone(&docs),
                 range: start..(start + rows).min(len),
             })
+    }
+
+    /// The ids of its rows, in order.
+    pub(crate) fn ids(&self) -> Box<dyn Iterator<Item = Uuid> + '_> {
+        match self {
+            Batch::Documents { docs, range } => {
+                Box::new(docs[range.clone()].iter().map(|d| d.document_id))
+            }
+            Batch::Arrow(batch) => Box::new(crate::ids::ids_of(batch)),
+        }
     }
 
     /// How many rows the batch holds.

@@ -32,9 +32,14 @@ impl SnapshotStore {
         let target = Target::default();
         let now = SystemTime::now();
         let mut removed = Vec::new();
-        // Pending snapshots before manifests: one committed meanwhile has its manifest by the
-        // time the manifests are read, so its parts are marked either way.
-        let pending = self.young_pending(now, grace, &mut removed).await?;
+        // Manifests before pending records, and a record's age judged at `now`, taken before
+        // either listing. A create that builds on a snapshot records the reused parts before
+        // it checks that the snapshot still exists: if a delete took that snapshot's manifest
+        // before the listing, the record was there before the listing too, and is young at
+        // `now` unless the create began more than `grace` ago; then, creates being shorter
+        // than `grace`, its own manifest was committed before `now` and is in the listing.
+        // Records are never removed on commit, only by gc once old, so the same holds for a
+        // many-writer snapshot committed while gc runs.
         let mut committed = BTreeSet::new();
         let mut data = Vec::new();
         for key in self.list_keys(keys::ROOT).await? {
@@ -47,7 +52,7 @@ impl SnapshotStore {
             }
         }
         let (mut live, unsure) = self.live_parts(&committed).await?;
-        live.extend(pending);
+        live.extend(self.young_pending(now, grace, &mut removed).await?);
 
         for (c, s, key) in data {
             if committed.contains(&(c, s)) {
@@ -112,8 +117,9 @@ impl SnapshotStore {
         for ((c, s), keys) in records {
             let target = Target::snapshot(c, s);
             let mut abandoned = true;
+            // Without a modification time, a record is as old as its snapshot's id.
             for key in &keys {
-                abandoned &= self.is_older(target, key, None, now, grace).await?;
+                abandoned &= (self.is_older(target, key, v7_time(s.as_uuid()), now, grace)).await?;
             }
             if abandoned {
                 for key in keys {

@@ -3,7 +3,6 @@
 //! server-side copy where the store has one), read whole and checked as a restore checks a
 //! part, hashed, and named by the manifest that commits the snapshot.
 
-use std::collections::HashSet;
 use std::time::Instant;
 
 use akidb_snapshot_codec::{
@@ -11,12 +10,12 @@ use akidb_snapshot_codec::{
     columns,
 };
 use arrow_array::RecordBatch;
-use arrow_array::cast::AsArray;
 use tracing::Instrument;
 use tracing::field::Empty;
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorKind, Result, Target};
+use crate::ids::{IdSet, ids_of};
 use crate::keys;
 use crate::metrics;
 use crate::spans;
@@ -111,7 +110,7 @@ impl SnapshotStore {
                 "no files to import: name at least one",
             ));
         }
-        let mut ids = DistinctIds::default();
+        let mut ids = IdSet::default();
         let mut parts = Vec::with_capacity(sources.len());
         let mut first: Option<(&str, u32, Option<Compression>)> = None;
         for source in sources {
@@ -130,7 +129,7 @@ impl SnapshotStore {
             let mut row = 0;
             let (summary, compression) = self
                 .read_new_part(target, &key, |batch| {
-                    ids.add(batch, &mut row)
+                    add_distinct(&mut ids, batch, &mut row)
                         .map_err(|reason| Error::validation(target, reason))
                 })
                 .await
@@ -213,28 +212,17 @@ fn importing(target: Target, source: &str, err: Error) -> Error {
     }
 }
 
-/// The document ids seen so far, to refuse one seen twice.
-#[derive(Default)]
-struct DistinctIds(HashSet<u128>);
-
-impl DistinctIds {
-    /// Adds the ids of `batch` (of the snapshot schema), whose first row is row `*row` of its
-    /// file; advances `*row`.
-    fn add(&mut self, batch: &RecordBatch, row: &mut u64) -> std::result::Result<(), String> {
-        let ids = batch
-            .column_by_name(columns::DOCUMENT_ID)
-            .and_then(|c| c.as_fixed_size_binary_opt())
-            .ok_or_else(|| format!("a decoded batch has no `{}`", columns::DOCUMENT_ID))?;
-        for id in ids.iter().flatten() {
-            let id = Uuid::from_slice(id).unwrap_or_default();
-            if !self.0.insert(id.as_u128()) {
-                return Err(format!(
-                    "row {row}: `{}` {id} appears again (a snapshot holds each document once)",
-                    columns::DOCUMENT_ID
-                ));
-            }
-            *row += 1;
+/// Adds the ids of `batch`, whose first row is row `*row` of its file, to `ids`, refusing one
+/// already there; advances `*row`.
+fn add_distinct(ids: &mut IdSet, batch: &RecordBatch, row: &mut u64) -> Result<(), String> {
+    for id in ids_of(batch) {
+        if !ids.insert(id) {
+            return Err(format!(
+                "row {row}: `{}` {id} appears again (a snapshot holds each document once)",
+                columns::DOCUMENT_ID
+            ));
         }
-        Ok(())
+        *row += 1;
     }
+    Ok(())
 }

@@ -81,6 +81,12 @@ pub(crate) fn receipt_key(
     )
 }
 
+/// `pending/{collection_id}/{snapshot_id}/reused.json`: the parts of another snapshot that a
+/// create builds on, recorded before it relies on them.
+pub(crate) fn reused_key(collection_id: CollectionId, snapshot_id: SnapshotId) -> String {
+    format!("{}reused.json", pending_prefix(collection_id, snapshot_id))
+}
+
 /// What a key under [`ROOT`] or [`PARTS_ROOT`] names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Key {
@@ -152,6 +158,7 @@ mod tests {
         assert!(metadata_key(c, s).starts_with(&collection_prefix(c)));
         assert_eq!(Key::parse(&begin_key(c, s)), Some(Key::Pending(c, s)));
         assert_eq!(Key::parse(&receipt_key(c, s, 4)), Some(Key::Pending(c, s)));
+        assert_eq!(Key::parse(&reused_key(c, s)), Some(Key::Pending(c, s)));
         let p = Uuid::from_u128(3);
         for kind in [PartKind::Data, PartKind::Tombstones] {
             assert_eq!(

@@ -51,6 +51,7 @@ mod config;
 mod encoder;
 mod error;
 mod gc;
+mod ids;
 mod import;
 mod keys;
 mod layout;

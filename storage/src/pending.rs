@@ -55,6 +55,16 @@ pub struct ShardReceipt {
     pub compression: Compression,
 }
 
+/// What a create that builds on another snapshot (an append) records before it relies on that
+/// snapshot's parts: while the record is younger than gc's grace period, gc keeps them, even
+/// if the base is deleted meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Reused {
+    pub(crate) base_snapshot_id: SnapshotId,
+    /// The keys of the base's parts.
+    pub(crate) parts: Vec<String>,
+}
+
 impl SnapshotStore {
     /// Begins a snapshot that `shards` writers create together, one shard each
     /// ([`try_create_shard_stream`](Self::try_create_shard_stream)), and
@@ -194,8 +204,10 @@ impl SnapshotStore {
 
     /// Commits a begun snapshot: its manifest lists the parts of every shard, shard 0's first.
     /// Refuses, naming them, while shards are missing, and refuses shards whose dimension
-    /// disagrees; then the pending records are removed. [`Error::AlreadyExists`] if the
-    /// snapshot is committed already.
+    /// disagrees. [`Error::AlreadyExists`] if the snapshot is committed already.
+    ///
+    /// The pending records stay until gc removes them, once older than its grace period: a gc
+    /// that listed the manifests just before this commit still finds the parts through them.
     pub async fn commit_snapshot(
         &self,
         collection_id: CollectionId,
@@ -205,19 +217,8 @@ impl SnapshotStore {
         let span = tracing::info_span!("commit_snapshot", %collection_id, %snapshot_id);
         async move {
             let started = Instant::now();
-            let begun = match self.begun(collection_id, snapshot_id).await {
-                Err(Error::NotFound { .. })
-                    if self
-                        .exists(target, &keys::metadata_key(collection_id, snapshot_id))
-                        .await? =>
-                {
-                    return Err(Error::AlreadyExists {
-                        target,
-                        key: keys::metadata_key(collection_id, snapshot_id),
-                    });
-                }
-                begun => begun?,
-            };
+            self.refuse_committed(collection_id, snapshot_id).await?;
+            let begun = self.begun(collection_id, snapshot_id).await?;
             let receipts = self.receipts(collection_id, snapshot_id).await?;
             let missing: Vec<String> = (0..begun.shards)
                 .filter(|i| !receipts.contains_key(i))
@@ -255,7 +256,6 @@ impl SnapshotStore {
                 .map_err(|e| Error::codec(target, e))?;
             // The parts stay on failure: the receipts still name them, for a retry or abort.
             self.commit(&manifest, &[]).await?;
-            self.remove_pending(collection_id, snapshot_id).await;
             metrics::record_create(&manifest, started.elapsed());
             tracing::info!(
                 rows = manifest.vector_count,
@@ -270,12 +270,14 @@ impl SnapshotStore {
     }
 
     /// Discards a begun snapshot: the parts its shards wrote and its pending records.
-    /// [`Error::NotFound`] if nothing is pending under that id.
+    /// [`Error::NotFound`] if nothing is pending under that id, [`Error::AlreadyExists`] if it
+    /// is committed (delete it instead).
     pub async fn abort_snapshot(
         &self,
         collection_id: CollectionId,
         snapshot_id: SnapshotId,
     ) -> Result<()> {
+        self.refuse_committed(collection_id, snapshot_id).await?;
         self.begun(collection_id, snapshot_id).await?;
         let parts = self.pending_parts(collection_id, snapshot_id).await?;
         self.remove_uncommitted(&parts).await;
@@ -284,19 +286,66 @@ impl SnapshotStore {
         Ok(())
     }
 
-    /// The keys of the parts that the receipts of a pending snapshot name.
+    /// [`Error::AlreadyExists`] if the snapshot is committed.
+    async fn refuse_committed(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) -> Result<()> {
+        let target = Target::snapshot(collection_id, snapshot_id);
+        let marker = keys::metadata_key(collection_id, snapshot_id);
+        if self.exists(target, &marker).await? {
+            return Err(Error::AlreadyExists {
+                target,
+                key: marker,
+            });
+        }
+        Ok(())
+    }
+
+    /// The keys of the parts that the records of a pending snapshot name: those its shards
+    /// wrote, and those of a base it builds on.
     pub(crate) async fn pending_parts(
         &self,
         collection_id: CollectionId,
         snapshot_id: SnapshotId,
     ) -> Result<Vec<String>> {
-        Ok(self
+        let mut parts: Vec<String> = self
             .receipts(collection_id, snapshot_id)
             .await?
             .into_values()
             .flat_map(|r| r.parts)
             .map(|p| p.key)
-            .collect())
+            .collect();
+        let target = Target::snapshot(collection_id, snapshot_id);
+        match self
+            .read_record::<Reused>(target, &keys::reused_key(collection_id, snapshot_id))
+            .await
+        {
+            Ok(reused) => parts.extend(reused.parts),
+            Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(parts)
+    }
+
+    /// Records that the snapshot `target` being created relies on the parts of `base`.
+    pub(crate) async fn record_reused(
+        &self,
+        target: Target,
+        base: &SnapshotMetadata,
+    ) -> Result<()> {
+        let (Some(c), Some(s)) = (target.collection_id, target.snapshot_id) else {
+            return Err(Error::Internal {
+                reason: "parts reused for no snapshot".to_owned(),
+            });
+        };
+        let record = Reused {
+            base_snapshot_id: base.snapshot_id,
+            parts: base.parts.iter().map(|p| p.key.clone()).collect(),
+        };
+        self.write_record(target, &keys::reused_key(c, s), &record)
+            .await
     }
 
     async fn begun(&self, collection_id: CollectionId, snapshot_id: SnapshotId) -> Result<Begun> {
@@ -340,7 +389,11 @@ impl SnapshotStore {
     }
 
     /// Removes a pending snapshot's records; what cannot be removed gc removes later.
-    async fn remove_pending(&self, collection_id: CollectionId, snapshot_id: SnapshotId) {
+    pub(crate) async fn remove_pending(
+        &self,
+        collection_id: CollectionId,
+        snapshot_id: SnapshotId,
+    ) {
         let prefix = keys::pending_prefix(collection_id, snapshot_id);
         if let Err(e) = self.operator().delete_with(&prefix).recursive(true).await {
             tracing::warn!(%prefix, error = %e, "could not remove pending records; gc will");

@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use akidb_snapshot_codec::{
-    CollectionId, DocumentValidator, FileSummary, PartEntry, PartKind, SnapshotHeader, SnapshotId,
-    SnapshotMetadata, VectorDocument,
+    CollectionId, DocumentRef, DocumentValidator, FileSummary, PartEntry, PartKind, SnapshotHeader,
+    SnapshotId, SnapshotMetadata, VectorDocument,
 };
 use arrow_array::RecordBatch;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::encoder::{Batch, Encoder, Encoding, Spool};
 use crate::error::{BoxError, Error, Result, Target};
+use crate::ids::{IdSet, ids_of};
 use crate::keys;
 use crate::metrics;
 use crate::spans;
@@ -67,7 +68,7 @@ impl SnapshotStore {
         E: Into<BoxError>,
     {
         let batches = split_batches(batches, encoding.batch_rows(), Batch::split);
-        self.create(collection_id, encoding, batches).await
+        self.create(collection_id, None, encoding, batches).await
     }
 
     /// As [`try_create_snapshot_stream`](Self::try_create_snapshot_stream), from Arrow batches
@@ -85,7 +86,52 @@ impl SnapshotStore {
         E: Into<BoxError>,
     {
         let batches = split_batches(batches, encoding.batch_rows(), Batch::split_arrow);
-        self.create(collection_id, encoding, batches).await
+        self.create(collection_id, None, encoding, batches).await
+    }
+
+    /// Creates a snapshot of collection `collection_id` holding the documents of snapshot
+    /// `base` and then those of `batches`, which must be new: the base's parts are reused as
+    /// they are (nothing of them is rewritten), and only the new documents are written, as
+    /// parts of their own. The manifest names `base` as its parent. The base must be a format
+    /// v2 snapshot, and the store configured for format v2 Parquet.
+    ///
+    /// Before it relies on the base's parts, the create records them under `pending/`, then
+    /// checks that the base still exists: a delete of the base and a gc meanwhile cannot take
+    /// them (docs/FORMAT.md, "Append"). It then reads the base's ids (the whole base is read
+    /// and verified) to refuse a document already there: [`Error::Codec`] of kind validation,
+    /// naming it.
+    pub async fn try_append_snapshot_stream<S, E>(
+        &self,
+        collection_id: CollectionId,
+        base: SnapshotId,
+        encoding: &Encoding,
+        batches: S,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<Vec<VectorDocument>, E>> + Send,
+        E: Into<BoxError>,
+    {
+        let batches = split_batches(batches, encoding.batch_rows(), Batch::split);
+        self.create(collection_id, Some(base), encoding, batches)
+            .await
+    }
+
+    /// As [`try_append_snapshot_stream`](Self::try_append_snapshot_stream), from Arrow
+    /// batches.
+    pub async fn try_append_snapshot_arrow<S, E>(
+        &self,
+        collection_id: CollectionId,
+        base: SnapshotId,
+        encoding: &Encoding,
+        batches: S,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<RecordBatch, E>> + Send,
+        E: Into<BoxError>,
+    {
+        let batches = split_batches(batches, encoding.batch_rows(), Batch::split_arrow);
+        self.create(collection_id, Some(base), encoding, batches)
+            .await
     }
 
     /// Creates a snapshot of `docs`, encoding them a row group at a time without copying.
@@ -96,13 +142,14 @@ impl SnapshotStore {
         docs: Vec<VectorDocument>,
     ) -> Result<SnapshotMetadata> {
         let batches = Batch::split(docs, encoding.batch_rows()).map(Ok::<_, BoxError>);
-        self.create(collection_id, encoding, stream::iter(batches))
+        self.create(collection_id, None, encoding, stream::iter(batches))
             .await
     }
 
     async fn create<S, E>(
         &self,
         collection_id: CollectionId,
+        base: Option<SnapshotId>,
         encoding: &Encoding,
         batches: S,
     ) -> Result<SnapshotMetadata>
@@ -114,19 +161,47 @@ impl SnapshotStore {
             SnapshotHeader::new(collection_id, SnapshotId::from_uuid(Uuid::now_v7()), now());
         let span = tracing::info_span!("create_snapshot", %collection_id,
             snapshot_id = %header.snapshot_id, format = encoding.format().extension(),
+            base = base.map(tracing::field::display),
             vector_count = Empty, size_bytes = Empty, duration_ms = Empty);
         let operation = span.clone();
         async move {
             let started = Instant::now();
             let target = Target::snapshot(header.collection_id, header.snapshot_id);
-            let batches = input_errors(target, batches);
             let in_parts =
                 matches!(encoding, Encoding::Parquet(_)) && self.layout().format_version >= 2;
-            let (metadata, written) = if in_parts {
-                let (parts, dimension) = self.write_parts(header, encoding, batches).await?;
-                self.manifest_of(header, encoding, parts, dimension).await?
+            let base = match base {
+                Some(base) if in_parts => Some(Base::reserve(self, target, base).await?),
+                Some(_) => {
+                    return Err(Error::validation(
+                        target,
+                        "an append writes format v2 parts: the store is configured for format \
+                         v1 or JSON",
+                    ));
+                }
+                None => None,
+            };
+            let batches = input_errors(target, batches);
+            let written = if in_parts {
+                let batches = new_documents(target, base.as_ref(), batches);
+                match self.write_parts(header, encoding, batches).await {
+                    Ok((parts, dimension)) => {
+                        self.manifest_of(header, encoding, base.as_ref(), parts, dimension)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
             } else {
-                self.write_single(header, encoding, batches).await?
+                self.write_single(header, encoding, batches).await
+            };
+            let (metadata, written) = match written {
+                Ok(written) => written,
+                Err(e) => {
+                    if base.is_some() {
+                        self.remove_pending(header.collection_id, header.snapshot_id)
+                            .await;
+                    }
+                    return Err(e);
+                }
             };
             tracing::info!(
                 rows = metadata.vector_count,
@@ -236,20 +311,35 @@ impl SnapshotStore {
         Ok(finishing.done())
     }
 
-    /// The manifest of a snapshot of `parts`, or, if they make none, an error after removing
-    /// them. Returns it with the keys of the parts.
+    /// The manifest of a snapshot of the parts of `base` (if any) and then `parts`, or, if
+    /// they make none, an error after removing `parts` (never the base's). Returns it with the
+    /// keys of `parts`, the files this create wrote.
     pub(crate) async fn manifest_of(
         &self,
         header: SnapshotHeader,
         encoding: &Encoding,
+        base: Option<&Base>,
         parts: Vec<PartEntry>,
         dimension: u32,
     ) -> Result<(SnapshotMetadata, Vec<String>)> {
         let target = Target::snapshot(header.collection_id, header.snapshot_id);
         let keys: Vec<String> = parts.iter().map(|p| p.key.clone()).collect();
-        let manifest =
-            SnapshotMetadata::manifest(&header, encoding.compression(), dimension, parts, None)
-                .map_err(|e| Error::codec(target, e));
+        let manifest = match base {
+            Some(base) if base.metadata.dimension != dimension => Err(Error::validation(
+                target,
+                format!(
+                    "the new documents have dimension {dimension}, those of base snapshot {} {}",
+                    base.metadata.snapshot_id, base.metadata.dimension
+                ),
+            )),
+            _ => {
+                let reused = base.map(|b| b.metadata.parts.clone()).unwrap_or_default();
+                let all = reused.into_iter().chain(parts).collect();
+                let parent = base.map(|b| b.metadata.snapshot_id);
+                SnapshotMetadata::manifest(&header, encoding.compression(), dimension, all, parent)
+                    .map_err(|e| Error::codec(target, e))
+            }
+        };
         match manifest {
             Ok(manifest) => Ok((manifest, keys)),
             Err(e) => {
@@ -258,6 +348,96 @@ impl SnapshotStore {
             }
         }
     }
+}
+
+/// The snapshot an append builds on, its parts recorded under `pending/` for the create.
+pub(crate) struct Base {
+    metadata: SnapshotMetadata,
+    ids: IdSet,
+}
+
+impl Base {
+    /// Records the parts of snapshot `base` for the create of `target`, then checks that the
+    /// base still exists (in this order: see gc.rs) and reads its ids. On failure the record
+    /// is removed.
+    async fn reserve(store: &SnapshotStore, target: Target, base: SnapshotId) -> Result<Base> {
+        let (Some(collection_id), Some(snapshot_id)) = (target.collection_id, target.snapshot_id)
+        else {
+            return Err(Error::Internal {
+                reason: "an append to no snapshot".to_owned(),
+            });
+        };
+        let metadata = store.metadata(collection_id, base).await?;
+        if !metadata.is_manifest() {
+            return Err(Error::validation(
+                target,
+                format!(
+                    "base snapshot {base} is format v1, one file that cannot be shared: `snapshot \
+                     migrate --from-format parquet-v1 --to-format parquet` makes it parts"
+                ),
+            ));
+        }
+        store.record_reused(target, &metadata).await?;
+        let reserved = async {
+            let again = store.metadata(collection_id, base).await?;
+            if again != metadata {
+                return Err(Error::corruption(
+                    target,
+                    format!("the manifest of base snapshot {base} changed while it was read"),
+                ));
+            }
+            let mut ids = IdSet::default();
+            let mut rows = store.restore_snapshot_arrow(collection_id, base).await?;
+            while let Some(batches) = rows.try_next().await? {
+                for batch in &batches {
+                    ids_of(batch).for_each(|id| {
+                        ids.insert(id);
+                    });
+                }
+            }
+            tracing::info!(%base, parts = metadata.parts.len(), ids = ids.len(),
+                "base reserved");
+            Ok(Base { metadata, ids })
+        }
+        .await;
+        if reserved.is_err() {
+            store.remove_pending(collection_id, snapshot_id).await;
+        }
+        reserved
+    }
+}
+
+/// `batches`, refusing a document that `base` holds already: an append adds documents only.
+fn new_documents(
+    target: Target,
+    base: Option<&Base>,
+    batches: impl Stream<Item = Result<Batch>> + Send,
+) -> impl Stream<Item = Result<Batch>> + Send {
+    let mut position = 0u64;
+    batches.map(move |batch| {
+        let batch = batch?;
+        if let Some(base) = base {
+            let known = batch
+                .ids()
+                .enumerate()
+                .find(|(_, id)| base.ids.contains(*id));
+            if let Some((row, id)) = known {
+                return Err(Error::Codec {
+                    target,
+                    source: akidb_snapshot_codec::Error::Validation {
+                        document: DocumentRef::new(position + row as u64, id),
+                        reason: format!(
+                            "document {id} is in base snapshot {} already: an append adds new \
+                             documents only",
+                            base.metadata.snapshot_id
+                        ),
+                    },
+                });
+            }
+        }
+        position += batch.len() as u64;
+        Ok(batch)
+    })
 }
 
 /// `batches` with their errors as [`Error::Input`] of the snapshot `target`.

@@ -67,13 +67,29 @@ async fn shards_written_by_many_writers_commit_as_one_snapshot() {
         let restored = backend.snapshotter().restore_snapshot(c, s).await.unwrap();
         assert_eq!(restored, inputs.concat(), "{}: shard 0's first", store.name);
         assert_eq!(backend.store().list_snapshots(c).await.unwrap().len(), 1);
+        // The records stay for gc, which removes them once older than its grace period.
         assert!(
-            keys_under(&backend, "pending/").await.is_empty(),
+            !keys_under(&backend, "pending/").await.is_empty(),
             "{}",
             store.name
         );
         let again = backend.store().commit_snapshot(c, s).await.unwrap_err();
         assert_eq!(again.kind(), ErrorKind::AlreadyExists, "{again}");
+        let err = backend.store().abort_snapshot(c, s).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+        backend.store().gc(std::time::Duration::ZERO).await.unwrap();
+        assert!(keys_under(&backend, "pending/").await.is_empty());
+        assert_eq!(
+            backend
+                .snapshotter()
+                .restore_snapshot(c, s)
+                .await
+                .unwrap()
+                .len(),
+            1_500,
+            "{}: abort and gc left the committed parts",
+            store.name
+        );
     }
 }
 
