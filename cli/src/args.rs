@@ -200,8 +200,18 @@ pub(crate) struct CreateArgs {
     #[command(flatten)]
     pub(crate) collection: CollectionArgs,
     /// The documents: .jsonl/.ndjson, .npy, .parquet or .json.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) input: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "append")]
+    pub(crate) input: Option<PathBuf>,
+    /// Build on this snapshot (a UUID or `latest`, format v2): the new snapshot holds its
+    /// documents, whose parts it shares unchanged, then those of --append. The base's parts
+    /// are recorded under pending/ first, so a delete of the base and a gc meanwhile cannot
+    /// take them.
+    #[arg(long, value_name = "UUID|latest", requires = "append", conflicts_with_all = ["input", "snapshot_id"])]
+    pub(crate) base: Option<SnapshotRef>,
+    /// The documents to add to --base (same formats as --input): each must be new, not in the
+    /// base; only they are written.
+    #[arg(long, value_name = "FILE", requires = "base")]
+    pub(crate) append: Option<PathBuf>,
     /// The snapshot's format: parquet (format v2, parts), parquet-v1 (one file, for readers
     /// older than format v2) or json. [default: the config's snapshotter_type and
     /// format_version, else parquet]

@@ -150,10 +150,16 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
         config.concurrency = Some(parts);
     }
     let backend = StorageBackend::from_config(config)?;
-    let input = Input::open(&args.input)?;
+    let (store, collection_id) = (backend.store(), args.collection.collection_id);
+    let base = match args.base {
+        Some(base) => Some(resolve(&backend, collection_id, base).await?.snapshot_id),
+        None => None,
+    };
+    let path = args.append.as_ref().or(args.input.as_ref());
+    let path = path.ok_or_else(|| CliError::usage("--input or --append names the documents"))?;
+    let input = Input::open(path)?;
     let encoding = backend.encoding();
     let bar = progress(global, input.total(), "encoding");
-    let (store, collection_id) = (backend.store(), args.collection.collection_id);
     if let (Some(snapshot_id), Some(shard)) = (args.snapshot_id, args.shard) {
         let written = match input.stream(encoding.batch_rows(), bar.clone()) {
             Rows::Documents(docs) => {
@@ -183,15 +189,25 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
         }
         return Ok(());
     }
-    let created = match input.stream(encoding.batch_rows(), bar.clone()) {
-        Rows::Documents(docs) => {
+    let created = match (input.stream(encoding.batch_rows(), bar.clone()), base) {
+        (Rows::Documents(docs), None) => {
             store
                 .try_create_snapshot_stream(collection_id, &encoding, docs)
                 .await
         }
-        Rows::Arrow(batches) => {
+        (Rows::Arrow(batches), None) => {
             store
                 .try_create_snapshot_arrow(collection_id, &encoding, batches)
+                .await
+        }
+        (Rows::Documents(docs), Some(base)) => {
+            store
+                .try_append_snapshot_stream(collection_id, base, &encoding, docs)
+                .await
+        }
+        (Rows::Arrow(batches), Some(base)) => {
+            store
+                .try_append_snapshot_arrow(collection_id, base, &encoding, batches)
                 .await
         }
     };
@@ -217,6 +233,12 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
                 metadata.size_bytes
             )
         );
+        if let Some(base) = metadata.parent_snapshot_id {
+            eprintln!(
+                "built on snapshot {base}: {} part(s) in all, the base's shared as they are",
+                metadata.parts.len()
+            );
+        }
     }
     Ok(())
 }

@@ -495,6 +495,51 @@ fn import_adopts_files_in_the_store_by_location_or_key() {
 }
 
 #[test]
+fn an_append_builds_on_a_snapshot_and_writes_only_the_new_documents() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    let lines = |range: std::ops::Range<u32>| -> String {
+        range
+            .map(|i| format!("{{\"document_id\": \"00000000-0000-4000-8000-{i:012}\", \"vector\": [{i}, 1]}}\n"))
+            .collect()
+    };
+    std::fs::write(cli.path("old.jsonl"), lines(1..6)).unwrap();
+    std::fs::write(cli.path("new.jsonl"), lines(6..9)).unwrap();
+    std::fs::write(cli.path("again.jsonl"), lines(5..7)).unwrap();
+    let base = cli.json(&format!("snapshot create --collection-id {c} --input old.jsonl"));
+    let appended = cli.json(&format!(
+        "snapshot create --collection-id {c} --base latest --append new.jsonl"
+    ));
+    assert_eq!(appended["parent_snapshot_id"], base["snapshot_id"]);
+    assert_eq!(appended["vector_count"], 8);
+    assert_eq!(appended["parts"][0], base["parts"][0], "shared as it is");
+    cli.ok(&format!(
+        "snapshot restore --collection-id {c} --snapshot-id latest --output all.jsonl"
+    ));
+    let ids: Vec<String> = read_jsonl(&cli.path("all.jsonl"))
+        .iter()
+        .map(|d| d["document_id"].as_str().unwrap()[34..].to_owned())
+        .collect();
+    assert_eq!(ids, ["01", "02", "03", "04", "05", "06", "07", "08"]);
+
+    // A document of the base again: named by its line, nothing committed.
+    let err = cli.fails(
+        3,
+        &format!("snapshot create --collection-id {c} --base latest --append again.jsonl"),
+    );
+    assert!(
+        err.contains("is in base snapshot") && err.contains("line 1 of again.jsonl"),
+        "{err}"
+    );
+    let listed = cli.json(&format!("snapshot list --collection-id {c}"));
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    cli.fails(
+        2,
+        &format!("snapshot create --collection-id {c} --base latest --input old.jsonl"),
+    );
+}
+
+#[test]
 fn npy_of_either_byte_order_restores_value_for_value() {
     let cli = Cli::local();
     let rows: Vec<Vec<f32>> = docs(7, 5, 3).into_iter().map(|d| d.vector).collect();

@@ -1,7 +1,8 @@
-//! Kills a real `akidb-cli` process (SIGKILL) at many points of `snapshot create`, `delete` and
-//! `migrate`, on the local store and on the S3 test server, then checks what the commit
-//! protocol promises: every listed snapshot verifies, none is half-written, `gc` removes what
-//! the killed runs left, a retried command succeeds, and no source is lost by a migration.
+//! Kills a real `akidb-cli` process (SIGKILL) at many points of `snapshot create`, `delete`,
+//! `migrate` and an append (`create --base`) racing a delete of its base and a gc, on the local
+//! store and on the S3 test server, then checks what the commit protocol promises: every listed
+//! snapshot verifies, none is half-written, `gc` removes what the killed runs left, a retried
+//! command succeeds, and no source is lost by a migration.
 //!
 //! `AKIDB_CRASH_KILLS` sets how many kills each command gets per store (default 10).
 
@@ -316,6 +317,96 @@ async fn killed_migrations_lose_no_source() {
         ));
     }
     record("crashes-migrate", &figures.join("; "));
+}
+
+/// An append (`snapshot create --base B --append F`) killed at many points while, meanwhile, B
+/// is deleted and gc runs. On the local store B's parts are made older than gc's grace period
+/// first, so that only the append's pending record keeps them. Whatever the order: every listed
+/// snapshot verifies, an append that committed holds B's documents and its own, and gc then
+/// leaves neither pending records nor orphans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_appends_racing_a_delete_of_their_base_and_gc_lose_no_listed_snapshot() {
+    const GRACE: Duration = Duration::from_secs(3600);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("new.npy");
+    let mut next = random(3);
+    let values = std::iter::repeat_with(|| (next() >> 40) as f32 / (1u64 << 24) as f32);
+    write_npy(&input, 20_000, 64, values.take(20_000 * 64));
+    let mut figures = Vec::new();
+    for (store, root) in stores() {
+        let uri = store.uri.as_str();
+        let c = collection();
+        let mut checker = Checker::new(uri);
+        let mut config = StorageBackendConfig::with_uri(uri);
+        config.part_rows = 5_000;
+        let writer = StorageBackend::from_config(config).unwrap();
+        let base = |seed: u64| {
+            let writer = writer.clone();
+            async move {
+                let docs = docs(20_000, 64, seed);
+                let id = writer
+                    .snapshotter()
+                    .create_snapshot(c, docs.clone())
+                    .await
+                    .unwrap();
+                (id, docs)
+            }
+        };
+        let append = |base: SnapshotId| {
+            let (c, base) = (c.to_string(), base.to_string());
+            ["snapshot", "create", "--collection-id", &c, "--base", &base, "--append"]
+                .map(String::from)
+                .into_iter()
+                .chain(input.to_str().map(String::from))
+                .collect::<Vec<_>>()
+        };
+        let (first, _) = base(0).await;
+        let span = run(uri, &append(first));
+        let (mut killed, mut committed) = (0, 0);
+        // Some runs end before their kill; the delete comes at a quarter, half or three
+        // quarters of the way to it.
+        for (i, at) in points(span.mul_f64(1.5), kills()).enumerate() {
+            let (b, old) = base(i as u64 + 1).await;
+            if let Some(root) = &root {
+                let parts = writer.store().metadata(c, b).await.unwrap().parts;
+                let when = std::time::SystemTime::now() - 2 * GRACE;
+                for part in parts {
+                    let file = std::fs::File::options()
+                        .write(true)
+                        .open(root.join(&part.key))
+                        .unwrap();
+                    file.set_modified(when).unwrap();
+                }
+            }
+            let (uri_owned, args) = (uri.to_owned(), append(b));
+            let appending =
+                tokio::task::spawn_blocking(move || run_killed(&uri_owned, &args, at));
+            tokio::time::sleep(at.mul_f64((i % 3 + 1) as f64 / 4.0)).await;
+            writer.store().delete_snapshot(c, b).await.unwrap();
+            writer.store().gc(GRACE).await.unwrap();
+            killed += usize::from(appending.await.unwrap());
+            tokio::time::sleep(SETTLE).await;
+            for id in checker.listed(c).await {
+                let m = checker.backend.store().metadata(c, id).await.unwrap();
+                if m.parent_snapshot_id == Some(b) {
+                    committed += 1;
+                    let restored = checker.restore(c, id).await;
+                    assert_eq!(restored.len(), 40_000);
+                    assert_eq!(restored[..20_000], old[..], "the base's documents first");
+                }
+            }
+        }
+        checker.collect(uri, root.as_deref()).await;
+        checker.listed(c).await;
+        let pending = checker.backend.store().operator().list_with("pending/").recursive(true);
+        assert!(pending.await.unwrap().iter().all(|e| !e.metadata().is_file()));
+        figures.push(format!(
+            "{}: {killed} kills of {} appends racing a delete and gc, {committed} committed",
+            store.name,
+            kills()
+        ));
+    }
+    record("crashes-append", &figures.join("; "));
 }
 
 /// Each source's documents are in the store: in the source itself or in its conversion.

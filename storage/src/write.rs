@@ -427,8 +427,8 @@ fn new_documents(
                     source: akidb_snapshot_codec::Error::Validation {
                         document: DocumentRef::new(position + row as u64, id),
                         reason: format!(
-                            "document {id} is in base snapshot {} already: an append adds new \
-                             documents only",
+                            "it is in base snapshot {} already: an append adds new documents \
+                             only",
                             base.metadata.snapshot_id
                         ),
                     },
