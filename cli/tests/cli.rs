@@ -506,7 +506,9 @@ fn an_append_builds_on_a_snapshot_and_writes_only_the_new_documents() {
     std::fs::write(cli.path("old.jsonl"), lines(1..6)).unwrap();
     std::fs::write(cli.path("new.jsonl"), lines(6..9)).unwrap();
     std::fs::write(cli.path("again.jsonl"), lines(5..7)).unwrap();
-    let base = cli.json(&format!("snapshot create --collection-id {c} --input old.jsonl"));
+    let base = cli.json(&format!(
+        "snapshot create --collection-id {c} --input old.jsonl"
+    ));
     let appended = cli.json(&format!(
         "snapshot create --collection-id {c} --base latest --append new.jsonl"
     ));

@@ -354,11 +354,19 @@ async fn killed_appends_racing_a_delete_of_their_base_and_gc_lose_no_listed_snap
         };
         let append = |base: SnapshotId| {
             let (c, base) = (c.to_string(), base.to_string());
-            ["snapshot", "create", "--collection-id", &c, "--base", &base, "--append"]
-                .map(String::from)
-                .into_iter()
-                .chain(input.to_str().map(String::from))
-                .collect::<Vec<_>>()
+            [
+                "snapshot",
+                "create",
+                "--collection-id",
+                &c,
+                "--base",
+                &base,
+                "--append",
+            ]
+            .map(String::from)
+            .into_iter()
+            .chain(input.to_str().map(String::from))
+            .collect::<Vec<_>>()
         };
         let (first, _) = base(0).await;
         let span = run(uri, &append(first));
@@ -379,8 +387,7 @@ async fn killed_appends_racing_a_delete_of_their_base_and_gc_lose_no_listed_snap
                 }
             }
             let (uri_owned, args) = (uri.to_owned(), append(b));
-            let appending =
-                tokio::task::spawn_blocking(move || run_killed(&uri_owned, &args, at));
+            let appending = tokio::task::spawn_blocking(move || run_killed(&uri_owned, &args, at));
             tokio::time::sleep(at.mul_f64((i % 3 + 1) as f64 / 4.0)).await;
             writer.store().delete_snapshot(c, b).await.unwrap();
             writer.store().gc(GRACE).await.unwrap();
@@ -398,8 +405,19 @@ async fn killed_appends_racing_a_delete_of_their_base_and_gc_lose_no_listed_snap
         }
         checker.collect(uri, root.as_deref()).await;
         checker.listed(c).await;
-        let pending = checker.backend.store().operator().list_with("pending/").recursive(true);
-        assert!(pending.await.unwrap().iter().all(|e| !e.metadata().is_file()));
+        let pending = checker
+            .backend
+            .store()
+            .operator()
+            .list_with("pending/")
+            .recursive(true);
+        assert!(
+            pending
+                .await
+                .unwrap()
+                .iter()
+                .all(|e| !e.metadata().is_file())
+        );
         figures.push(format!(
             "{}: {killed} kills of {} appends racing a delete and gc, {committed} committed",
             store.name,

@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use crate::error::{DocumentRef, Error, Result};
 use crate::model::Timestamp;
-use crate::record_batch::{Origin, SnapshotColumns};
 use crate::schema::{arrow_schema, vector_element};
 
 /// The columns of a snapshot batch, `dimension` floats to a vector.
@@ -125,31 +124,4 @@ pub fn matrix_batch(
         inserted: TimestampMillisecondArray::from(vec![inserted_at.as_millis(); rows]),
     }
     .into_batch()
-}
-
-/// The vectors of a batch of the snapshot schema as one float matrix: its dimension, and its
-/// floats, that many to a row in row order, sharing the batch's buffer. The inverse of
-/// [`matrix_batch`].
-///
-/// # Errors
-///
-/// [`Error::Validation`] if the batch does not have the snapshot's columns, or its `dimension`
-/// column disagrees with its vectors.
-///
-/// ```
-/// use akidb_snapshot_codec::{Timestamp, batch_matrix, matrix_batch};
-/// use arrow_buffer::Buffer;
-/// use uuid::Uuid;
-///
-/// let ids = [Uuid::from_u128(1), Uuid::from_u128(2)];
-/// let floats = Buffer::from_vec(vec![1.0f32, 2.0, 3.0, 4.0]);
-/// let batch = matrix_batch(&ids, 2, floats, Timestamp::from_millis(0))?;
-///
-/// let (dimension, floats) = batch_matrix(&batch.slice(1, 1))?;
-/// assert_eq!((dimension, &floats[..]), (2, &[3.0, 4.0][..]));
-/// # Ok::<(), akidb_snapshot_codec::Error>(())
-/// ```
-pub fn batch_matrix(batch: &RecordBatch) -> Result<(usize, ScalarBuffer<f32>)> {
-    let columns = SnapshotColumns::of(batch, Origin::Caller { first: 0 })?;
-    Ok((columns.dimension(), columns.floats.values().clone()))
 }

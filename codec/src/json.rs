@@ -9,9 +9,10 @@ use serde::Deserialize;
 use crate::checksum::HashingWriter;
 use crate::decode::append_documents;
 use crate::error::{DocumentRef, Error, Result};
-use crate::metadata::{FileSummary, SnapshotFormat, SnapshotHeader};
+use crate::metadata::{SnapshotFormat, SnapshotHeader};
 use crate::model::{CollectionId, SnapshotId, Timestamp, VectorDocument};
 use crate::record_batch::Origin;
+use crate::summary::FileSummary;
 use crate::validate::DocumentValidator;
 
 /// A decoded JSON snapshot.

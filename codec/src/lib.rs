@@ -57,9 +57,10 @@ mod parallel;
 mod record_batch;
 mod schema;
 mod stats;
+mod summary;
 mod validate;
 
-pub use assemble::{batch_matrix, matrix_batch};
+pub use assemble::matrix_batch;
 pub use checksum::{HashingWriter, ParseDigestError, Sha256Digest};
 pub use config::{Compression, Limits, ParquetConfig, ParseConfigError, VectorEncoding};
 pub use decode::{
@@ -71,8 +72,10 @@ pub use error::{BoxError, DocumentRef, Error, ErrorKind, Result};
 pub use file::SnapshotFile;
 pub use json::{JsonSnapshot, JsonWriter, decode_json, encode_json};
 pub use manifest::{MANIFEST_VERSION, PartEntry, PartKind};
-pub use metadata::{FileSummary, SnapshotFormat, SnapshotHeader, SnapshotMetadata};
+pub use metadata::{SnapshotFormat, SnapshotHeader, SnapshotMetadata};
 pub use model::{CollectionId, SnapshotId, Timestamp, VectorDocument};
+pub use record_batch::batch_matrix;
 pub use schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys, spark_schema};
 pub use stats::{DimensionStats, NormHistogram, VectorStats, VectorStatsBuilder};
+pub use summary::FileSummary;
 pub use validate::DocumentValidator;

@@ -6,15 +6,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checksum::Sha256Digest;
-use crate::error::{Error, Result};
-use crate::metadata::{FileSummary, SnapshotFormat, SnapshotMetadata};
+use crate::summary::FileSummary;
 
 /// The `schema_version` of a manifest: the newest metadata file this crate reads and writes.
 /// A v1 metadata file (version 1) describes one data file.
 pub const MANIFEST_VERSION: u32 = 2;
 
 /// The field holding the manifest's own SHA-256.
-const DIGEST_FIELD: &str = "manifest_sha256";
+pub(crate) const DIGEST_FIELD: &str = "manifest_sha256";
 
 /// What a part holds.
 ///
@@ -88,64 +87,6 @@ pub(crate) fn content_digest(value: &serde_json::Value) -> Sha256Digest {
     // serde_json's maps are sorted by key (no `preserve_order`), and a `Value` always
     // serializes.
     Sha256Digest::of(&serde_json::to_vec(&value).unwrap_or_default())
-}
-
-/// Checks a manifest as read: its digest against its content, then that its fields agree.
-pub(crate) fn check(value: &serde_json::Value, manifest: &SnapshotMetadata) -> Result<()> {
-    let Some(recorded) = manifest.manifest_sha256 else {
-        return Err(Error::corruption(format!(
-            "the manifest has no `{DIGEST_FIELD}`, so its content cannot be trusted"
-        )));
-    };
-    let computed = content_digest(value);
-    if computed != recorded {
-        return Err(Error::corruption(format!(
-            "the manifest's content hashes to {computed} but it records {recorded}: it was \
-             changed or damaged after it was written"
-        )));
-    }
-    check_fields(manifest)
-        .map_err(|why| Error::corruption(format!("the manifest is inconsistent: {why}")))
-}
-
-/// What a manifest's fields must agree on, for its writer and its readers alike: why not, if
-/// they do not.
-pub(crate) fn check_fields(manifest: &SnapshotMetadata) -> std::result::Result<(), String> {
-    let bad = Err;
-    if manifest.format != SnapshotFormat::Parquet {
-        return bad(format!(
-            "its parts are Parquet but it says format {:?}",
-            manifest.format
-        ));
-    }
-    if manifest.parts.is_empty() {
-        return bad("it lists no parts".to_owned());
-    }
-    if manifest.checksum_sha256.is_some() {
-        return bad("it has a data file checksum, which only a v1 snapshot has".to_owned());
-    }
-    if let Some(part) = manifest.parts.iter().find(|p| p.rows == 0) {
-        return bad(format!("part {} has no rows", part.key));
-    }
-    let size: u64 = manifest.parts.iter().map(|p| p.size_bytes).sum();
-    if size != manifest.size_bytes {
-        return bad(format!(
-            "its parts hold {size} bytes, but it says {}",
-            manifest.size_bytes
-        ));
-    }
-    let (data, tombstones) = row_counts(&manifest.parts);
-    if data < tombstones || data - tombstones != manifest.vector_count {
-        return bad(format!(
-            "its parts hold {data} documents and {tombstones} tombstones, but it says {} \
-             documents",
-            manifest.vector_count
-        ));
-    }
-    if manifest.dimension == 0 {
-        return bad("it declares vectors of dimension 0".to_owned());
-    }
-    Ok(())
 }
 
 /// Rows of data parts and of tombstone parts.

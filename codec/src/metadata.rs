@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::checksum::Sha256Digest;
 use crate::config::Compression;
 use crate::error::{Error, Result};
-use crate::manifest::{self, MANIFEST_VERSION, PartEntry};
+use crate::manifest::{self, DIGEST_FIELD, MANIFEST_VERSION, PartEntry};
 use crate::model::{CollectionId, SnapshotId, Timestamp};
 use crate::schema::SCHEMA_VERSION;
+use crate::summary::FileSummary;
 
 /// The format of a snapshot's data file.
 ///
@@ -103,71 +104,6 @@ impl SnapshotHeader {
                 ),
             )
         })
-    }
-}
-
-/// What a writer reports when it has finished a data file: everything the metadata file needs
-/// that only the written bytes can tell.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct FileSummary {
-    /// Documents written.
-    pub vector_count: u64,
-    /// Their dimension.
-    pub dimension: u32,
-    /// Bytes written.
-    pub size_bytes: u64,
-    /// SHA-256 of the bytes written.
-    pub checksum_sha256: Sha256Digest,
-}
-
-impl FileSummary {
-    /// The summary of a file written through `sink`, which counted and hashed every byte; the
-    /// sink's inner writer is handed back beside it.
-    pub(crate) fn of<W: std::io::Write>(
-        sink: crate::checksum::HashingWriter<W>,
-        vector_count: u64,
-        dimension: u32,
-    ) -> (W, Self) {
-        let (inner, checksum_sha256, size_bytes) = sink.finish();
-        let summary = FileSummary {
-            vector_count,
-            dimension,
-            size_bytes,
-            checksum_sha256,
-        };
-        (inner, summary)
-    }
-
-    /// The summary of a file someone else wrote, once it was read whole: what its footer says
-    /// (count, dimension, length), and the SHA-256 of its bytes, computed while reading them.
-    ///
-    /// ```
-    /// use akidb_snapshot_codec::*;
-    /// use uuid::Uuid;
-    ///
-    /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
-    /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
-    /// let docs = vec![VectorDocument::new(Uuid::from_u128(3), vec![1.0, 2.0])];
-    /// let (bytes, written) = encode_parquet(&docs, &header, &ParquetConfig::default())?;
-    /// let info = inspect_parquet(&bytes, &Limits::default())?;
-    /// let read = FileSummary::read(info.vector_count, info.dimension, info.file_bytes,
-    ///     Sha256Digest::of(&bytes));
-    /// assert_eq!(read, written);
-    /// # Ok::<(), Error>(())
-    /// ```
-    pub fn read(
-        vector_count: u64,
-        dimension: u32,
-        size_bytes: u64,
-        checksum_sha256: Sha256Digest,
-    ) -> Self {
-        FileSummary {
-            vector_count,
-            dimension,
-            size_bytes,
-            checksum_sha256,
-        }
     }
 }
 
@@ -332,7 +268,7 @@ impl SnapshotMetadata {
             parent_snapshot_id,
             manifest_sha256: None,
         };
-        manifest::check_fields(&metadata).map_err(invalid)?;
+        check_fields(&metadata).map_err(invalid)?;
         let content = serde_json::to_value(&metadata).map_err(|e| invalid(e.to_string()))?;
         metadata.manifest_sha256 = Some(manifest::content_digest(&content));
         Ok(metadata)
@@ -365,7 +301,7 @@ impl SnapshotMetadata {
         }
         let metadata = SnapshotMetadata::deserialize(&value).map_err(invalid)?;
         if metadata.is_manifest() {
-            manifest::check(&value, &metadata)?;
+            check_manifest(&value, &metadata)?;
         } else if !metadata.parts.is_empty() || metadata.manifest_sha256.is_some() {
             return Err(Error::corruption(
                 "the metadata file is of version 1 but lists parts, which only a manifest has",
@@ -389,4 +325,62 @@ impl SnapshotMetadata {
             )
         })
     }
+}
+
+/// Checks a manifest as read: its digest against its content, then that its fields agree.
+fn check_manifest(value: &serde_json::Value, manifest: &SnapshotMetadata) -> Result<()> {
+    let Some(recorded) = manifest.manifest_sha256 else {
+        return Err(Error::corruption(format!(
+            "the manifest has no `{DIGEST_FIELD}`, so its content cannot be trusted"
+        )));
+    };
+    let computed = manifest::content_digest(value);
+    if computed != recorded {
+        return Err(Error::corruption(format!(
+            "the manifest's content hashes to {computed} but it records {recorded}: it was \
+             changed or damaged after it was written"
+        )));
+    }
+    check_fields(manifest)
+        .map_err(|why| Error::corruption(format!("the manifest is inconsistent: {why}")))
+}
+
+/// What a manifest's fields must agree on, for its writer and its readers alike: why not, if
+/// they do not.
+fn check_fields(manifest: &SnapshotMetadata) -> std::result::Result<(), String> {
+    let bad = Err;
+    if manifest.format != SnapshotFormat::Parquet {
+        return bad(format!(
+            "its parts are Parquet but it says format {:?}",
+            manifest.format
+        ));
+    }
+    if manifest.parts.is_empty() {
+        return bad("it lists no parts".to_owned());
+    }
+    if manifest.checksum_sha256.is_some() {
+        return bad("it has a data file checksum, which only a v1 snapshot has".to_owned());
+    }
+    if let Some(part) = manifest.parts.iter().find(|p| p.rows == 0) {
+        return bad(format!("part {} has no rows", part.key));
+    }
+    let size: u64 = manifest.parts.iter().map(|p| p.size_bytes).sum();
+    if size != manifest.size_bytes {
+        return bad(format!(
+            "its parts hold {size} bytes, but it says {}",
+            manifest.size_bytes
+        ));
+    }
+    let (data, tombstones) = manifest::row_counts(&manifest.parts);
+    if data < tombstones || data - tombstones != manifest.vector_count {
+        return bad(format!(
+            "its parts hold {data} documents and {tombstones} tombstones, but it says {} \
+             documents",
+            manifest.vector_count
+        ));
+    }
+    if manifest.dimension == 0 {
+        return bad("it declares vectors of dimension 0".to_owned());
+    }
+    Ok(())
 }

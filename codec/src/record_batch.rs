@@ -13,6 +13,7 @@ use arrow_array::{
 };
 use std::sync::Arc;
 
+use arrow_buffer::ScalarBuffer;
 use arrow_schema::{DataType, Field, Schema};
 use uuid::Uuid;
 
@@ -295,6 +296,33 @@ impl<'a> SnapshotColumns<'a> {
         }
         .into_batch()
     }
+}
+
+/// The vectors of a batch of the snapshot schema as one float matrix: its dimension, and its
+/// floats, that many to a row in row order, sharing the batch's buffer. The inverse of
+/// [`matrix_batch`](crate::matrix_batch).
+///
+/// # Errors
+///
+/// [`Error::Validation`] if the batch does not have the snapshot's columns, or its `dimension`
+/// column disagrees with its vectors.
+///
+/// ```
+/// use akidb_snapshot_codec::{Timestamp, batch_matrix, matrix_batch};
+/// use arrow_buffer::Buffer;
+/// use uuid::Uuid;
+///
+/// let ids = [Uuid::from_u128(1), Uuid::from_u128(2)];
+/// let floats = Buffer::from_vec(vec![1.0f32, 2.0, 3.0, 4.0]);
+/// let batch = matrix_batch(&ids, 2, floats, Timestamp::from_millis(0))?;
+///
+/// let (dimension, floats) = batch_matrix(&batch.slice(1, 1))?;
+/// assert_eq!((dimension, &floats[..]), (2, &[3.0, 4.0][..]));
+/// # Ok::<(), akidb_snapshot_codec::Error>(())
+/// ```
+pub fn batch_matrix(batch: &RecordBatch) -> Result<(usize, ScalarBuffer<f32>)> {
+    let columns = SnapshotColumns::of(batch, Origin::Caller { first: 0 })?;
+    Ok((columns.dimension(), columns.floats.values().clone()))
 }
 
 /// `batch` with a `document_id` column of `Binary` (as Polars and Spark write ids, having no

@@ -13,8 +13,8 @@ use futures::TryStreamExt;
 use crate::codec::{akidb_parquet_options, header};
 use crate::documents::akidb_bytes;
 use crate::error::{Failure, akidb_error, akidb_result, guard};
+use crate::handle::into_handle;
 use crate::marshal;
-use crate::marshal::into_handle;
 use crate::store::{self, akidb_store};
 
 /// Encodes the batches of `stream` as a Parquet snapshot file, like `akidb_encode_parquet`.

@@ -7,8 +7,8 @@ use akidb_snapshot_codec::{
 
 use crate::documents::{akidb_bytes, akidb_documents, akidb_documents_view};
 use crate::error::{Failure, akidb_error, akidb_result, guard};
+use crate::handle::into_handle;
 use crate::marshal;
-use crate::marshal::into_handle;
 
 /// A Parquet compression codec.
 #[repr(u32)]

@@ -235,7 +235,7 @@ pub unsafe extern "C" fn akidb_documents_inserted_at_ms(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn akidb_documents_free(docs: *mut akidb_documents) {
     // SAFETY: the header documents NULL or a handle from this library, freed once.
-    unsafe { marshal::free_handle(docs) }
+    unsafe { crate::handle::free_handle(docs) }
 }
 
 /// Bytes owned by the library (an encoded snapshot file). Free with `akidb_bytes_free`.
@@ -270,5 +270,5 @@ pub unsafe extern "C" fn akidb_bytes_len(bytes: *const akidb_bytes) -> usize {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn akidb_bytes_free(bytes: *mut akidb_bytes) {
     // SAFETY: the header documents NULL or a handle from this library, freed once.
-    unsafe { marshal::free_handle(bytes) }
+    unsafe { crate::handle::free_handle(bytes) }
 }

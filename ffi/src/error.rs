@@ -170,7 +170,7 @@ pub unsafe extern "C" fn akidb_error_message(error: *const akidb_error) -> *cons
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn akidb_error_free(error: *mut akidb_error) {
     // SAFETY: the header documents NULL or a handle from this library, freed once.
-    unsafe { crate::marshal::free_handle(error) }
+    unsafe { crate::handle::free_handle(error) }
 }
 
 impl akidb_result {

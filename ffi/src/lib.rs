@@ -18,6 +18,7 @@ mod arrow;
 mod codec;
 mod documents;
 mod error;
+mod handle;
 mod marshal;
 mod shards;
 mod store;

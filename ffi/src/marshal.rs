@@ -48,19 +48,3 @@ pub(crate) fn optional_array<'a, T>(data: *const T, len: usize) -> Option<&'a [T
     // SAFETY: the header documents NULL or `len` readable elements for the call.
     (!data.is_null()).then(|| unsafe { std::slice::from_raw_parts(data, len) })
 }
-
-/// Hands a value to C as a handle, which its `*_free` gives back to [`free_handle`].
-pub(crate) fn into_handle<T>(value: T) -> *mut T {
-    Box::into_raw(Box::new(value))
-}
-
-/// Drops what `handle` holds; NULL is accepted.
-///
-/// # Safety
-/// `handle` is NULL or came from [`into_handle`] and was not freed yet.
-pub(crate) unsafe fn free_handle<T>(handle: *mut T) {
-    if !handle.is_null() {
-        // SAFETY: the caller's promise: a live handle from `into_handle`.
-        drop(unsafe { Box::from_raw(handle) });
-    }
-}

@@ -6,7 +6,8 @@ use storage::Shard;
 
 use crate::documents::{akidb_documents, akidb_documents_view};
 use crate::error::{Failure, akidb_error, akidb_result, guard};
-use crate::marshal::{self, into_handle};
+use crate::handle::into_handle;
+use crate::marshal;
 use crate::store::{collection, snapshot_of, store};
 
 /// Shard `index` of `count`, or an invalid-argument failure.

@@ -9,8 +9,8 @@ use storage::{RetentionPolicy, StorageBackend, StorageBackendConfig};
 use crate::codec::akidb_compression;
 use crate::documents::{akidb_documents, akidb_documents_view};
 use crate::error::{Failure, akidb_error, akidb_result, guard};
+use crate::handle::into_handle;
 use crate::marshal;
-use crate::marshal::into_handle;
 
 /// An open store. Thread-safe: any number of threads may call the `akidb_store_*` functions on
 /// one store at once. Free with `akidb_store_free` once no call is running.
@@ -178,7 +178,7 @@ pub unsafe extern "C" fn akidb_store_open_toml(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn akidb_store_free(store: *mut akidb_store) {
     // SAFETY: the header documents NULL or a handle from this library, freed once.
-    unsafe { marshal::free_handle(store) }
+    unsafe { crate::handle::free_handle(store) }
 }
 
 /// Creates a snapshot of `docs` in collection `collection_id` (the configured format), and
@@ -394,7 +394,7 @@ pub unsafe extern "C" fn akidb_snapshot_list_get(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn akidb_snapshot_list_free(list: *mut akidb_snapshot_list) {
     // SAFETY: the header documents NULL or a handle from this library, freed once.
-    unsafe { marshal::free_handle(list) }
+    unsafe { crate::handle::free_handle(list) }
 }
 
 /// Removes what no snapshot needs, across the whole store, once older than `grace_secs`

@@ -38,7 +38,6 @@ use crate::uri::{StoreUri, with_layers};
 pub struct StorageBackend {
     config: StorageBackendConfig,
     store: SnapshotStore,
-    snapshotter: Arc<dyn Snapshotter>,
 }
 
 impl StorageBackend {
@@ -75,20 +74,18 @@ impl StorageBackend {
         if let Some(parts) = config.concurrency {
             store = store.with_concurrency(parts);
         }
-        let snapshotter: Arc<dyn Snapshotter> = match encoding(&config) {
-            Encoding::Parquet(parquet) => Arc::new(ParquetSnapshotter::on(store.clone(), parquet)),
-            Encoding::Json => Arc::new(JsonSnapshotter::on(store.clone())),
-        };
-        Ok(StorageBackend {
-            config,
-            store,
-            snapshotter,
-        })
+        Ok(StorageBackend { config, store })
     }
 
-    /// The configured snapshotter.
+    /// The configured snapshotter, on this backend's store (made when asked: a caller of the
+    /// store's own methods, as akidb-cli and the C API are, never needs one).
     pub fn snapshotter(&self) -> Arc<dyn Snapshotter> {
-        Arc::clone(&self.snapshotter)
+        match self.encoding() {
+            Encoding::Parquet(parquet) => {
+                Arc::new(ParquetSnapshotter::on(self.store.clone(), parquet))
+            }
+            Encoding::Json => Arc::new(JsonSnapshotter::on(self.store.clone())),
+        }
     }
 
     /// The store, for streaming, verification, retention and gc.

@@ -31,12 +31,13 @@ use crate::assemble::Parts;
 use crate::checksum::HashingWriter;
 use crate::config::{ParquetConfig, VectorEncoding, arrow_batch_rows};
 use crate::error::{Error, Result};
-use crate::metadata::{FileSummary, SnapshotFormat, SnapshotHeader};
+use crate::metadata::{SnapshotFormat, SnapshotHeader};
 use crate::model::VectorDocument;
 use crate::parallel::{map_ordered, workers};
 use crate::record_batch::{Origin, SnapshotColumns};
 use crate::schema::index::VECTOR;
 use crate::schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys};
+use crate::summary::FileSummary;
 use crate::validate::DocumentValidator;
 
 /// Encodes a whole collection to Parquet bytes.
