@@ -81,6 +81,9 @@ rm -f "$generated"
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "no module cycles"
+python3 scripts/module_cycles.py codec storage ffi cli wasm
+
 step "tests"
 # The reliability tests leave their figures here (docs/RELIABILITY.md).
 figures="${CARGO_TARGET_DIR:-target}/tmp/reliability"
