@@ -115,15 +115,23 @@ impl SnapshotStore {
         let metadata = self.read_metadata(collection_id, snapshot_id).await?;
         let format = metadata.format;
         let span = tracing::Span::current();
+        let files = SnapshotFiles::of(self.clone(), &metadata)?.shard(shard);
+        // What this restore reads: a shard's parts, not the whole snapshot.
+        let described = files.described();
+        span.record(
+            "vector_count",
+            described.iter().map(|f| f.rows).sum::<u64>(),
+        );
+        span.record(
+            "size_bytes",
+            described.iter().map(|f| f.size_bytes).sum::<u64>(),
+        );
         // Counted once the last batch passed every check, never after an error.
         let on_verified = move || {
             metrics::record_restore(format, started.elapsed());
             spans::finish(&span, started, "snapshot restored");
         };
-        SnapshotFiles::of(self.clone(), &metadata)?
-            .shard(shard)
-            .stream(on_verified)
-            .await
+        files.stream(on_verified).await
     }
 
     /// Restores a whole snapshot into memory.

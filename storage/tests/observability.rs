@@ -294,4 +294,35 @@ async fn counters_and_histograms_move() {
     assert_eq!(row_groups("row group encoded"), [500, 500, 500, 500, 100]);
     let decoded = row_groups("row group decoded");
     assert_eq!(decoded.iter().sum::<u64>() % 2_000, 0, "{decoded:?}");
+
+    // A shard's restore records what it reads: its parts, not the whole snapshot.
+    let mut config = StorageBackendConfig::with_uri(&store.uri);
+    config.part_rows = 800;
+    let in_parts = StorageBackend::from_config(config).unwrap();
+    let sharded = in_parts
+        .snapshotter()
+        .create_snapshot(c, docs(2_000, 32, 2))
+        .await
+        .unwrap();
+    let last = in_parts.store().metadata(c, sharded).await.unwrap().parts[2].clone();
+    let mut rows = in_parts
+        .store()
+        .restore_shard_stream(c, sharded, "2/3".parse().unwrap())
+        .await
+        .unwrap();
+    while futures::TryStreamExt::try_next(&mut rows)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let shard = captured
+        .spans("restore_snapshot")
+        .into_iter()
+        .find(|f| f["snapshot_id"] == sharded.to_string())
+        .unwrap();
+    assert_eq!(shard["shard"], "2/3");
+    assert_eq!(
+        (shard["vector_count"].as_str(), shard["size_bytes"].clone()),
+        ("400", last.size_bytes.to_string())
+    );
 }
