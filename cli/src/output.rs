@@ -266,6 +266,10 @@ pub(crate) fn print_info(info: &SnapshotInfo) {
             megabytes(rg.uncompressed_bytes)
         );
     }
+    if info.header.is_none() {
+        println!("footer keys  none: written by another tool in the snapshot schema");
+        return;
+    }
     println!("footer keys");
     for (k, v) in &info.footer {
         if k.starts_with("akidb.") {

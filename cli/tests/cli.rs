@@ -424,7 +424,10 @@ fn import_adopts_files_in_the_store_by_location_or_key() {
     let keyless = store.join("spark/pyarrow-keyless.parquet");
     let keyless = keyless.to_str().unwrap();
     let shown = cli.ok(&format!("snapshot inspect --file {keyless}"));
-    assert!(shown.contains("without akidb.* footer keys"), "{shown}");
+    assert!(
+        shown.contains("without akidb.* footer keys") && shown.contains("footer keys  none"),
+        "{shown}"
+    );
 
     // Another snapshot's part, by its file:// URL: a file of other documents, with footer keys.
     let other = collection().to_string();
