@@ -50,6 +50,29 @@ impl SnapshotStore {
         }
     }
 
+    /// Commits a snapshot whose files `written` this operation made (as [`commit`](Self::commit)
+    /// does), then counts it as created and closes the operation's span, `started` then, with
+    /// `what` happened.
+    pub(crate) async fn commit_created(
+        &self,
+        metadata: &SnapshotMetadata,
+        written: &[String],
+        operation: &tracing::Span,
+        started: Instant,
+        what: &'static str,
+    ) -> Result<()> {
+        let committing = Instant::now();
+        self.commit(metadata, written).await?;
+        tracing::info!(
+            duration_ms = spans::millis(committing),
+            "metadata committed"
+        );
+        metrics::record_create(metadata, started.elapsed());
+        spans::record_snapshot(operation, metadata);
+        spans::finish(operation, started, what);
+        Ok(())
+    }
+
     async fn write_marker(&self, metadata: &SnapshotMetadata) -> Result<()> {
         let target = Target::snapshot(metadata.collection_id, metadata.snapshot_id);
         let key = keys::metadata_key(metadata.collection_id, metadata.snapshot_id);

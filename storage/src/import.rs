@@ -17,8 +17,6 @@ use uuid::Uuid;
 use crate::error::{Error, ErrorKind, Result, Target};
 use crate::ids::{IdSet, ids_of};
 use crate::keys;
-use crate::metrics;
-use crate::spans;
 use crate::store::{SnapshotStore, now};
 
 /// Bytes read and written at a time where a store cannot copy by itself.
@@ -85,10 +83,8 @@ impl SnapshotStore {
                     return Err(e);
                 }
             };
-            self.commit(&manifest, &copied).await?;
-            metrics::record_create(&manifest, started.elapsed());
-            spans::record_snapshot(&operation, &manifest);
-            spans::finish(&operation, started, "snapshot imported");
+            self.commit_created(&manifest, &copied, &operation, started, "snapshot imported")
+                .await?;
             Ok(manifest)
         }
         .instrument(span)

@@ -210,15 +210,8 @@ impl SnapshotStore {
                 duration_ms = spans::millis(started),
                 "data written"
             );
-            let committing = Instant::now();
-            self.commit(&metadata, &written).await?;
-            tracing::info!(
-                duration_ms = spans::millis(committing),
-                "metadata committed"
-            );
-            metrics::record_create(&metadata, started.elapsed());
-            spans::record_snapshot(&operation, &metadata);
-            spans::finish(&operation, started, "snapshot created");
+            self.commit_created(&metadata, &written, &operation, started, "snapshot created")
+                .await?;
             Ok(metadata)
         }
         .instrument(span)

@@ -23,6 +23,15 @@ fn backend(store: &TestStore) -> StorageBackend {
     StorageBackend::from_config(config).unwrap()
 }
 
+/// A snapshot of `old` on `backend`.
+async fn create(backend: &StorageBackend, c: CollectionId, old: &[VectorDocument]) -> SnapshotId {
+    backend
+        .snapshotter()
+        .create_snapshot(c, old.to_vec())
+        .await
+        .unwrap()
+}
+
 async fn append(
     backend: &StorageBackend,
     c: CollectionId,
@@ -47,11 +56,7 @@ async fn an_append_reuses_the_base_parts_and_writes_only_the_new_documents() {
         let backend = backend(&store);
         let c = collection();
         let old = docs(60, 8, 1);
-        let base = backend
-            .snapshotter()
-            .create_snapshot(c, old.clone())
-            .await
-            .unwrap();
+        let base = create(&backend, c, &old).await;
         let base_parts = backend.store().metadata(c, base).await.unwrap().parts;
         assert_eq!(base_parts.len(), 3, "{name}");
         let new = docs(30, 8, 2);
@@ -88,11 +93,7 @@ async fn what_an_append_cannot_build_on_is_refused_and_nothing_is_left() {
     let backend = backend(&store);
     let c = collection();
     let old = docs(60, 8, 1);
-    let base = backend
-        .snapshotter()
-        .create_snapshot(c, old.clone())
-        .await
-        .unwrap();
+    let base = create(&backend, c, &old).await;
     let parts_before = keys_under(&backend, "parts/").await;
 
     // A document of the base again, named by its position in the input.
@@ -123,7 +124,7 @@ async fn what_an_append_cannot_build_on_is_refused_and_nothing_is_left() {
     let mut config = store.config();
     config.format_version = 1;
     let v1 = StorageBackend::from_config(config).unwrap();
-    let one_file = v1.snapshotter().create_snapshot(c, old).await.unwrap();
+    let one_file = create(&v1, c, &old).await;
     let err = append(&backend, c, one_file, docs(5, 8, 3))
         .await
         .unwrap_err();
@@ -166,11 +167,7 @@ async fn appends_racing_a_delete_of_their_base_and_gc_never_lose_a_listed_snapsh
     let mut outcomes = [0usize; 2];
     for round in 0..ROUNDS {
         let old = docs(60, 8, 100 + round);
-        let base = backend
-            .snapshotter()
-            .create_snapshot(c, old.clone())
-            .await
-            .unwrap();
+        let base = create(&backend, c, &old).await;
         age_files(&dir.path().join(format!("parts/{c}")), 2 * GRACE);
         let ops = [Op::Stat, Op::Read, Op::List, Op::Write, Op::Delete];
         faults.add((0..3).map(|_| Fault::transient(ops[next() as usize % ops.len()], 1)));

@@ -2,14 +2,14 @@
 //! `akidb.*` footer keys, become the parts of a snapshot without a rewrite (copied, checked,
 //! hashed, committed); a file that does not fit is refused by name, and nothing is committed.
 
+#[path = "../../codec/tests/common/foreign.rs"]
+mod foreign;
 mod support;
 
 use std::path::Path;
 
-use akidb_snapshot::codec::{Timestamp, VectorDocument};
 use akidb_snapshot::{Error, ErrorKind, StorageBackend};
 use support::{TestStore, collection, docs, keys_under};
-use uuid::Uuid;
 
 /// A file of `codec/tests/data/foreign/` (tests/interop/write_foreign.py), put into the store
 /// at `imports/{name}`; returns that key.
@@ -25,29 +25,6 @@ async fn put_foreign(backend: &StorageBackend, name: &str) -> String {
         .await
         .unwrap();
     key
-}
-
-/// The five documents every file of write_foreign.py holds, from its docstring.
-fn foreign_docs() -> Vec<VectorDocument> {
-    (0..5u8)
-        .map(|i| {
-            let id: Uuid = format!("00000000-0000-4000-8000-00000000000{}", i + 1)
-                .parse()
-                .unwrap();
-            let base = f32::from(i);
-            let mut doc = VectorDocument::new(id, vec![base, base + 0.25, base + 0.5, base + 0.75])
-                .with_inserted_at(Timestamp::from_millis(match i {
-                    0 => -86_400_000,
-                    i => 1_732_435_200_000 + i64::from(i) * 1000,
-                }));
-            doc.external_id = [Some("a"), None, Some("c"), Some("d"), Some("e")][usize::from(i)]
-                .map(str::to_owned);
-            if i % 2 == 1 {
-                doc = doc.with_metadata(serde_json::json!({ "i": i }));
-            }
-            doc
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -94,7 +71,7 @@ async fn files_written_elsewhere_become_a_snapshot_without_a_rewrite() {
             .restore_snapshot(c, imported.snapshot_id)
             .await
             .unwrap();
-        let mut expected = foreign_docs();
+        let mut expected = foreign::documents();
         expected.extend(other);
         assert_eq!(restored, expected, "{name}");
         backend

@@ -1,6 +1,8 @@
 //! Strategies and helpers shared by the codec's integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod foreign;
+
 use akidb_snapshot_codec::*;
 use bytes::Bytes;
 use parquet::file::metadata::{
