@@ -5,7 +5,7 @@
 use akidb_snapshot_codec::{Timestamp, VectorDocument};
 use uuid::Uuid;
 
-pub fn documents() -> Vec<VectorDocument> {
+pub(crate) fn documents() -> Vec<VectorDocument> {
     let external = [Some("a"), None, Some("c"), Some("d"), Some("e")];
     (0..5u8)
         .map(|i| {
