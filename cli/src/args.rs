@@ -11,9 +11,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Back up, inspect and restore vector collections as Parquet snapshots.
 ///
 /// Snapshots live in a store: a local folder (the default, ./akidb-snapshots), S3 or an
-/// S3-compatible server, or memory. Each is a data file (.parquet, or .json for the legacy
-/// format) and a metadata file written last: a snapshot exists once its metadata does, and
-/// every restore checks its size, SHA-256, count and dimension.
+/// S3-compatible server, or memory. Each is a manifest written last, naming its parts (Parquet
+/// files that snapshots may share), or, from older versions, one data file and its metadata: a
+/// snapshot exists once its manifest does, and every restore checks each file's size and
+/// SHA-256, the count and the dimension.
 #[derive(Debug, Parser)]
 #[command(name = "akidb-cli", version, propagate_version = true)]
 #[command(after_help = "\
