@@ -515,7 +515,8 @@ akidb_result akidb_store_create_shard(const akidb_store *store_ptr,
                                       akidb_error **error_out);
 
 // Commits a begun snapshot once every shard is written. `AKIDB_ERR_VALIDATION`, naming them,
-// while shards are missing or when their dimensions disagree.
+// while shards are missing or when their dimensions disagree. Its pending records stay until
+// `akidb_store_gc` finds them older than its grace period.
 //
 // # Safety
 // Every pointer is NULL or valid for the call as its documentation says.
@@ -525,6 +526,7 @@ akidb_result akidb_store_commit(const akidb_store *store_ptr,
                                 akidb_error **error_out);
 
 // Discards a begun snapshot: the parts its shards wrote and its pending records.
+// `AKIDB_ERR_ALREADY_EXISTS` once it is committed (delete it instead).
 //
 // # Safety
 // Every pointer is NULL or valid for the call as its documentation says.

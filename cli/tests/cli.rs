@@ -1477,7 +1477,15 @@ fn many_writers_begin_write_their_shards_and_commit_one_snapshot() {
         &format!("snapshot commit --collection-id {c} --snapshot-id {other}"),
     );
     let pending = cli.path("akidb-snapshots/pending");
+    let aborted = pending.join(format!("{c}/{other}"));
+    assert!(!aborted.exists() || files_under(&aborted).is_empty());
+    // The committed snapshot's records stay until gc finds them old.
+    assert!(!files_under(&pending).is_empty());
+    cli.ok("snapshot gc --grace 0s");
     assert!(!pending.exists() || files_under(&pending).is_empty());
+    cli.ok(&format!(
+        "snapshot verify --collection-id {c} --snapshot-id {id}"
+    ));
     // --shard needs --snapshot-id (clap's usage error).
     cli.fails(
         2,
