@@ -1,5 +1,6 @@
 //! Writes the committed seed corpora of the fuzz targets (fuzz/seeds/): small valid snapshots
-//! of several configurations, JSON snapshots and metadata files, so the fuzzer starts inside the
+//! of several configurations, JSON snapshots, metadata files and tombstone parts, so the fuzzer
+//! starts inside the
 //! formats. Run from the repository's folder after a format change:
 //!
 //! ```sh
@@ -43,7 +44,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let parquet = root.join("decode_parquet");
     let json = root.join("decode_json");
     let metadata = root.join("metadata");
-    for dir in [&parquet, &json, &metadata] {
+    let tombstones = root.join("decode_tombstones");
+    for dir in [&parquet, &json, &metadata, &tombstones] {
         fs::create_dir_all(dir)?;
     }
 
@@ -101,6 +103,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             metadata.join(format!("{name}-json.metadata.json")),
             meta.to_json()?,
         )?;
+    }
+    for n in [3u128, 100] {
+        let ids = (0..n)
+            .map(|i| Uuid::from_u128(0x0193_a5b0_0000_7000_8000_0000_0000_0000 + i * 7_919 + 1));
+        let (bytes, _) = encode_tombstones(ids, &header)?;
+        fs::write(tombstones.join(format!("{n}.tombstones.parquet")), &bytes)?;
     }
     Ok(())
 }

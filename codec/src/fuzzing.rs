@@ -18,6 +18,7 @@ use crate::file::SnapshotFile;
 use crate::json::{decode_json as json_decode, encode_json};
 use crate::metadata::{SnapshotHeader, SnapshotMetadata};
 use crate::model::VectorDocument;
+use crate::tombstones::{decode_tombstones, encode_tombstones};
 
 /// Small limits, so that what a hostile footer may ask for stays within the fuzzer's memory
 /// limit (`-rss_limit_mb=2048`) whatever the input.
@@ -111,6 +112,21 @@ pub fn decode_json_bytes(data: &[u8]) {
         let again = json_decode(&bytes).expect("what the encoder writes decodes");
         assert_eq!(again.header, snapshot.header);
         assert_eq!(bits(&again.documents), bits(&snapshot.documents));
+    }
+}
+
+/// Arbitrary bytes as a tombstone part: refused or read, never a panic; what is read holds
+/// distinct ids in ascending order, as many as the footer says, and writes back to the same ids.
+pub fn decode_tombstones_bytes(data: &[u8]) {
+    if let Ok(read) = decode_tombstones(Bytes::copy_from_slice(data), &limits()) {
+        assert!(
+            read.ids.windows(2).all(|w| w[0] < w[1]),
+            "ids ascending and distinct"
+        );
+        if let Ok((again, _)) = encode_tombstones(read.ids.iter().copied(), &read.header) {
+            let back = decode_tombstones(again.into(), &limits()).expect("our own file reads");
+            assert_eq!(back, read, "a tombstone part read back");
+        }
     }
 }
 

@@ -58,6 +58,7 @@ mod record_batch;
 mod schema;
 mod stats;
 mod summary;
+mod tombstones;
 mod validate;
 
 pub use assemble::matrix_batch;
@@ -78,4 +79,5 @@ pub use record_batch::batch_matrix;
 pub use schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys, spark_schema};
 pub use stats::{DimensionStats, NormHistogram, VectorStats, VectorStatsBuilder};
 pub use summary::FileSummary;
+pub use tombstones::{TOMBSTONES_KIND, Tombstones, decode_tombstones, encode_tombstones};
 pub use validate::DocumentValidator;

@@ -40,6 +40,8 @@ pub mod footer_keys {
     pub const DIMENSION: &str = "akidb.dimension";
     /// When the snapshot was taken, RFC 3339.
     pub const CREATED_AT: &str = "akidb.created_at";
+    /// What the file is, where it is not a data file: `tombstones` for a tombstone part.
+    pub const KIND: &str = "akidb.kind";
 }
 
 /// The Arrow schema of a snapshot whose vectors have `dimension` floats.

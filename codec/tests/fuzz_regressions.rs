@@ -59,10 +59,22 @@ fn metadata_seeds_parse_and_hold_every_property() {
 }
 
 #[test]
+fn tombstone_seeds_decode_and_hold_every_property() {
+    let seeds = seeds("decode_tombstones");
+    assert!(!seeds.is_empty());
+    for (path, bytes) in seeds {
+        let read = decode_tombstones(bytes.clone().into(), &fuzzing::limits());
+        assert!(read.is_ok(), "{}: {:?}", path.display(), read.err());
+        fuzzing::decode_tombstones_bytes(&bytes);
+    }
+}
+
+#[test]
 fn every_bad_file_holds_every_property() {
     let bad = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
     for (_, bytes) in files(&bad) {
         fuzzing::decode_parquet_bytes(&bytes);
+        fuzzing::decode_tombstones_bytes(&bytes);
         fuzzing::decode_json_bytes(&bytes);
     }
 }

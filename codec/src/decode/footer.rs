@@ -201,7 +201,7 @@ impl ParquetFooter {
         let mut row_groups = Vec::with_capacity(metadata.num_row_groups());
         let mut rows_in_groups = 0u64;
         for (i, rg) in metadata.row_groups().iter().enumerate() {
-            let info = check_row_group(i, rg, keys.dimension, file_len, limits)?;
+            let info = check_row_group(i, rg, Some(keys.dimension), file_len, limits)?;
             rows_in_groups = rows_in_groups.saturating_add(info.rows);
             row_groups.push(info);
         }
@@ -405,7 +405,7 @@ fn reader_metadata(metadata: ParquetMetaData, dimension: u32) -> Result<ArrowRea
 /// known). Polars and Spark have no fixed-size binary type and write `document_id` as a plain
 /// `BYTE_ARRAY`, which is read as `Binary` and held to 16 bytes a value per batch
 /// ([`with_fixed_ids`](crate::record_batch::with_fixed_ids)).
-fn reader_schema(schema: &SchemaRef, root: &ParquetType) -> SchemaRef {
+pub(crate) fn reader_schema(schema: &SchemaRef, root: &ParquetType) -> SchemaRef {
     let top = if root.is_group() {
         root.get_fields()
     } else {
@@ -483,6 +483,47 @@ pub fn inspect_parquet(file: &[u8], limits: &Limits) -> Result<SnapshotInfo> {
     Ok(footer.info)
 }
 
+/// The metadata of a whole Parquet file that is not a snapshot's data file (a tombstone part),
+/// checked as a data file's is before parquet reads it: every column chunk inside the file,
+/// every row group within `limits`, the row counts consistent, every page header walked
+/// ([`pages`](super::pages)).
+pub(crate) fn checked_metadata(file: &[u8], limits: &Limits) -> Result<ParquetMetaData> {
+    check_head(file)?;
+    let needed = declared_tail_len(file, file.len() as u64)? as usize;
+    let footer = &file[file.len() - needed..file.len() - FOOTER_TAIL as usize];
+    super::file_metadata::check_file_metadata(footer)
+        .map_err(|why| Error::corruption(format!("the Parquet footer is unreadable: {why}")))?;
+    let metadata = ParquetMetaDataReader::decode_metadata(footer)
+        .map_err(|e| Error::corruption_from("the Parquet footer is unreadable", e))?;
+    let rows = u64::try_from(metadata.file_metadata().num_rows())
+        .map_err(|_| Error::corruption("the footer declares a negative row count"))?;
+    Limits::check("the row count", "max_rows", rows, limits.max_rows)?;
+    let mut in_groups = 0u64;
+    for (i, rg) in metadata.row_groups().iter().enumerate() {
+        let checked = check_row_group(i, rg, None, file.len() as u64, limits)?;
+        in_groups = in_groups.saturating_add(checked.rows);
+        // Every page header too, as a data file's row group is before it is decoded.
+        for column in rg.columns() {
+            let bad = |why: String| {
+                let path = column.column_path().string();
+                Error::corruption(format!("row group {i}, column {path}: {why}"))
+            };
+            // check_row_group put the chunk inside the file.
+            let start = chunk_start(column) as usize;
+            let chunk = file
+                .get(start..start.saturating_add(column.compressed_size() as usize))
+                .ok_or_else(|| bad("its bytes lie beyond the file".to_owned()))?;
+            super::pages::check_pages(chunk, checked.uncompressed_bytes).map_err(bad)?;
+        }
+    }
+    if in_groups != rows {
+        return Err(Error::corruption(format!(
+            "the row groups hold {in_groups} rows but the file declares {rows}"
+        )));
+    }
+    Ok(metadata)
+}
+
 impl FooterParse {
     /// The footer, when the tail parsed was all of it a file has.
     fn whole_file(self, file_len: usize) -> Result<ParquetFooter> {
@@ -537,10 +578,12 @@ fn check_head(file: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Checks row group `index` against the file's length and `limits`, and, given the dimension of
+/// a data file, the float count of its vector column.
 fn check_row_group(
     index: usize,
     rg: &RowGroupMetaData,
-    dimension: u32,
+    dimension: Option<u32>,
     file_len: u64,
     limits: &Limits,
 ) -> Result<RowGroupInfo> {
@@ -567,7 +610,7 @@ fn check_row_group(
         check_compression(column, &path)?;
         let raw = u64::try_from(column.uncompressed_size())
             .map_err(|_| bad(format!("column {path} has a negative uncompressed size")))?;
-        if is_vector(column)
+        if let Some(dimension) = dimension.filter(|_| is_vector(column))
             && u64::try_from(column.num_values()).ok() != rows.checked_mul(dimension.into())
         {
             return Err(bad(format!(
@@ -729,7 +772,7 @@ fn check_dimension(dimension: u32, who: &str) -> Result<()> {
     Ok(())
 }
 
-fn parse_key<T: std::str::FromStr>(key: &str, value: &str) -> Result<T>
+pub(crate) fn parse_key<T: std::str::FromStr>(key: &str, value: &str) -> Result<T>
 where
     T::Err: std::fmt::Display,
 {

@@ -22,6 +22,7 @@ use parquet::file::reader::ChunkReader;
 pub use batch::DecodedRow;
 pub(crate) use batch::append_documents;
 pub use footer::{FooterParse, ParquetFooter, RowGroupInfo, SnapshotInfo, inspect_parquet};
+pub(crate) use footer::{checked_metadata, parse_key, reader_schema};
 
 use crate::checksum::Sha256Digest;
 use crate::config::{Limits, arrow_batch_rows};
