@@ -13,7 +13,7 @@ use arrow_array::{
 };
 use std::sync::Arc;
 
-use arrow_buffer::ScalarBuffer;
+use arrow_buffer::{Buffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema};
 use uuid::Uuid;
 
@@ -323,6 +323,45 @@ impl<'a> SnapshotColumns<'a> {
 pub fn batch_matrix(batch: &RecordBatch) -> Result<(usize, ScalarBuffer<f32>)> {
     let columns = SnapshotColumns::of(batch, Origin::Caller { first: 0 })?;
     Ok((columns.dimension(), columns.floats.values().clone()))
+}
+
+/// The rows of `batch` (of the snapshot schema) whose id `keep` accepts, in order, as a batch of
+/// the snapshot schema; `batch` itself when it keeps them all.
+pub(crate) fn retain_rows(
+    batch: &RecordBatch,
+    keep: &dyn Fn(&Uuid) -> bool,
+) -> Result<RecordBatch> {
+    let columns = SnapshotColumns::of(batch, Origin::File { first: 0 })?;
+    let rows: Vec<usize> = (0..columns.rows())
+        .filter(|&row| keep(&columns.id(row)))
+        .collect();
+    if rows.len() == columns.rows() {
+        return Ok(batch.clone());
+    }
+    let strings = |array: &StringArray| -> StringArray {
+        rows.iter()
+            .map(|&row| array.is_valid(row).then(|| array.value(row)))
+            .collect()
+    };
+    let ids: Vec<u8> = rows
+        .iter()
+        .flat_map(|&row| columns.ids.value(row).to_vec())
+        .collect();
+    let floats: Vec<f32> = rows
+        .iter()
+        .flat_map(|&row| columns.vector(row).iter().copied())
+        .collect();
+    Parts {
+        ids: FixedSizeBinaryArray::new(16, Buffer::from_vec(ids), None),
+        external_ids: strings(columns.external_ids),
+        dimension: columns.dimension(),
+        floats: Float32Array::from(floats),
+        metadata: strings(columns.metadata),
+        inserted: TimestampMillisecondArray::from_iter_values(
+            rows.iter().map(|&row| columns.inserted.value(row)),
+        ),
+    }
+    .into_batch()
 }
 
 /// `batch` with a `document_id` column of `Binary` (as Polars and Spark write ids, having no
