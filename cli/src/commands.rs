@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use akidb_snapshot::codec::{
-    CollectionId, Limits, SnapshotFormat, SnapshotId, SnapshotMetadata, decode_json,
+    CollectionId, Limits, PartKind, SnapshotFormat, SnapshotId, SnapshotMetadata, decode_json,
     inspect_parquet,
 };
 use akidb_snapshot::{
@@ -579,7 +579,13 @@ async fn files(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
         .iter()
         .map(|f| backend.location_of(&f.key))
         .collect::<Result<Vec<_>, _>>()?;
-    let query = output::duckdb_query(&locations);
+    let kinds: Vec<(PartKind, String)> = files
+        .iter()
+        .zip(&locations)
+        .map(|(f, l)| (f.kind, l.clone()))
+        .collect();
+    let query = output::duckdb_query(&kinds);
+    let with_tombstones = kinds.iter().any(|(k, _)| *k == PartKind::Tombstones);
     if global.json {
         let files: Vec<_> = files
             .iter()
@@ -588,6 +594,7 @@ async fn files(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
                 serde_json::json!({
                     "location": location,
                     "key": f.key,
+                    "kind": f.kind,
                     "format": f.format,
                     "rows": f.rows,
                     "size_bytes": f.size_bytes,
@@ -602,10 +609,21 @@ async fn files(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
             "duckdb": query,
         }));
     }
-    for location in &locations {
-        println!("{location}");
+    // Without tombstone parts every file is data: one location a line, as tools take a list.
+    for (kind, location) in &kinds {
+        match (with_tombstones, kind) {
+            (false, _) => println!("{location}"),
+            (true, PartKind::Tombstones) => println!("tombstones {location}"),
+            (true, _) => println!("data {location}"),
+        }
     }
     if !global.quiet {
+        if with_tombstones {
+            eprintln!(
+                "a document is gone when a tombstones file listed after its data file holds its \
+                 id (docs/FORMAT.md, \"The content rule\"); the query below applies that"
+            );
+        }
         eprintln!("DuckDB: {query}");
     }
     Ok(())

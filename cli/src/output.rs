@@ -5,8 +5,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use akidb_snapshot::codec::{
-    ParquetConfig, ParquetWriter, SnapshotHeader, SnapshotInfo, SnapshotMetadata, arrow_schema,
-    batch_matrix,
+    ParquetConfig, ParquetWriter, PartKind, SnapshotHeader, SnapshotInfo, SnapshotMetadata,
+    arrow_schema, batch_matrix,
 };
 use akidb_snapshot::{DocumentStream, RowStream};
 use arrow_array::RecordBatch;
@@ -311,10 +311,28 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> 
 
 /// A DuckDB query over a snapshot's files: its documents as one table, in order (DuckDB reads a
 /// list of files in the list's order while `preserve_insertion_order` is on, its default).
-pub(crate) fn duckdb_query(locations: &[String]) -> String {
-    let list: Vec<String> = locations
-        .iter()
-        .map(|l| format!("'{}'", l.replace('\'', "''")))
-        .collect();
-    format!("SELECT * FROM read_parquet([{}])", list.join(", "))
+pub(crate) fn duckdb_query(files: &[(PartKind, String)]) -> String {
+    let list = |kind: Option<PartKind>| -> String {
+        let quoted: Vec<String> = files
+            .iter()
+            .filter(|(k, _)| kind.is_none_or(|kind| *k == kind))
+            .map(|(_, l)| format!("'{}'", l.replace('\'', "''")))
+            .collect();
+        format!("[{}]", quoted.join(", "))
+    };
+    let data = list(Some(PartKind::Data));
+    if files.iter().all(|(kind, _)| *kind == PartKind::Data) {
+        return format!("SELECT * FROM read_parquet({data})");
+    }
+    // The content rule (docs/FORMAT.md): a row is gone when a tombstone part after its part
+    // holds its id; positions in the manifest's list order the rows as a restore does.
+    let (all, tombstones) = (list(None), list(Some(PartKind::Tombstones)));
+    format!(
+        "SELECT * EXCLUDE (filename, file_row_number) \
+         FROM read_parquet({data}, filename = true, file_row_number = true) AS d \
+         WHERE NOT EXISTS (SELECT 1 FROM read_parquet({tombstones}, filename = true) AS t \
+         WHERE t.document_id = d.document_id \
+         AND list_position({all}, t.filename) > list_position({all}, d.filename)) \
+         ORDER BY list_position({all}, d.filename), file_row_number"
+    )
 }

@@ -16,14 +16,15 @@ use std::time::Instant;
 
 use akidb_snapshot_codec::{
     CollectionId, Compression, DecodedRow, FileSummary, FooterParse, HashingWriter, ParquetFooter,
-    PartKind, Sha256Digest, SnapshotFormat, SnapshotId, SnapshotInfo, SnapshotMetadata,
-    VectorDocument, decode_json,
+    PartKind, Sha256Digest, SnapshotFormat, SnapshotId, SnapshotInfo, SnapshotMetadata, Tombstones,
+    VectorDocument, decode_json, decode_tombstones,
 };
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tracing::Span;
 use tracing::field::Empty;
+use uuid::Uuid;
 
 use crate::encoder::Encoding;
 use crate::error::{Error, ErrorKind, Result, Target};
@@ -116,16 +117,12 @@ impl SnapshotStore {
         let format = metadata.format;
         let span = tracing::Span::current();
         let files = SnapshotFiles::of(self.clone(), &metadata)?.shard(shard);
-        // What this restore reads: a shard's parts, not the whole snapshot.
-        let described = files.described();
-        span.record(
-            "vector_count",
-            described.iter().map(|f| f.rows).sum::<u64>(),
-        );
-        span.record(
-            "size_bytes",
-            described.iter().map(|f| f.size_bytes).sum::<u64>(),
-        );
+        // What a shard's restore reads: its parts, not the whole snapshot.
+        if shard != Shard::ALL {
+            let (rows, bytes) = files.data_size();
+            span.record("vector_count", rows);
+            span.record("size_bytes", bytes);
+        }
         // Counted once the last batch passed every check, never after an error.
         let on_verified = move || {
             metrics::record_restore(format, started.elapsed());
@@ -255,6 +252,8 @@ impl SnapshotStore {
                 dimension: 0,
                 collection_id,
                 snapshot_id: None,
+                kind: PartKind::Data,
+                position: 0,
             },
             span: Span::current(),
         };
@@ -296,6 +295,11 @@ struct Claim {
     /// The snapshot the file's own header must name: a v1 data file's; none for a part, which
     /// snapshots share and which any of them may have written.
     snapshot_id: Option<SnapshotId>,
+    /// Data or tombstones (a v1 data file is data).
+    kind: PartKind,
+    /// Where the manifest lists it (0 for a v1 data file): a tombstone part hides ids in the
+    /// data parts before it.
+    position: usize,
 }
 
 /// A file of a committed snapshot, as its commit marker describes it: for tools outside akidb
@@ -313,6 +317,9 @@ pub struct StoredFile {
     pub size_bytes: u64,
     /// SHA-256 of its bytes; absent in v1 snapshots from before checksums.
     pub checksum_sha256: Option<Sha256Digest>,
+    /// Data, or tombstones: ids that no longer hold in the data files before it
+    /// (docs/FORMAT.md, "The content rule").
+    pub kind: PartKind,
 }
 
 impl From<&Claim> for StoredFile {
@@ -323,13 +330,24 @@ impl From<&Claim> for StoredFile {
             rows: claim.rows,
             size_bytes: claim.size_bytes,
             checksum_sha256: claim.checksum,
+            kind: claim.kind,
         }
     }
 }
 
 /// The files of a committed snapshot, in order: its data file (v1) or its parts (v2).
 pub(crate) struct SnapshotFiles {
+    /// The snapshot.
+    target: Target,
+    /// Its data files, in order.
     files: Vec<DataFile>,
+    /// Its tombstone parts, in order.
+    tombstones: Vec<DataFile>,
+    /// What the commit marker says of every file, in its order.
+    described: Vec<StoredFile>,
+    /// The documents the data files yield once the tombstones are applied: the snapshot's
+    /// count, unless only a shard is read.
+    expected_rows: Option<u64>,
 }
 
 impl SnapshotFiles {
@@ -342,31 +360,20 @@ impl SnapshotFiles {
             metadata
                 .parts
                 .iter()
-                .map(|part| match Key::parse(&part.key) {
-                    Some(Key::Part(pc, _, PartKind::Data))
-                        if pc == c && part.kind == PartKind::Data =>
-                    {
-                        Ok(Claim {
-                            key: part.key.clone(),
-                            format: SnapshotFormat::Parquet,
-                            size_bytes: part.size_bytes,
-                            checksum: Some(part.checksum_sha256),
-                            rows: part.rows,
-                            dimension: metadata.dimension,
-                            collection_id: c,
-                            snapshot_id: None,
-                        })
-                    }
-                    Some(Key::Part(pc, _, PartKind::Tombstones)) if pc == c => {
-                        Err(Error::corruption(
-                            target,
-                            format!(
-                                "the manifest lists tombstone part {}, which this version does \
-                                 not restore",
-                                part.key
-                            ),
-                        ))
-                    }
+                .enumerate()
+                .map(|(position, part)| match Key::parse(&part.key) {
+                    Some(Key::Part(pc, _, kind)) if pc == c && part.kind == kind => Ok(Claim {
+                        key: part.key.clone(),
+                        format: SnapshotFormat::Parquet,
+                        size_bytes: part.size_bytes,
+                        checksum: Some(part.checksum_sha256),
+                        rows: part.rows,
+                        dimension: metadata.dimension,
+                        collection_id: c,
+                        snapshot_id: None,
+                        kind,
+                        position,
+                    }),
                     _ => Err(Error::corruption(
                         target,
                         format!(
@@ -386,11 +393,14 @@ impl SnapshotFiles {
                 dimension: metadata.dimension,
                 collection_id: c,
                 snapshot_id: Some(s),
+                kind: PartKind::Data,
+                position: 0,
             }]
         };
+        let described = claims.iter().map(StoredFile::from).collect();
         let span = Span::current();
         let marker = keys::metadata_key(c, s);
-        let files = claims
+        let (files, tombstones) = claims
             .into_iter()
             .map(|claim| DataFile {
                 store: store.clone(),
@@ -399,56 +409,108 @@ impl SnapshotFiles {
                 claim,
                 span: span.clone(),
             })
-            .collect();
-        Ok(SnapshotFiles { files })
+            .partition(|file| file.claim.kind == PartKind::Data);
+        Ok(SnapshotFiles {
+            target,
+            files,
+            tombstones,
+            described,
+            expected_rows: Some(metadata.vector_count),
+        })
     }
 
-    /// What the commit marker says of each file, in order.
+    /// What the commit marker says of each file, in order, tombstone parts included.
     pub(crate) fn described(&self) -> Vec<StoredFile> {
-        self.files
-            .iter()
-            .map(|f| StoredFile::from(&f.claim))
-            .collect()
+        self.described.clone()
     }
 
-    /// Only the files of `shard`.
+    /// The documents and bytes of the data files to be read, before tombstones.
+    pub(crate) fn data_size(&self) -> (u64, u64) {
+        self.files.iter().fold((0, 0), |(rows, bytes), f| {
+            (rows + f.claim.rows, bytes + f.claim.size_bytes)
+        })
+    }
+
+    /// Only the data files of `shard` (counted among data files), with every tombstone part.
     pub(crate) fn shard(mut self, shard: Shard) -> Self {
         let mut position = 0;
         self.files.retain(|_| {
             position += 1;
             shard.holds(position - 1)
         });
+        if shard != Shard::ALL {
+            self.expected_rows = None;
+        }
         self
     }
 
-    /// The rows of every file in order, each file checked as [`DataFile::stream`] checks it,
-    /// the next one's footer read while the one before is restored. `on_verified` runs once,
-    /// after the last batch of the last file passed every check.
+    /// The rows of every data file in order, each file checked as [`DataFile::stream`] checks
+    /// it and filtered by the tombstone parts after it, the next one's footer read while the
+    /// one before is restored. The tombstone parts that matter are read (and checked) first.
+    /// `on_verified` runs once, after the last batch of the last file passed every check, and
+    /// the count of a whole snapshot matched its manifest's.
     pub(crate) async fn stream<T: Row>(
         self,
         on_verified: impl FnOnce() + Send + 'static,
     ) -> Result<RowStream<T>> {
-        let mut files = self.files;
-        if files.is_empty() {
+        let SnapshotFiles {
+            target,
+            files,
+            tombstones,
+            expected_rows,
+            ..
+        } = self;
+        let Some(first) = files.first().map(|f| f.claim.position) else {
             on_verified();
             return Ok(stream::empty().boxed());
-        }
-        if files.len() == 1
-            && let Some(file) = files.pop()
-        {
-            return file.stream(move |_| on_verified()).await;
+        };
+        let mut hiding: Vec<(usize, Arc<Tombstones>)> = Vec::new();
+        for part in tombstones.into_iter().filter(|t| t.claim.position > first) {
+            let position = part.claim.position;
+            hiding.push((position, Arc::new(part.tombstones().await?)));
         }
         let rows = stream::iter(files)
-            .map(|file| file.stream::<T>(|_| {}))
+            .map(move |file| {
+                let later: Vec<Arc<Tombstones>> = (hiding.iter())
+                    .filter(|(at, _)| *at > file.claim.position)
+                    .map(|(_, t)| Arc::clone(t))
+                    .collect();
+                async move {
+                    let rows = file.stream::<T>(|_| {}).await?;
+                    if later.is_empty() {
+                        return Ok(rows);
+                    }
+                    let keep = move |id: &Uuid| !later.iter().any(|t| t.contains(id));
+                    Ok(rows
+                        .map(move |batch| {
+                            batch.and_then(|b| {
+                                T::retain(b, &keep).map_err(|e| Error::codec(target, e))
+                            })
+                        })
+                        .boxed())
+                }
+            })
             .buffered(2)
             .try_flatten()
             .boxed();
-        let state = (rows, Some(on_verified));
+        let state = (rows, 0u64, Some(on_verified));
         Ok(
-            stream::try_unfold(state, |(mut rows, mut done)| async move {
+            stream::try_unfold(state, move |(mut rows, yielded, mut done)| async move {
                 match rows.try_next().await? {
-                    Some(batch) => Ok(Some((batch, (rows, done)))),
+                    Some(batch) => {
+                        let yielded = yielded + T::row_count(&batch) as u64;
+                        Ok(Some((batch, (rows, yielded, done))))
+                    }
                     None => {
+                        if let Some(expected) = expected_rows.filter(|&e| e != yielded) {
+                            return Err(Error::corruption(
+                                target,
+                                format!(
+                                    "its parts hold {yielded} documents once tombstones are \
+                                     applied, but the manifest says {expected}"
+                                ),
+                            ));
+                        }
                         if let Some(on_verified) = done.take() {
                             on_verified();
                         }
@@ -463,7 +525,10 @@ impl SnapshotFiles {
     /// What the footer of a snapshot of one Parquet file says (a v1 snapshot, or a v2 snapshot
     /// of one part), checked against the commit marker; `None` for JSON or several parts.
     pub(crate) async fn info(mut self) -> Result<Option<SnapshotInfo>> {
-        match (self.files.pop(), self.files.is_empty()) {
+        match (
+            self.files.pop(),
+            self.files.is_empty() && self.tombstones.is_empty(),
+        ) {
             (Some(file), true) => file.info().await,
             _ => Ok(None),
         }
@@ -471,6 +536,14 @@ impl SnapshotFiles {
 
     /// The one file of a snapshot, as stored, after checking its size and SHA-256.
     pub(crate) async fn bytes(mut self) -> Result<Bytes> {
+        if !self.tombstones.is_empty() {
+            return Err(Error::Input {
+                target: self.target,
+                source: "the snapshot has tombstone parts, so no one file holds its documents: \
+                         restore its documents instead"
+                    .into(),
+            });
+        }
         match (self.files.pop(), self.files.is_empty()) {
             (Some(file), true) => file.bytes().await,
             (Some(file), false) => Err(Error::Input {
@@ -552,6 +625,30 @@ impl DataFile {
         }
         let (_, _, footer) = self.footer(len).await?;
         Ok(Some(footer.info().clone()))
+    }
+
+    /// A tombstone part, read whole, its size and SHA-256 checked, then decoded.
+    async fn tombstones(self) -> Result<Tombstones> {
+        let len = self.checked_len().await?;
+        let bytes = self.read(0..len).await?;
+        let limits = *self.store.limits();
+        let file = Arc::new(self);
+        let mut verifier = Verifier::new(Arc::clone(&file));
+        verifier.hash(&bytes);
+        verifier.check_digest()?;
+        let target = file.target();
+        let read = blocking(move || decode_tombstones(bytes, &limits))
+            .await?
+            .map_err(|e| Error::codec(target, e))?;
+        if read.ids.len() as u64 != file.claim.rows {
+            return Err(file.corruption(format!(
+                "{} holds {} tombstones but the manifest says {}",
+                file.claim.key,
+                read.ids.len(),
+                file.claim.rows
+            )));
+        }
+        Ok(read)
     }
 
     /// The whole data file, after checking its size and SHA-256.

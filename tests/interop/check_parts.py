@@ -7,9 +7,15 @@ Writes 30 documents as JSON Lines, has akidb-cli snapshot them in parts of 7 (fi
 reads the files `akidb-cli --json snapshot files` lists with each reader and checks the count,
 the order of the ids and one vector bit for bit against the source. Exits non-zero, naming the
 reader, on the first difference.
+
+Then it writes, as another tool would from docs/FORMAT.md alone, a tombstone part (pyarrow) and
+a manifest that lists it after the third data part, and checks that akidb-cli verifies and
+restores that snapshot and that the DuckDB query `snapshot files` prints applies the content
+rule: the two ids in the parts before the tombstones are gone, in order, and nothing else.
 """
 
 import argparse
+import hashlib
 import json
 import struct
 import subprocess
@@ -89,6 +95,62 @@ def main() -> None:
     # Polars: a list of files reads in the list's order.
     frame = pl.read_parquet(files)
     check("Polars", frame["document_id"].to_list(), frame["vector"][17].to_list(), docs)
+
+    tombstones(args.cli.resolve(), out / "store", listed["snapshot_id"], docs)
+
+
+def tombstones(cli: Path, store: Path, snapshot: str, docs: list[dict]) -> None:
+    """A snapshot of the same parts with a tombstone part after the third one, made here."""
+    manifest = json.loads((store / "snapshots" / COLLECTION / f"{snapshot}.metadata.json").read_text())
+    gone = [uuid.UUID(docs[2]["document_id"]), uuid.UUID(docs[15]["document_id"])]
+    key = f"parts/{COLLECTION}/{uuid.UUID(int=(0x0190A1B2 << 96) | (7 << 76) | (2 << 62) | 999)}.tombstones.parquet"
+    ids = pa.array([u.bytes for u in sorted(gone)], pa.binary(16))
+    table = pa.table(
+        {"document_id": pa.ExtensionArray.from_storage(pa.uuid(), ids)},
+        schema=pa.schema([pa.field("document_id", pa.uuid(), nullable=False)]),
+    ).replace_schema_metadata({
+        "akidb.schema_version": "1", "akidb.kind": "tombstones", "akidb.collection_id": COLLECTION,
+        "akidb.snapshot_id": snapshot, "akidb.created_at": "2026-12-07T00:00:00.000Z",
+        "akidb.vector_count": str(len(gone)),
+    })
+    pq.write_table(table, store / key, use_dictionary=False)
+    data = (store / key).read_bytes()
+    parts = manifest["parts"]
+    parts.insert(3, {"key": key, "kind": "tombstones", "rows": len(gone), "size_bytes": len(data),
+                     "checksum_sha256": hashlib.sha256(data).hexdigest()})
+    new_id = str(uuid.UUID(int=(0x0190A1B2 << 96) | (7 << 76) | (2 << 62) | 1000))
+    manifest.pop("manifest_sha256")
+    manifest.update(snapshot_id=new_id, parts=parts, vector_count=len(docs) - len(gone),
+                    size_bytes=sum(p["size_bytes"] for p in parts))
+    body = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+    manifest["manifest_sha256"] = hashlib.sha256(body).hexdigest()
+    (store / "snapshots" / COLLECTION / f"{new_id}.metadata.json").write_text(json.dumps(manifest, indent=2))
+
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [str(cli), "--store", f"file://{store}", *args], capture_output=True, text=True
+    )
+    snapshot_args = ["--collection-id", COLLECTION, "--snapshot-id", new_id]
+    verified = run("snapshot", "verify", *snapshot_args)
+    if verified.returncode != 0:
+        sys.exit(f"akidb-cli: the hand-made manifest does not verify: {verified.stderr}")
+    kept = [d for d in docs if uuid.UUID(d["document_id"]) not in gone]
+    restored = store.parent / "tombstoned.jsonl"
+    restored.unlink(missing_ok=True)
+    done = run("snapshot", "restore", *snapshot_args, "--output", str(restored))
+    if done.returncode != 0:
+        sys.exit(f"akidb-cli: the hand-made manifest does not restore: {done.stderr}")
+    back = [json.loads(line)["document_id"] for line in restored.read_text().splitlines()]
+    if back != [d["document_id"] for d in kept]:
+        sys.exit("akidb-cli: the restore does not apply the tombstones")
+    print(f"ok: akidb-cli restores a manifest written from docs/FORMAT.md, {len(back)} documents")
+
+    listed = json.loads(run("--json", "snapshot", "files", *snapshot_args).stdout)
+    if [f["kind"] for f in listed["files"]] != ["data"] * 3 + ["tombstones"] + ["data"] * 2:
+        sys.exit(f"akidb-cli: files of kinds {[f['kind'] for f in listed['files']]}")
+    rows = duckdb.sql(listed["duckdb"]).fetchall()
+    columns = duckdb.sql(listed["duckdb"]).columns
+    ids = [r[columns.index("document_id")] for r in rows]
+    check("DuckDB, tombstones applied", ids, rows[17][columns.index("vector")], kept)
 
 
 if __name__ == "__main__":
