@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use akidb_snapshot::Shard;
 use akidb_snapshot::codec::{CollectionId, Compression, SnapshotId};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 /// Back up, inspect and restore vector collections as Parquet snapshots.
 ///
@@ -197,22 +197,31 @@ pub(crate) enum Format {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("change").multiple(true)))]
 pub(crate) struct CreateArgs {
     #[command(flatten)]
     pub(crate) collection: CollectionArgs,
     /// The documents: .jsonl/.ndjson, .npy, .parquet or .json.
-    #[arg(long, value_name = "FILE", required_unless_present = "append")]
+    #[arg(long, value_name = "FILE", required_unless_present = "base")]
     pub(crate) input: Option<PathBuf>,
-    /// Build on this snapshot (a UUID or `latest`, format v2): the new snapshot holds its
-    /// documents, whose parts it shares unchanged, then those of --append. The base's parts
-    /// are recorded under pending/ first, so a delete of the base and a gc meanwhile cannot
-    /// take them.
-    #[arg(long, value_name = "UUID|latest", requires = "append", conflicts_with_all = ["input", "snapshot_id"])]
+    /// Build on this snapshot (a UUID or `latest`, format v2): the new snapshot shares its
+    /// parts unchanged and writes only the change, --append, or --upserts and --deletes. The
+    /// base's parts are recorded under pending/ first, so a delete of the base and a gc
+    /// meanwhile cannot take them.
+    #[arg(long, value_name = "UUID|latest", requires = "change", conflicts_with_all = ["input", "snapshot_id"])]
     pub(crate) base: Option<SnapshotRef>,
-    /// The documents to add to --base (same formats as --input): each must be new, not in the
-    /// base; only they are written.
-    #[arg(long, value_name = "FILE", requires = "base")]
+    /// Documents to add to --base (same formats as --input): each must be new, not in the
+    /// base.
+    #[arg(long, value_name = "FILE", requires = "base", group = "change", conflicts_with_all = ["upserts", "deletes"])]
     pub(crate) append: Option<PathBuf>,
+    /// Documents to add to --base, each replacing the base's document of the same id (same
+    /// formats as --input). An id may come once.
+    #[arg(long, value_name = "FILE", requires = "base", group = "change")]
+    pub(crate) upserts: Option<PathBuf>,
+    /// Ids of the base's documents to remove: a text file of one UUID a line (blank lines and
+    /// `#` comments skipped); an id the base does not hold is ignored.
+    #[arg(long, value_name = "FILE", requires = "base", group = "change")]
+    pub(crate) deletes: Option<PathBuf>,
     /// The snapshot's format: parquet (format v2, parts), parquet-v1 (one file, for readers
     /// older than format v2) or json. [default: the config's snapshotter_type and
     /// format_version, else parquet]

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use akidb_snapshot::codec::{
-    CollectionId, Limits, PartKind, SnapshotFormat, SnapshotId, SnapshotMetadata, decode_json,
-    inspect_parquet,
+    CollectionId, Limits, PartKind, SnapshotFormat, SnapshotId, SnapshotMetadata, VectorDocument,
+    decode_json, inspect_parquet,
 };
 use akidb_snapshot::{
     Error, RetentionPolicy, Shard, SnapshotterType, StorageBackend, StorageBackendConfig,
@@ -155,8 +155,37 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
         Some(base) => Some(resolve(&backend, collection_id, base).await?.snapshot_id),
         None => None,
     };
-    let path = args.append.as_ref().or(args.input.as_ref());
-    let path = path.ok_or_else(|| CliError::usage("--input or --append names the documents"))?;
+    let deletes = match &args.deletes {
+        Some(path) => Some(read_ids(path)?),
+        None => None,
+    };
+    let update = args.upserts.is_some() || deletes.is_some();
+    let path = (args.append.as_ref())
+        .or(args.upserts.as_ref())
+        .or(args.input.as_ref());
+    let path = match (path, base) {
+        (Some(path), _) => path,
+        // Deletes only: no document to read.
+        (None, Some(base)) => {
+            let no_documents =
+                futures::stream::empty::<Result<Vec<VectorDocument>, std::io::Error>>();
+            let metadata = store
+                .try_update_snapshot_stream(
+                    collection_id,
+                    base,
+                    &backend.encoding(),
+                    no_documents,
+                    deletes.unwrap_or_default(),
+                )
+                .await?;
+            return report_created(global, &metadata);
+        }
+        (None, None) => {
+            return Err(CliError::usage(
+                "--input, --append or --upserts names the documents",
+            ));
+        }
+    };
     let input = Input::open(path)?;
     let encoding = backend.encoding();
     let bar = progress(global, input.total(), "encoding");
@@ -200,6 +229,18 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
                 .try_create_snapshot_arrow(collection_id, &encoding, batches)
                 .await
         }
+        (Rows::Documents(docs), Some(base)) if update => {
+            let deletes = deletes.unwrap_or_default();
+            store
+                .try_update_snapshot_stream(collection_id, base, &encoding, docs, deletes)
+                .await
+        }
+        (Rows::Arrow(batches), Some(base)) if update => {
+            let deletes = deletes.unwrap_or_default();
+            store
+                .try_update_snapshot_arrow(collection_id, base, &encoding, batches, deletes)
+                .await
+        }
         (Rows::Documents(docs), Some(base)) => {
             store
                 .try_append_snapshot_stream(collection_id, base, &encoding, docs)
@@ -213,34 +254,59 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
     };
     bar.finish_and_clear();
     let metadata = created.map_err(|e| locate(e, &input))?;
+    report_created(global, &metadata)
+}
+
+/// The new snapshot's id on stdout (its metadata with --json), and what it holds on stderr.
+fn report_created(global: &Global, metadata: &SnapshotMetadata) -> Result<(), CliError> {
     if global.json {
-        output::print_json(&metadata)?;
-    } else if global.quiet {
-        println!("{}", metadata.snapshot_id);
-    } else {
-        println!("{}", metadata.snapshot_id);
-        eprintln!(
-            "created snapshot {} of collection {}: {} vectors of dimension {}, {} ({}, {:.2}x compression of the raw float32)",
-            metadata.snapshot_id,
-            metadata.collection_id,
+        return output::print_json(metadata);
+    }
+    println!("{}", metadata.snapshot_id);
+    if global.quiet {
+        return Ok(());
+    }
+    eprintln!(
+        "created snapshot {} of collection {}: {} vectors of dimension {}, {} ({}, {:.2}x compression of the raw float32)",
+        metadata.snapshot_id,
+        metadata.collection_id,
+        metadata.vector_count,
+        metadata.dimension,
+        output::megabytes(metadata.size_bytes),
+        metadata.compression,
+        output::ratio(
             metadata.vector_count,
             metadata.dimension,
-            output::megabytes(metadata.size_bytes),
-            metadata.compression,
-            output::ratio(
-                metadata.vector_count,
-                metadata.dimension,
-                metadata.size_bytes
-            )
+            metadata.size_bytes
+        )
+    );
+    if let Some(base) = metadata.parent_snapshot_id {
+        eprintln!(
+            "built on snapshot {base}: {} part(s) in all, the base's shared as they are",
+            metadata.parts.len()
         );
-        if let Some(base) = metadata.parent_snapshot_id {
-            eprintln!(
-                "built on snapshot {base}: {} part(s) in all, the base's shared as they are",
-                metadata.parts.len()
-            );
-        }
     }
     Ok(())
+}
+
+/// The document ids of a file of one UUID a line (blank lines and `#` comments skipped).
+fn read_ids(path: &Path) -> Result<Vec<uuid::Uuid>, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::file(format!("{}: {e}", path.display())))?;
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| (i, line.trim()))
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+        .map(|(i, line)| {
+            line.parse().map_err(|e| {
+                CliError::file(format!(
+                    "{}:{}: `{line}` is not a document id (a UUID): {e}",
+                    path.display(),
+                    i + 1
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Names the line or row of the input that a validation error is about.

@@ -545,6 +545,84 @@ fn an_append_builds_on_a_snapshot_and_writes_only_the_new_documents() {
 }
 
 #[test]
+fn an_update_replaces_and_deletes_writing_only_the_change() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    let doc = |i: u32, x: u32| {
+        format!("{{\"document_id\": \"00000000-0000-4000-8000-{i:012}\", \"vector\": [{x}, 1]}}\n")
+    };
+    let id = |i: u32| format!("00000000-0000-4000-8000-{i:012}");
+    std::fs::write(
+        cli.path("old.jsonl"),
+        (1..6).map(|i| doc(i, i)).collect::<String>(),
+    )
+    .unwrap();
+    std::fs::write(cli.path("up.jsonl"), doc(3, 30) + &doc(9, 9)).unwrap();
+    let unknown = "00000000-0000-4000-8000-000000000777";
+    std::fs::write(
+        cli.path("gone.txt"),
+        format!("# retired\n{}\n\n{unknown}\n", id(1)),
+    )
+    .unwrap();
+    cli.ok(&format!(
+        "snapshot create --collection-id {c} --input old.jsonl"
+    ));
+    let updated = cli.json(&format!(
+        "snapshot create --collection-id {c} --base latest --upserts up.jsonl --deletes gone.txt"
+    ));
+    assert_eq!(updated["vector_count"], 5);
+    let kinds: Vec<&str> = (updated["parts"].as_array().unwrap().iter())
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["data", "tombstones", "data"]);
+    let restore = |out: &str| {
+        cli.ok(&format!(
+            "snapshot restore --collection-id {c} --snapshot-id latest --output {out}"
+        ));
+        read_jsonl(&cli.path(out))
+            .iter()
+            .map(|d| {
+                (
+                    d["document_id"].as_str().unwrap()[34..].to_owned(),
+                    d["vector"][0].as_f64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let back = restore("updated.jsonl");
+    let expected: Vec<(String, f64)> = [(2, 2.0), (4, 4.0), (5, 5.0), (3, 30.0), (9, 9.0)]
+        .iter()
+        .map(|(i, x)| (format!("{i:02}"), *x))
+        .collect();
+    assert_eq!(back, expected);
+
+    // Deletes only.
+    std::fs::write(cli.path("more.txt"), id(9)).unwrap();
+    cli.ok(&format!(
+        "snapshot create --collection-id {c} --base latest --deletes more.txt"
+    ));
+    assert_eq!(restore("fewer.jsonl").len(), 4);
+
+    // A line that is no id is named; --base alone says what it needs.
+    std::fs::write(cli.path("bad.txt"), "not-an-id\n").unwrap();
+    let err = cli.fails(
+        8,
+        &format!("snapshot create --collection-id {c} --base latest --deletes bad.txt"),
+    );
+    assert!(err.contains("bad.txt:1"), "{err}");
+    cli.fails(
+        2,
+        &format!("snapshot create --collection-id {c} --base latest"),
+    );
+    cli.fails(
+        2,
+        &format!(
+            "snapshot create --collection-id {c} --base latest --append up.jsonl --upserts up.jsonl"
+        ),
+    );
+}
+
+#[test]
 fn npy_of_either_byte_order_restores_value_for_value() {
     let cli = Cli::local();
     let rows: Vec<Vec<f32>> = docs(7, 5, 3).into_iter().map(|d| d.vector).collect();

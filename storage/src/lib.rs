@@ -46,6 +46,7 @@
 pub use akidb_snapshot_codec as codec;
 
 mod backend;
+mod base;
 mod commit;
 mod config;
 mod encoder;

@@ -176,7 +176,7 @@ impl SnapshotStore {
             }
             let header = SnapshotHeader::new(collection_id, snapshot_id, begun.created_at);
             let batches = input_errors(target, batches);
-            let (parts, dimension) = self.write_parts(header, encoding, batches).await?;
+            let (parts, dimension) = self.write_parts(header, encoding, batches, false).await?;
             let receipt = ShardReceipt {
                 shard: shard.index(),
                 shards: shard.count(),

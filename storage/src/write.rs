@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use akidb_snapshot_codec::{
-    CollectionId, DocumentRef, DocumentValidator, FileSummary, PartEntry, PartKind, SnapshotHeader,
-    SnapshotId, SnapshotMetadata, VectorDocument,
+    CollectionId, DocumentValidator, FileSummary, PartEntry, PartKind, SnapshotHeader, SnapshotId,
+    SnapshotMetadata, VectorDocument,
 };
 use arrow_array::RecordBatch;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
@@ -20,9 +20,9 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use uuid::Uuid;
 
+use crate::base::{Base, Change};
 use crate::encoder::{Batch, Encoder, Encoding, Spool};
 use crate::error::{BoxError, Error, Result, Target};
-use crate::ids::{IdSet, ids_of};
 use crate::keys;
 use crate::metrics;
 use crate::spans;
@@ -112,8 +112,13 @@ impl SnapshotStore {
         E: Into<BoxError>,
     {
         let batches = split_batches(batches, encoding.batch_rows(), Batch::split);
-        self.create(collection_id, Some(base), encoding, batches)
-            .await
+        self.create(
+            collection_id,
+            Some((base, Change::Append)),
+            encoding,
+            batches,
+        )
+        .await
     }
 
     /// As [`try_append_snapshot_stream`](Self::try_append_snapshot_stream), from Arrow
@@ -130,7 +135,85 @@ impl SnapshotStore {
         E: Into<BoxError>,
     {
         let batches = split_batches(batches, encoding.batch_rows(), Batch::split_arrow);
-        self.create(collection_id, Some(base), encoding, batches)
+        self.create(
+            collection_id,
+            Some((base, Change::Append)),
+            encoding,
+            batches,
+        )
+        .await
+    }
+
+    /// Creates a snapshot of collection `collection_id` from snapshot `base` and the changes a
+    /// host already knows (from its write-ahead log, say), without a full export: `upserts`
+    /// add documents, replacing the base's document of the same id, and the base's documents
+    /// with an id in `deletes` are removed (an id the base does not hold is ignored). Only the
+    /// changes are written: one tombstone part of the replaced and deleted ids, then the
+    /// upserted documents as parts; the base's parts are reused as they are, protected as an
+    /// append's are ([`try_append_snapshot_stream`](Self::try_append_snapshot_stream)). An id
+    /// twice in `upserts`, or in both, is refused. No change at all makes a snapshot of the
+    /// base's parts.
+    pub async fn try_update_snapshot_stream<S, E>(
+        &self,
+        collection_id: CollectionId,
+        base: SnapshotId,
+        encoding: &Encoding,
+        upserts: S,
+        deletes: Vec<Uuid>,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<Vec<VectorDocument>, E>> + Send,
+        E: Into<BoxError>,
+    {
+        let batches = split_batches(upserts, encoding.batch_rows(), Batch::split);
+        let change = Change::Update { deletes };
+        self.create(collection_id, Some((base, change)), encoding, batches)
+            .await
+    }
+
+    /// As [`try_update_snapshot_stream`](Self::try_update_snapshot_stream), the upserts as
+    /// Arrow batches.
+    pub async fn try_update_snapshot_arrow<S, E>(
+        &self,
+        collection_id: CollectionId,
+        base: SnapshotId,
+        encoding: &Encoding,
+        upserts: S,
+        deletes: Vec<Uuid>,
+    ) -> Result<SnapshotMetadata>
+    where
+        S: Stream<Item = Result<RecordBatch, E>> + Send,
+        E: Into<BoxError>,
+    {
+        let batches = split_batches(upserts, encoding.batch_rows(), Batch::split_arrow);
+        let change = Change::Update { deletes };
+        self.create(collection_id, Some((base, change)), encoding, batches)
+            .await
+    }
+
+    /// A create on `base`: the new documents as parts, the tombstones of what they replace and
+    /// what is deleted, and the manifest of the base's parts, the tombstones, the new parts.
+    async fn write_on(
+        &self,
+        header: SnapshotHeader,
+        encoding: &Encoding,
+        base: &Base,
+        batches: impl Stream<Item = Result<Batch>> + Send,
+    ) -> Result<(SnapshotMetadata, Vec<String>)> {
+        let target = Target::snapshot(header.collection_id, header.snapshot_id);
+        let batches = base.incoming(target, batches);
+        let (parts, dimension) = self
+            .write_parts(header, encoding, batches, base.may_be_empty())
+            .await?;
+        let hidden = match base.write_tombstones(self, header).await {
+            Ok(hidden) => hidden,
+            Err(e) => {
+                let keys: Vec<String> = parts.iter().map(|p| p.key.clone()).collect();
+                self.remove_uncommitted(&keys).await;
+                return Err(e);
+            }
+        };
+        self.manifest_of(header, encoding, Some(base), hidden, parts, dimension)
             .await
     }
 
@@ -149,7 +232,7 @@ impl SnapshotStore {
     async fn create<S, E>(
         &self,
         collection_id: CollectionId,
-        base: Option<SnapshotId>,
+        base: Option<(SnapshotId, Change)>,
         encoding: &Encoding,
         batches: S,
     ) -> Result<SnapshotMetadata>
@@ -161,7 +244,7 @@ impl SnapshotStore {
             SnapshotHeader::new(collection_id, SnapshotId::from_uuid(Uuid::now_v7()), now());
         let span = tracing::info_span!("create_snapshot", %collection_id,
             snapshot_id = %header.snapshot_id, format = encoding.format().extension(),
-            base = base.map(tracing::field::display),
+            base = base.as_ref().map(|(id, _)| tracing::field::display(id)),
             vector_count = Empty, size_bytes = Empty, duration_ms = Empty);
         let operation = span.clone();
         async move {
@@ -170,28 +253,29 @@ impl SnapshotStore {
             let in_parts =
                 matches!(encoding, Encoding::Parquet(_)) && self.layout().format_version >= 2;
             let base = match base {
-                Some(base) if in_parts => Some(Base::reserve(self, target, base).await?),
+                Some((base, change)) if in_parts => {
+                    Some(Base::reserve(self, target, base, change).await?)
+                }
                 Some(_) => {
                     return Err(Error::validation(
                         target,
-                        "an append writes format v2 parts: the store is configured for format \
-                         v1 or JSON",
+                        "a create on a base writes format v2 parts: the store is configured for \
+                         format v1 or JSON",
                     ));
                 }
                 None => None,
             };
             let batches = input_errors(target, batches);
-            let written = if in_parts {
-                let batches = new_documents(target, base.as_ref(), batches);
-                match self.write_parts(header, encoding, batches).await {
+            let written = match (&base, in_parts) {
+                (Some(base), _) => self.write_on(header, encoding, base, batches).await,
+                (None, true) => match self.write_parts(header, encoding, batches, false).await {
                     Ok((parts, dimension)) => {
-                        self.manifest_of(header, encoding, base.as_ref(), parts, dimension)
+                        self.manifest_of(header, encoding, None, None, parts, dimension)
                             .await
                     }
                     Err(e) => Err(e),
-                }
-            } else {
-                self.write_single(header, encoding, batches).await
+                },
+                (None, false) => self.write_single(header, encoding, batches).await,
             };
             let (metadata, written) = match written {
                 Ok(written) => written,
@@ -256,6 +340,7 @@ impl SnapshotStore {
         header: SnapshotHeader,
         encoding: &Encoding,
         batches: impl Stream<Item = Result<Batch>> + Send,
+        may_be_empty: bool,
     ) -> Result<(Vec<PartEntry>, u32)> {
         let part_rows = self.layout().part_rows;
         let mut finishing = Finishing::new(self.concurrency());
@@ -284,8 +369,9 @@ impl SnapshotStore {
                     }
                 }
             }
-            // With no rows at all, one part is opened only for the codec to say so.
-            if finishing.is_empty() && open.is_none() {
+            // With no rows at all, one part is opened only for the codec to say so, unless no
+            // rows is a valid input (an update that only deletes).
+            if finishing.is_empty() && open.is_none() && !may_be_empty {
                 open = Some(FileWriter::open_part(self, header, encoding, None).await?);
             }
             if let Some(last) = open.take() {
@@ -304,33 +390,46 @@ impl SnapshotStore {
         Ok(finishing.done())
     }
 
-    /// The manifest of a snapshot of the parts of `base` (if any) and then `parts`, or, if
-    /// they make none, an error after removing `parts` (never the base's). Returns it with the
-    /// keys of `parts`, the files this create wrote.
+    /// The manifest of a snapshot of the parts of `base` (if any), then the tombstone part
+    /// `hidden` (if any), then `parts`, or, if they make none, an error after removing what
+    /// this create wrote (never the base's parts). Returns it with the keys this create wrote.
     pub(crate) async fn manifest_of(
         &self,
         header: SnapshotHeader,
         encoding: &Encoding,
         base: Option<&Base>,
+        hidden: Option<PartEntry>,
         parts: Vec<PartEntry>,
         dimension: u32,
     ) -> Result<(SnapshotMetadata, Vec<String>)> {
         let target = Target::snapshot(header.collection_id, header.snapshot_id);
-        let keys: Vec<String> = parts.iter().map(|p| p.key.clone()).collect();
+        let keys: Vec<String> = (hidden.iter().chain(&parts))
+            .map(|p| p.key.clone())
+            .collect();
         let manifest = match base {
-            Some(base) if base.metadata.dimension != dimension => Err(Error::validation(
-                target,
-                format!(
-                    "the new documents have dimension {dimension}, those of base snapshot {} {}",
-                    base.metadata.snapshot_id, base.metadata.dimension
-                ),
-            )),
+            Some(base) if !parts.is_empty() && base.dimension() != dimension => {
+                Err(Error::validation(
+                    target,
+                    format!(
+                        "the new documents have dimension {dimension}, those of base snapshot {} \
+                         {}",
+                        base.id(),
+                        base.dimension()
+                    ),
+                ))
+            }
             _ => {
-                let reused = base.map(|b| b.metadata.parts.clone()).unwrap_or_default();
-                let all = reused.into_iter().chain(parts).collect();
-                let parent = base.map(|b| b.metadata.snapshot_id);
-                SnapshotMetadata::manifest(&header, encoding.compression(), dimension, all, parent)
-                    .map_err(|e| Error::codec(target, e))
+                let reused = base.map(Base::parts).unwrap_or_default();
+                let dimension = base.map_or(dimension, Base::dimension);
+                let all = reused.into_iter().chain(hidden).chain(parts).collect();
+                SnapshotMetadata::manifest(
+                    &header,
+                    encoding.compression(),
+                    dimension,
+                    all,
+                    base.map(Base::id),
+                )
+                .map_err(|e| Error::codec(target, e))
             }
         };
         match manifest {
@@ -341,96 +440,6 @@ impl SnapshotStore {
             }
         }
     }
-}
-
-/// The snapshot an append builds on, its parts recorded under `pending/` for the create.
-pub(crate) struct Base {
-    metadata: SnapshotMetadata,
-    ids: IdSet,
-}
-
-impl Base {
-    /// Records the parts of snapshot `base` for the create of `target`, then checks that the
-    /// base still exists (in this order: see gc.rs) and reads its ids. On failure the record
-    /// is removed.
-    async fn reserve(store: &SnapshotStore, target: Target, base: SnapshotId) -> Result<Base> {
-        let (Some(collection_id), Some(snapshot_id)) = (target.collection_id, target.snapshot_id)
-        else {
-            return Err(Error::Internal {
-                reason: "an append to no snapshot".to_owned(),
-            });
-        };
-        let metadata = store.metadata(collection_id, base).await?;
-        if !metadata.is_manifest() {
-            return Err(Error::validation(
-                target,
-                format!(
-                    "base snapshot {base} is format v1, one file that cannot be shared: `snapshot \
-                     migrate --from-format parquet-v1 --to-format parquet` makes it parts"
-                ),
-            ));
-        }
-        store.record_reused(target, &metadata).await?;
-        let reserved = async {
-            let again = store.metadata(collection_id, base).await?;
-            if again != metadata {
-                return Err(Error::corruption(
-                    target,
-                    format!("the manifest of base snapshot {base} changed while it was read"),
-                ));
-            }
-            let mut ids = IdSet::default();
-            let mut rows = store.restore_snapshot_arrow(collection_id, base).await?;
-            while let Some(batches) = rows.try_next().await? {
-                for batch in &batches {
-                    ids_of(batch).for_each(|id| {
-                        ids.insert(id);
-                    });
-                }
-            }
-            tracing::info!(%base, parts = metadata.parts.len(), ids = ids.len(),
-                "base reserved");
-            Ok(Base { metadata, ids })
-        }
-        .await;
-        if reserved.is_err() {
-            store.remove_pending(collection_id, snapshot_id).await;
-        }
-        reserved
-    }
-}
-
-/// `batches`, refusing a document that `base` holds already: an append adds documents only.
-fn new_documents(
-    target: Target,
-    base: Option<&Base>,
-    batches: impl Stream<Item = Result<Batch>> + Send,
-) -> impl Stream<Item = Result<Batch>> + Send {
-    let mut position = 0u64;
-    batches.map(move |batch| {
-        let batch = batch?;
-        if let Some(base) = base {
-            let known = batch
-                .ids()
-                .enumerate()
-                .find(|(_, id)| base.ids.contains(*id));
-            if let Some((row, id)) = known {
-                return Err(Error::Codec {
-                    target,
-                    source: akidb_snapshot_codec::Error::Validation {
-                        document: DocumentRef::new(position + row as u64, id),
-                        reason: format!(
-                            "it is in base snapshot {} already: an append adds new documents \
-                             only",
-                            base.metadata.snapshot_id
-                        ),
-                    },
-                });
-            }
-        }
-        position += batch.len() as u64;
-        Ok(batch)
-    })
 }
 
 /// `batches` with their errors as [`Error::Input`] of the snapshot `target`.

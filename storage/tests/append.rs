@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use akidb_snapshot::codec::{CollectionId, SnapshotId, VectorDocument};
+use akidb_snapshot::codec::{CollectionId, PartKind, SnapshotId, VectorDocument};
 use akidb_snapshot::{Error, ErrorKind, StorageBackend, StorageBackendConfig};
 use futures::stream;
 use opendal::{Operator, services};
@@ -234,4 +234,119 @@ async fn appends_racing_a_delete_of_their_base_and_gc_never_lose_a_listed_snapsh
             outcomes[0], outcomes[1]
         ),
     );
+}
+
+async fn update(
+    backend: &StorageBackend,
+    c: CollectionId,
+    base: SnapshotId,
+    upserts: Vec<VectorDocument>,
+    deletes: Vec<uuid::Uuid>,
+) -> Result<akidb_snapshot::codec::SnapshotMetadata, Error> {
+    backend
+        .store()
+        .try_update_snapshot_stream(
+            c,
+            base,
+            &backend.encoding(),
+            stream::iter([Ok::<_, std::io::Error>(upserts)]),
+            deletes,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn an_update_writes_tombstones_and_the_upserts_only() {
+    for store in [TestStore::memory(), TestStore::fs()] {
+        let name = store.name;
+        let backend = backend(&store);
+        let c = collection();
+        let old = docs(60, 8, 1);
+        let base = create(&backend, c, &old).await;
+        let base_parts = backend.store().metadata(c, base).await.unwrap().parts;
+        let mut upserts = docs(5, 8, 2);
+        for at in [10, 40] {
+            let mut replaced = old[at].clone();
+            replaced.vector = vec![at as f32; 8];
+            upserts.push(replaced);
+        }
+        let unknown = uuid::Uuid::now_v7();
+        let deletes = vec![old[3].document_id, old[50].document_id, unknown];
+
+        let updated = update(&backend, c, base, upserts.clone(), deletes)
+            .await
+            .unwrap();
+        assert_eq!(updated.parent_snapshot_id, Some(base), "{name}");
+        assert_eq!(updated.vector_count, 60 - 2 + 5, "{name}");
+        assert_eq!(updated.parts[..3], base_parts[..], "{name}: reused");
+        let kinds: Vec<PartKind> = updated.parts.iter().map(|p| p.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                PartKind::Data,
+                PartKind::Data,
+                PartKind::Data,
+                PartKind::Tombstones,
+                PartKind::Data
+            ],
+            "{name}"
+        );
+        assert_eq!(updated.parts[3].rows, 4, "{name}: 2 replaced, 2 deleted");
+        let mut expected: Vec<VectorDocument> = old
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| ![3, 10, 40, 50].contains(i))
+            .map(|(_, d)| d.clone())
+            .collect();
+        expected.extend(upserts);
+        let id = updated.snapshot_id;
+        let restored = backend.snapshotter().restore_snapshot(c, id).await.unwrap();
+        assert_eq!(restored, expected, "{name}");
+        backend.store().verify_snapshot(c, id).await.unwrap();
+
+        // Deletes only: the base's parts and a tombstone part.
+        let deleted = update(&backend, c, id, Vec::new(), vec![old[0].document_id])
+            .await
+            .unwrap();
+        assert_eq!(deleted.vector_count, 62, "{name}");
+        assert_eq!(deleted.parts.len(), 6, "{name}");
+        let restored = (backend.snapshotter())
+            .restore_snapshot(c, deleted.snapshot_id)
+            .await
+            .unwrap();
+        assert_eq!(restored[..], expected[1..], "{name}");
+        // No change at all: a manifest of the base's parts, nothing written.
+        let same = update(&backend, c, base, Vec::new(), Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(same.parts, base_parts, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn an_update_refuses_an_id_twice_or_both_upserted_and_deleted() {
+    let store = TestStore::memory();
+    let backend = backend(&store);
+    let c = collection();
+    let old = docs(30, 8, 1);
+    let base = create(&backend, c, &old).await;
+    let parts_before = keys_under(&backend, "parts/").await;
+    let new = docs(3, 8, 2);
+    let twice = vec![new[0].clone(), new[1].clone(), new[0].clone()];
+    let err = update(&backend, c, base, twice, Vec::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
+    assert!(
+        err.to_string().contains("document #2") && err.to_string().contains("came before"),
+        "{err}"
+    );
+    let both = vec![old[4].clone()];
+    let err = update(&backend, c, base, both, vec![old[4].document_id])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("also one to delete"), "{err}");
+    assert_eq!(keys_under(&backend, "parts/").await, parts_before);
+    assert!(keys_under(&backend, "pending/").await.is_empty());
+    assert_eq!(backend.store().list_snapshots(c).await.unwrap().len(), 1);
 }
