@@ -362,6 +362,38 @@ akidb_result akidb_store_restore_arrow(const akidb_store *store,
                                        struct ArrowArrayStream *stream_out,
                                        akidb_error **error_out);
 
+// Creates a snapshot of collection `collection_id` that holds the documents of snapshot
+// `base_id` (its parts shared, not rewritten) and then `docs`, each of which must be new to
+// the base (`AKIDB_ERR_VALIDATION` naming it otherwise). Writes the new snapshot's UUID to
+// `snapshot_id_out`. The base must be format v2; the store is configured for it.
+//
+// # Safety
+// Every pointer is NULL or valid for the call as its documentation says.
+akidb_result akidb_store_append(const akidb_store *store_ptr,
+                                const uint8_t (*collection_id)[16],
+                                const uint8_t (*base_id)[16],
+                                const akidb_documents_view *docs,
+                                uint8_t (*snapshot_id_out)[16],
+                                akidb_error **error_out);
+
+// Creates a snapshot of collection `collection_id` from snapshot `base_id` and a change:
+// `upserts` (NULL for none) add documents, replacing the base's document of the same id, and
+// the `delete_count` UUIDs at `delete_ids` (NULL when 0) remove the base's documents with those
+// ids (an id the base does not hold is ignored). Only the change is written; the base's parts
+// are shared. Writes the new snapshot's UUID to `snapshot_id_out`.
+//
+// # Safety
+// Every pointer is NULL or valid for the call as its documentation says; `delete_ids` holds
+// `delete_count` UUIDs.
+akidb_result akidb_store_update(const akidb_store *store_ptr,
+                                const uint8_t (*collection_id)[16],
+                                const uint8_t (*base_id)[16],
+                                const akidb_documents_view *upserts,
+                                const uint8_t (*delete_ids)[16],
+                                uintptr_t delete_count,
+                                uint8_t (*snapshot_id_out)[16],
+                                akidb_error **error_out);
+
 // Encodes `docs` as a Parquet snapshot file of collection `collection_id`, snapshot
 // `snapshot_id`, made at `created_at_ms`, with `options` (NULL for the defaults). On success,
 // `*bytes_out` is a new buffer the caller frees with `akidb_bytes_free`.

@@ -145,6 +145,11 @@ fn many_writers_and_shards() {
 }
 
 #[test]
+fn appends_and_updates() {
+    c_test("changes", Argument::StoreFolder);
+}
+
+#[test]
 fn threads_share_one_store() {
     let printed = c_test("threads", Argument::StoreFolder);
     // What the load did, for scripts/test.sh to print beside the storage tests' figures.

@@ -1,0 +1,107 @@
+//! Snapshots built on another, its base, whose parts they share: `akidb_store_append` (new
+//! documents) and `akidb_store_update` (upserts and deletes from a change the host knows). The
+//! rules live in the storage crate; this marshals.
+
+use std::convert::Infallible;
+
+use storage::codec::VectorDocument;
+use uuid::Uuid;
+
+use crate::documents::akidb_documents_view;
+use crate::error::{Failure, akidb_error, akidb_result, guard};
+use crate::marshal;
+use crate::store::{akidb_store, snapshot_of};
+
+/// Creates a snapshot of collection `collection_id` that holds the documents of snapshot
+/// `base_id` (its parts shared, not rewritten) and then `docs`, each of which must be new to
+/// the base (`AKIDB_ERR_VALIDATION` naming it otherwise). Writes the new snapshot's UUID to
+/// `snapshot_id_out`. The base must be format v2; the store is configured for it.
+///
+/// # Safety
+/// Every pointer is NULL or valid for the call as its documentation says.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn akidb_store_append(
+    store_ptr: *const akidb_store,
+    collection_id: *const [u8; 16],
+    base_id: *const [u8; 16],
+    docs: *const akidb_documents_view,
+    snapshot_id_out: *mut [u8; 16],
+    error_out: *mut *mut akidb_error,
+) -> akidb_result {
+    guard(error_out, || {
+        let (store, c, base) = snapshot_of(store_ptr, collection_id, base_id)?;
+        let out = marshal::out(snapshot_id_out, "snapshot_id_out")?;
+        let docs = marshal::reference(docs, "docs")?.to_documents()?;
+        let encoding = store.backend.encoding();
+        let created = store
+            .runtime
+            .block_on(store.backend.store().try_append_snapshot_stream(
+                c,
+                base,
+                &encoding,
+                one_batch(docs),
+            ))?;
+        *out = created.snapshot_id.as_uuid().into_bytes();
+        Ok(())
+    })
+}
+
+/// Creates a snapshot of collection `collection_id` from snapshot `base_id` and a change:
+/// `upserts` (NULL for none) add documents, replacing the base's document of the same id, and
+/// the `delete_count` UUIDs at `delete_ids` (NULL when 0) remove the base's documents with those
+/// ids (an id the base does not hold is ignored). Only the change is written; the base's parts
+/// are shared. Writes the new snapshot's UUID to `snapshot_id_out`.
+///
+/// # Safety
+/// Every pointer is NULL or valid for the call as its documentation says; `delete_ids` holds
+/// `delete_count` UUIDs.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn akidb_store_update(
+    store_ptr: *const akidb_store,
+    collection_id: *const [u8; 16],
+    base_id: *const [u8; 16],
+    upserts: *const akidb_documents_view,
+    delete_ids: *const [u8; 16],
+    delete_count: usize,
+    snapshot_id_out: *mut [u8; 16],
+    error_out: *mut *mut akidb_error,
+) -> akidb_result {
+    guard(error_out, || {
+        let (store, c, base) = snapshot_of(store_ptr, collection_id, base_id)?;
+        let out = marshal::out(snapshot_id_out, "snapshot_id_out")?;
+        // SAFETY: as the header documents, NULL or valid for the call.
+        let upserts = match unsafe { upserts.as_ref() } {
+            Some(view) => view.to_documents()?,
+            None => Vec::new(),
+        };
+        let deletes = deletes(delete_ids, delete_count)?;
+        let encoding = store.backend.encoding();
+        let created = store
+            .runtime
+            .block_on(store.backend.store().try_update_snapshot_stream(
+                c,
+                base,
+                &encoding,
+                one_batch(upserts),
+                deletes,
+            ))?;
+        *out = created.snapshot_id.as_uuid().into_bytes();
+        Ok(())
+    })
+}
+
+/// The ids to delete: `count` UUIDs at `ids`, which may be NULL only when `count` is 0.
+fn deletes(ids: *const [u8; 16], count: usize) -> Result<Vec<Uuid>, Failure> {
+    match marshal::optional_array(ids, count) {
+        Some(ids) => Ok(ids.iter().map(|id| Uuid::from_bytes(*id)).collect()),
+        None if count == 0 => Ok(Vec::new()),
+        None => Err(Failure::null("delete_ids")),
+    }
+}
+
+/// `docs` as a stream of one batch, as the storage API takes documents.
+fn one_batch(
+    docs: Vec<VectorDocument>,
+) -> futures::stream::Iter<std::iter::Once<Result<Vec<VectorDocument>, Infallible>>> {
+    futures::stream::iter(std::iter::once(Ok(docs)))
+}
