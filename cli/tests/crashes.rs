@@ -319,8 +319,8 @@ async fn killed_migrations_lose_no_source() {
     record("crashes-migrate", &figures.join("; "));
 }
 
-/// An append (`snapshot create --base B --append F`) killed at many points while, meanwhile, B
-/// is deleted and gc runs. On the local store B's parts are made older than gc's grace period
+/// An append (`snapshot create --base B --append F`) or an update (`--upserts F --deletes
+/// IDS`), in turn, killed at many points while, meanwhile, B is deleted and gc runs. On the local store B's parts are made older than gc's grace period
 /// first, so that only the append's pending record keeps them. Whatever the order: every listed
 /// snapshot verifies, an append that committed holds B's documents and its own, and gc then
 /// leaves neither pending records nor orphans.
@@ -352,29 +352,32 @@ async fn killed_appends_racing_a_delete_of_their_base_and_gc_lose_no_listed_snap
                 (id, docs)
             }
         };
-        let append = |base: SnapshotId| {
+        // Even runs append; odd ones update, deleting the base's first document.
+        let gone = dir.path().join("gone.txt");
+        let append = |base: SnapshotId, update: bool| {
             let (c, base) = (c.to_string(), base.to_string());
-            [
-                "snapshot",
-                "create",
-                "--collection-id",
-                &c,
-                "--base",
-                &base,
-                "--append",
-            ]
-            .map(String::from)
-            .into_iter()
-            .chain(input.to_str().map(String::from))
-            .collect::<Vec<_>>()
+            let change = if update { "--upserts" } else { "--append" };
+            let mut args: Vec<String> =
+                ["snapshot", "create", "--collection-id", &c, "--base", &base]
+                    .into_iter()
+                    .chain([change])
+                    .chain(input.to_str())
+                    .map(String::from)
+                    .collect();
+            if update {
+                args.extend(["--deletes".to_owned(), gone.to_string_lossy().into_owned()]);
+            }
+            args
         };
         let (first, _) = base(0).await;
-        let span = run(uri, &append(first));
+        let span = run(uri, &append(first, false));
         let (mut killed, mut committed) = (0, 0);
         // Some runs end before their kill; the delete comes at a quarter, half or three
         // quarters of the way to it.
         for (i, at) in points(span.mul_f64(1.5), kills()).enumerate() {
             let (b, old) = base(i as u64 + 1).await;
+            let update = i % 2 == 1;
+            std::fs::write(&gone, old[0].document_id.to_string()).unwrap();
             if let Some(root) = &root {
                 let parts = writer.store().metadata(c, b).await.unwrap().parts;
                 let when = std::time::SystemTime::now() - 2 * GRACE;
@@ -386,7 +389,7 @@ async fn killed_appends_racing_a_delete_of_their_base_and_gc_lose_no_listed_snap
                     file.set_modified(when).unwrap();
                 }
             }
-            let (uri_owned, args) = (uri.to_owned(), append(b));
+            let (uri_owned, args) = (uri.to_owned(), append(b, update));
             let appending = tokio::task::spawn_blocking(move || run_killed(&uri_owned, &args, at));
             tokio::time::sleep(at.mul_f64((i % 3 + 1) as f64 / 4.0)).await;
             writer.store().delete_snapshot(c, b).await.unwrap();
@@ -398,8 +401,14 @@ async fn killed_appends_racing_a_delete_of_their_base_and_gc_lose_no_listed_snap
                 if m.parent_snapshot_id == Some(b) {
                     committed += 1;
                     let restored = checker.restore(c, id).await;
-                    assert_eq!(restored.len(), 40_000);
-                    assert_eq!(restored[..20_000], old[..], "the base's documents first");
+                    // An update deleted the base's first document.
+                    let kept = &old[usize::from(update)..];
+                    assert_eq!(restored.len(), kept.len() + 20_000);
+                    assert_eq!(
+                        restored[..kept.len()],
+                        kept[..],
+                        "the base's documents first"
+                    );
                 }
             }
         }
@@ -419,7 +428,7 @@ async fn killed_appends_racing_a_delete_of_their_base_and_gc_lose_no_listed_snap
                 .all(|e| !e.metadata().is_file())
         );
         figures.push(format!(
-            "{}: {killed} kills of {} appends racing a delete and gc, {committed} committed",
+            "{}: {killed} kills of {} appends and updates racing a delete and gc, {committed} committed",
             store.name,
             kills()
         ));
