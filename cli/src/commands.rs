@@ -8,6 +8,7 @@ use akidb_snapshot::codec::{
 };
 use akidb_snapshot::{
     Error, RetentionPolicy, Shard, SnapshotterType, StorageBackend, StorageBackendConfig,
+    exclusive_bytes,
 };
 use clap::ValueEnum as _;
 use futures::TryStreamExt;
@@ -396,8 +397,21 @@ async fn restore(global: &Global, args: RestoreArgs) -> Result<(), CliError> {
 async fn list(global: &Global, collection_id: CollectionId) -> Result<(), CliError> {
     let backend = backend(global)?;
     let snapshots = backend.store().list_snapshots(collection_id).await?;
+    let exclusive = exclusive_bytes(&snapshots);
     if global.json {
-        return output::print_json(&snapshots);
+        // Each snapshot's metadata, and the bytes only it holds among the listed.
+        let listed: Vec<serde_json::Value> = snapshots
+            .iter()
+            .zip(&exclusive)
+            .map(|(m, only)| {
+                let mut value = serde_json::to_value(m).unwrap_or_default();
+                if let Some(fields) = value.as_object_mut() {
+                    fields.insert("exclusive_bytes".to_owned(), (*only).into());
+                }
+                value
+            })
+            .collect();
+        return output::print_json(&listed);
     }
     if snapshots.is_empty() {
         eprintln!(
@@ -407,19 +421,30 @@ async fn list(global: &Global, collection_id: CollectionId) -> Result<(), CliErr
         return Ok(());
     }
     println!(
-        "{:<36}  {:<24}  {:<7}  {:>10}  {:>5}  {:>12}  COMPRESSION",
-        "SNAPSHOT", "CREATED", "FORMAT", "VECTORS", "DIM", "SIZE"
+        "{:<36}  {:<24}  {:<7}  {:>10}  {:>5}  {:>12}  {:>12}  COMPRESSION",
+        "SNAPSHOT", "CREATED", "FORMAT", "VECTORS", "DIM", "SIZE", "ONLY ITS OWN"
     );
-    for m in &snapshots {
+    for (m, only) in snapshots.iter().zip(&exclusive) {
         println!(
-            "{:<36}  {:<24}  {:<7}  {:>10}  {:>5}  {:>12}  {}",
+            "{:<36}  {:<24}  {:<7}  {:>10}  {:>5}  {:>12}  {:>12}  {}",
             m.snapshot_id,
             m.created_at.to_rfc3339().unwrap_or_default(),
             m.format.extension(),
             m.vector_count,
             m.dimension,
             output::megabytes(m.size_bytes),
+            output::megabytes(*only),
             m.compression
+        );
+    }
+    if exclusive
+        .iter()
+        .zip(&snapshots)
+        .any(|(only, m)| *only < m.size_bytes)
+    {
+        eprintln!(
+            "ONLY ITS OWN: what deleting a snapshot frees once gc has run; the rest of its size \
+             is parts it shares with others"
         );
     }
     Ok(())
@@ -468,13 +493,23 @@ async fn inspect(global: &Global, args: InspectArgs) -> Result<(), CliError> {
         .store()
         .inspect_snapshot(collection_id, metadata.snapshot_id)
         .await?;
+    // The bytes only this snapshot holds, among every snapshot of the collection.
+    let listed = backend.store().list_snapshots(collection_id).await?;
+    let exclusive = (listed.iter().zip(exclusive_bytes(&listed)))
+        .find(|(m, _)| m.snapshot_id == metadata.snapshot_id)
+        .map_or(metadata.size_bytes, |(_, only)| only);
     if global.json {
         return output::print_json(&serde_json::json!({
             "metadata": metadata,
+            "exclusive_bytes": exclusive,
             "file": info.as_ref().map(output::info_json),
         }));
     }
     output::print_metadata(&metadata);
+    println!(
+        "own          {} that no other snapshot names: what deleting it frees once gc has run",
+        output::megabytes(exclusive)
+    );
     if let Some(info) = &info {
         output::print_info(info);
     }

@@ -575,6 +575,23 @@ fn an_update_replaces_and_deletes_writing_only_the_change() {
         .map(|p| p["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["data", "tombstones", "data"]);
+    // Space: the base's one part is shared, so deleting the base would free nothing.
+    let own = |listed: &Value| -> Vec<u64> {
+        (listed.as_array().unwrap().iter())
+            .map(|m| m["exclusive_bytes"].as_u64().unwrap())
+            .collect()
+    };
+    let new_bytes: u64 = (updated["parts"].as_array().unwrap()[1..].iter())
+        .map(|p| p["size_bytes"].as_u64().unwrap())
+        .sum();
+    let listed = cli.json(&format!("snapshot list --collection-id {c}"));
+    assert_eq!(own(&listed), [new_bytes, 0], "newest first");
+    let inspected = cli.json(&format!(
+        "snapshot inspect --collection-id {c} --snapshot-id latest"
+    ));
+    assert_eq!(inspected["exclusive_bytes"], new_bytes);
+    let shown = cli.ok(&format!("snapshot list --collection-id {c}"));
+    assert!(shown.contains("ONLY ITS OWN"), "{shown}");
     let restore = |out: &str| {
         cli.ok(&format!(
             "snapshot restore --collection-id {c} --snapshot-id latest --output {out}"
