@@ -8,8 +8,8 @@ use akidb_snapshot_codec::SnapshotMetadata;
 /// The bytes of each of `snapshots` that none of the others names, in their order: what
 /// deleting it would free once gc has run. A v1 or JSON snapshot's data file is its own; a v2
 /// snapshot's part counts only if no other of `snapshots` lists it. Give every snapshot of a
-/// collection (as [`SnapshotStore::list_snapshots`] returns them), or the figures count parts
-/// as unshared that a snapshot left out names.
+/// collection, as [`list_snapshots`](crate::SnapshotStore::list_snapshots) returns them, or
+/// the figures count parts as unshared that a snapshot left out names.
 ///
 /// ```
 /// use akidb_snapshot::exclusive_bytes;
