@@ -144,12 +144,7 @@ impl ParquetFooter {
             let Some(at) = tail.len().checked_sub(needed as usize) else {
                 return Ok(FooterParse::NeedTail(needed));
             };
-            let footer = &tail[at..tail.len() - FOOTER_TAIL as usize];
-            super::file_metadata::check_file_metadata(footer).map_err(|why| {
-                Error::corruption(format!("the Parquet footer is unreadable: {why}"))
-            })?;
-            let metadata = ParquetMetaDataReader::decode_metadata(footer)
-                .map_err(|e| Error::corruption_from("the Parquet footer is unreadable", e))?;
+            let metadata = decode_footer(&tail[at..tail.len() - FOOTER_TAIL as usize])?;
             Self::check(metadata, file_len, limits).map(|f| FooterParse::Complete(Box::new(f)))
         })
     }
@@ -198,18 +193,8 @@ impl ParquetFooter {
             )));
         }
 
-        let mut row_groups = Vec::with_capacity(metadata.num_row_groups());
-        let mut rows_in_groups = 0u64;
-        for (i, rg) in metadata.row_groups().iter().enumerate() {
-            let info = check_row_group(i, rg, Some(keys.dimension), file_len, limits)?;
-            rows_in_groups = rows_in_groups.saturating_add(info.rows);
-            row_groups.push(info);
-        }
-        if rows_in_groups != file_rows {
-            return Err(Error::corruption(format!(
-                "the row groups hold {rows_in_groups} rows but the file declares {file_rows}"
-            )));
-        }
+        let row_groups =
+            check_row_groups(&metadata, Some(keys.dimension), file_rows, file_len, limits)?;
 
         let compression = metadata
             .row_groups()
@@ -490,19 +475,13 @@ pub fn inspect_parquet(file: &[u8], limits: &Limits) -> Result<SnapshotInfo> {
 pub(crate) fn checked_metadata(file: &[u8], limits: &Limits) -> Result<ParquetMetaData> {
     check_head(file)?;
     let needed = declared_tail_len(file, file.len() as u64)? as usize;
-    let footer = &file[file.len() - needed..file.len() - FOOTER_TAIL as usize];
-    super::file_metadata::check_file_metadata(footer)
-        .map_err(|why| Error::corruption(format!("the Parquet footer is unreadable: {why}")))?;
-    let metadata = ParquetMetaDataReader::decode_metadata(footer)
-        .map_err(|e| Error::corruption_from("the Parquet footer is unreadable", e))?;
+    let metadata = decode_footer(&file[file.len() - needed..file.len() - FOOTER_TAIL as usize])?;
     let rows = u64::try_from(metadata.file_metadata().num_rows())
         .map_err(|_| Error::corruption("the footer declares a negative row count"))?;
     Limits::check("the row count", "max_rows", rows, limits.max_rows)?;
-    let mut in_groups = 0u64;
-    for (i, rg) in metadata.row_groups().iter().enumerate() {
-        let checked = check_row_group(i, rg, None, file.len() as u64, limits)?;
-        in_groups = in_groups.saturating_add(checked.rows);
-        // Every page header too, as a data file's row group is before it is decoded.
+    let row_groups = check_row_groups(&metadata, None, rows, file.len() as u64, limits)?;
+    // Every page header too, as a data file's row group is before it is decoded.
+    for (i, (rg, checked)) in metadata.row_groups().iter().zip(&row_groups).enumerate() {
         for column in rg.columns() {
             let bad = |why: String| {
                 let path = column.column_path().string();
@@ -516,12 +495,39 @@ pub(crate) fn checked_metadata(file: &[u8], limits: &Limits) -> Result<ParquetMe
             super::pages::check_pages(chunk, checked.uncompressed_bytes).map_err(bad)?;
         }
     }
+    Ok(metadata)
+}
+
+/// The footer's Thrift (without the length and magic after it), walked by the codec's own
+/// reader before parquet decodes it.
+fn decode_footer(footer: &[u8]) -> Result<ParquetMetaData> {
+    super::file_metadata::check_file_metadata(footer)
+        .map_err(|why| Error::corruption(format!("the Parquet footer is unreadable: {why}")))?;
+    ParquetMetaDataReader::decode_metadata(footer)
+        .map_err(|e| Error::corruption_from("the Parquet footer is unreadable", e))
+}
+
+/// Every row group checked ([`check_row_group`]), and their rows summed against the `rows` the
+/// file declares.
+fn check_row_groups(
+    metadata: &ParquetMetaData,
+    dimension: Option<u32>,
+    rows: u64,
+    file_len: u64,
+    limits: &Limits,
+) -> Result<Vec<RowGroupInfo>> {
+    let row_groups = (metadata.row_groups().iter().enumerate())
+        .map(|(i, rg)| check_row_group(i, rg, dimension, file_len, limits))
+        .collect::<Result<Vec<_>>>()?;
+    let in_groups = row_groups
+        .iter()
+        .fold(0u64, |sum, rg| sum.saturating_add(rg.rows));
     if in_groups != rows {
         return Err(Error::corruption(format!(
             "the row groups hold {in_groups} rows but the file declares {rows}"
         )));
     }
-    Ok(metadata)
+    Ok(row_groups)
 }
 
 impl FooterParse {
