@@ -394,6 +394,22 @@ akidb_result akidb_store_update(const akidb_store *store_ptr,
                                 uint8_t (*snapshot_id_out)[16],
                                 akidb_error **error_out);
 
+// Creates a snapshot of collection `collection_id` whose content is exactly `docs`, a full
+// export, written as an increment on snapshot `base_id`: documents the base holds unchanged
+// (same id, vector bits, external id, metadata and inserted_at) are not written again, changed
+// ones are replaced, and the base's documents missing from `docs` are removed. An export
+// identical to its base writes only a manifest. Writes the new snapshot's UUID to
+// `snapshot_id_out`.
+//
+// # Safety
+// Every pointer is NULL or valid for the call as its documentation says.
+akidb_result akidb_store_create_incremental(const akidb_store *store_ptr,
+                                            const uint8_t (*collection_id)[16],
+                                            const uint8_t (*base_id)[16],
+                                            const akidb_documents_view *docs,
+                                            uint8_t (*snapshot_id_out)[16],
+                                            akidb_error **error_out);
+
 // Encodes `docs` as a Parquet snapshot file of collection `collection_id`, snapshot
 // `snapshot_id`, made at `created_at_ms`, with `options` (NULL for the defaults). On success,
 // `*bytes_out` is a new buffer the caller frees with `akidb_bytes_free`.

@@ -201,14 +201,22 @@ pub(crate) enum Format {
 pub(crate) struct CreateArgs {
     #[command(flatten)]
     pub(crate) collection: CollectionArgs,
-    /// The documents: .jsonl/.ndjson, .npy, .parquet or .json.
-    #[arg(long, value_name = "FILE", required_unless_present = "base")]
+    /// The documents: .jsonl/.ndjson, .npy, .parquet or .json. With --base, a full export of
+    /// the collection: it is compared with the base by document id and content (vector bits,
+    /// external id, metadata, inserted_at), and only what changed is written; every document
+    /// needs its document_id (and its inserted_at, or it counts as changed).
+    #[arg(long, value_name = "FILE", required_unless_present = "base", group = "change", conflicts_with_all = ["append", "upserts", "deletes"])]
     pub(crate) input: Option<PathBuf>,
     /// Build on this snapshot (a UUID or `latest`, format v2): the new snapshot shares its
-    /// parts unchanged and writes only the change, --append, or --upserts and --deletes. The
-    /// base's parts are recorded under pending/ first, so a delete of the base and a gc
-    /// meanwhile cannot take them.
-    #[arg(long, value_name = "UUID|latest", requires = "change", conflicts_with_all = ["input", "snapshot_id"])]
+    /// parts unchanged and writes only the change: from a full export (--input), new
+    /// documents (--append), or upserts and deletes. The base's parts are recorded under
+    /// pending/ first, so a delete of the base and a gc meanwhile cannot take them.
+    #[arg(
+        long,
+        value_name = "UUID|latest",
+        requires = "change",
+        conflicts_with = "snapshot_id"
+    )]
     pub(crate) base: Option<SnapshotRef>,
     /// Documents to add to --base (same formats as --input): each must be new, not in the
     /// base.

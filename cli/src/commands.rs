@@ -7,7 +7,7 @@ use akidb_snapshot::codec::{
     decode_json, inspect_parquet,
 };
 use akidb_snapshot::{
-    Error, RetentionPolicy, Shard, SnapshotterType, StorageBackend, StorageBackendConfig,
+    Change, Error, RetentionPolicy, Shard, SnapshotterType, StorageBackend, StorageBackendConfig,
     exclusive_bytes,
 };
 use clap::ValueEnum as _;
@@ -157,10 +157,16 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
         None => None,
     };
     let deletes = match &args.deletes {
-        Some(path) => Some(read_ids(path)?),
-        None => None,
+        Some(path) => read_ids(path)?,
+        None => Vec::new(),
     };
-    let update = args.upserts.is_some() || deletes.is_some();
+    let change = if args.append.is_some() {
+        Change::Append
+    } else if args.upserts.is_some() || args.deletes.is_some() {
+        Change::Update { deletes }
+    } else {
+        Change::Export
+    };
     let path = (args.append.as_ref())
         .or(args.upserts.as_ref())
         .or(args.input.as_ref());
@@ -171,12 +177,12 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
             let no_documents =
                 futures::stream::empty::<Result<Vec<VectorDocument>, std::io::Error>>();
             let metadata = store
-                .try_update_snapshot_stream(
+                .try_create_on_stream(
                     collection_id,
                     base,
+                    change,
                     &backend.encoding(),
                     no_documents,
-                    deletes.unwrap_or_default(),
                 )
                 .await?;
             return report_created(global, &metadata);
@@ -187,7 +193,10 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
             ));
         }
     };
-    let input = Input::open(path)?;
+    let mut input = Input::open(path)?;
+    if base.is_some() && change == Change::Export {
+        input = input.ids_required("an export compared with its base matches documents by id")?;
+    }
     let encoding = backend.encoding();
     let bar = progress(global, input.total(), "encoding");
     if let (Some(snapshot_id), Some(shard)) = (args.snapshot_id, args.shard) {
@@ -219,7 +228,8 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
         }
         return Ok(());
     }
-    let created = match (input.stream(encoding.batch_rows(), bar.clone()), base) {
+    let rows = input.stream(encoding.batch_rows(), bar.clone());
+    let created = match (rows, base) {
         (Rows::Documents(docs), None) => {
             store
                 .try_create_snapshot_stream(collection_id, &encoding, docs)
@@ -230,26 +240,14 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
                 .try_create_snapshot_arrow(collection_id, &encoding, batches)
                 .await
         }
-        (Rows::Documents(docs), Some(base)) if update => {
-            let deletes = deletes.unwrap_or_default();
-            store
-                .try_update_snapshot_stream(collection_id, base, &encoding, docs, deletes)
-                .await
-        }
-        (Rows::Arrow(batches), Some(base)) if update => {
-            let deletes = deletes.unwrap_or_default();
-            store
-                .try_update_snapshot_arrow(collection_id, base, &encoding, batches, deletes)
-                .await
-        }
         (Rows::Documents(docs), Some(base)) => {
             store
-                .try_append_snapshot_stream(collection_id, base, &encoding, docs)
+                .try_create_on_stream(collection_id, base, change, &encoding, docs)
                 .await
         }
         (Rows::Arrow(batches), Some(base)) => {
             store
-                .try_append_snapshot_arrow(collection_id, base, &encoding, batches)
+                .try_create_on_arrow(collection_id, base, change, &encoding, batches)
                 .await
         }
     };

@@ -64,6 +64,8 @@ pub(crate) struct Input {
     total: Option<u64>,
     /// Blank lines skipped in a JSON Lines file, to turn a document's position into its line.
     blank_lines: Arc<Mutex<Vec<u64>>>,
+    /// Whether every document must carry its id, rather than be given a new one.
+    ids_required: bool,
 }
 
 /// One line of a JSON Lines input. Ids and times are optional; unknown keys are errors, so a
@@ -121,7 +123,21 @@ impl Input {
             kind,
             total,
             blank_lines: Arc::default(),
+            ids_required: false,
         })
+    }
+
+    /// Refuses a document without its id or time (and a .npy file, which holds no ids), where
+    /// a new one would be wrong: a full export compared with its base by id and content.
+    pub(crate) fn ids_required(mut self, why: &str) -> Result<Input, CliError> {
+        if self.kind == Kind::Npy {
+            return Err(CliError::file(format!(
+                "{}: a .npy file holds no document ids, and {why}; use .jsonl or .parquet",
+                self.path.display()
+            )));
+        }
+        self.ids_required = true;
+        Ok(self)
     }
 
     /// How many documents the file holds, when that is known before reading it.
@@ -166,8 +182,9 @@ impl Input {
             }
             Kind::JsonLines => {
                 let blank_lines = Arc::clone(&self.blank_lines);
+                let ids_required = self.ids_required;
                 Rows::Documents(spawn_reader(progress, Vec::len, move |emit| {
-                    read_json_lines(&path, rows, &blank_lines, emit)
+                    read_json_lines(&path, rows, ids_required, &blank_lines, emit)
                 }))
             }
             Kind::Json => Rows::Documents(spawn_reader(progress, Vec::len, move |emit| {
@@ -218,6 +235,7 @@ fn refused(path: &Path) -> impl FnOnce(akidb_snapshot::codec::Error) -> InputErr
 fn read_json_lines(
     path: &Path,
     rows: usize,
+    ids_required: bool,
     blank_lines: &Mutex<Vec<u64>>,
     emit: &mut dyn FnMut(Vec<VectorDocument>) -> bool,
 ) -> Result<(), InputError> {
@@ -236,11 +254,19 @@ fn read_json_lines(
         }
         let parsed: Line =
             serde_json::from_str(&line).map_err(|e| error(path, format!("line {number}: {e}")))?;
-        let mut doc = VectorDocument::new(
-            parsed.document_id.unwrap_or_else(Uuid::now_v7),
-            parsed.vector,
-        )
-        .with_inserted_at(parsed.inserted_at.unwrap_or(now));
+        if ids_required && (parsed.document_id.is_none() || parsed.inserted_at.is_none()) {
+            return Err(error(
+                path,
+                format!(
+                    "line {number}: no document_id or inserted_at; an export compared with its \
+                     base matches documents by id and content, so each needs its own (a new id \
+                     or time would count as a change)"
+                ),
+            ));
+        }
+        let id = parsed.document_id.unwrap_or_else(Uuid::now_v7);
+        let mut doc = VectorDocument::new(id, parsed.vector)
+            .with_inserted_at(parsed.inserted_at.unwrap_or(now));
         doc.external_id = parsed.external_id;
         doc.metadata = parsed.metadata;
         batch.push(doc);

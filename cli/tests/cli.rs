@@ -256,10 +256,11 @@ fn full_cycle(cli: &Cli) {
             .unwrap()
             .is_empty()
     );
-    // A delete removes the manifest; gc then removes the parts no snapshot names.
+    // A delete removes the manifest; gc then removes the parts no snapshot names, and their id
+    // indexes.
     let gc = cli.json("snapshot gc --grace 0s");
     let removed = gc["removed"].as_array().unwrap();
-    assert_eq!(removed.len(), 3, "{gc}");
+    assert_eq!(removed.len(), 6, "{gc}");
     assert!(
         removed
             .iter()
@@ -540,7 +541,96 @@ fn an_append_builds_on_a_snapshot_and_writes_only_the_new_documents() {
     assert_eq!(listed.as_array().map(Vec::len), Some(2));
     cli.fails(
         2,
-        &format!("snapshot create --collection-id {c} --base latest --input old.jsonl"),
+        &format!(
+            "snapshot create --collection-id {c} --base latest --input old.jsonl --append new.jsonl"
+        ),
+    );
+}
+
+#[test]
+fn a_full_export_on_a_base_writes_only_what_changed() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    let doc = |i: u32, x: u32| {
+        format!(
+            "{{\"document_id\": \"00000000-0000-4000-8000-{i:012}\", \"vector\": [{x}, 1], \
+             \"inserted_at\": 1700000000000}}\n"
+        )
+    };
+    let write = |name: &str, docs: &[(u32, u32)]| {
+        let text: String = docs.iter().map(|&(i, x)| doc(i, x)).collect();
+        std::fs::write(cli.path(name), text).unwrap();
+    };
+    let monday: Vec<(u32, u32)> = (1..=6).map(|i| (i, i)).collect();
+    write("monday.jsonl", &monday);
+    let base = cli.json(&format!(
+        "snapshot create --collection-id {c} --input monday.jsonl"
+    ));
+    let parts_dir = cli.path(&format!("akidb-snapshots/parts/{c}"));
+    let files = || std::fs::read_dir(&parts_dir).unwrap().count();
+    assert_eq!(files(), 2, "a part and its id index");
+
+    // The same export again: a manifest of the base's parts, and no file more.
+    let same = cli.json(&format!(
+        "snapshot create --collection-id {c} --base latest --input monday.jsonl"
+    ));
+    assert_eq!(same["parts"], base["parts"]);
+    assert_eq!(same["vector_count"], 6);
+    assert_eq!(files(), 2);
+
+    // Tuesday: 3 changed, 4 gone, 7 new, in another order.
+    let tuesday = [(7, 7), (1, 1), (2, 2), (3, 30), (5, 5), (6, 6)];
+    write("tuesday.jsonl", &tuesday);
+    let changed = cli.json(&format!(
+        "snapshot create --collection-id {c} --base latest --input tuesday.jsonl"
+    ));
+    assert_eq!(changed["parent_snapshot_id"], same["snapshot_id"]);
+    let parts = changed["parts"].as_array().unwrap();
+    let shape: Vec<(&str, u64)> = (parts.iter())
+        .map(|p| (p["kind"].as_str().unwrap(), p["rows"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(shape, [("data", 6), ("tombstones", 2), ("data", 2)]);
+    cli.ok(&format!(
+        "snapshot restore --collection-id {c} --snapshot-id latest --output back.jsonl"
+    ));
+    let mut back: Vec<(u32, f64)> = read_jsonl(&cli.path("back.jsonl"))
+        .iter()
+        .map(|d| {
+            let id = d["document_id"].as_str().unwrap()[24..].parse().unwrap();
+            (id, d["vector"][0].as_f64().unwrap())
+        })
+        .collect();
+    back.sort_by_key(|&(i, _)| i);
+    let mut expected: Vec<(u32, f64)> = tuesday.iter().map(|&(i, x)| (i, f64::from(x))).collect();
+    expected.sort_by_key(|&(i, _)| i);
+    assert_eq!(back, expected);
+
+    // A line without its id or its time, and a .npy file (no ids at all), are refused before
+    // anything is written.
+    std::fs::write(
+        cli.path("no-id.jsonl"),
+        "{\"vector\": [1, 1], \"inserted_at\": 5}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        cli.path("no-time.jsonl"),
+        "{\"document_id\": \"00000000-0000-4000-8000-000000000001\", \"vector\": [1, 1]}\n",
+    )
+    .unwrap();
+    write_npy(&cli.path("export.npy"), &[vec![1.0, 1.0]]);
+    for input in ["no-id.jsonl", "no-time.jsonl", "export.npy"] {
+        let err = cli.fails(
+            8,
+            &format!("snapshot create --collection-id {c} --base latest --input {input}"),
+        );
+        assert!(err.contains(input), "{err}");
+    }
+    let listed = cli.json(&format!("snapshot list --collection-id {c}"));
+    assert_eq!(listed.as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        files(),
+        5,
+        "a tombstone part, and a data part with its index, more"
     );
 }
 
@@ -581,8 +671,9 @@ fn an_update_replaces_and_deletes_writing_only_the_change() {
             .map(|m| m["exclusive_bytes"].as_u64().unwrap())
             .collect()
     };
+    // Parts and their id indexes.
     let new_bytes: u64 = (updated["parts"].as_array().unwrap()[1..].iter())
-        .map(|p| p["size_bytes"].as_u64().unwrap())
+        .map(|p| p["size_bytes"].as_u64().unwrap() + p["index"]["size_bytes"].as_u64().unwrap_or(0))
         .sum();
     let listed = cli.json(&format!("snapshot list --collection-id {c}"));
     assert_eq!(own(&listed), [new_bytes, 0], "newest first");

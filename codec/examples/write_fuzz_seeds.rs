@@ -1,5 +1,5 @@
 //! Writes the committed seed corpora of the fuzz targets (fuzz/seeds/): small valid snapshots
-//! of several configurations, JSON snapshots, metadata files and tombstone parts, so the fuzzer
+//! of several configurations, JSON snapshots, metadata files, tombstone parts and id indexes, so the fuzzer
 //! starts inside the
 //! formats. Run from the repository's folder after a format change:
 //!
@@ -45,7 +45,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let json = root.join("decode_json");
     let metadata = root.join("metadata");
     let tombstones = root.join("decode_tombstones");
-    for dir in [&parquet, &json, &metadata, &tombstones] {
+    let indexes = root.join("decode_id_index");
+    for dir in [&parquet, &json, &metadata, &tombstones, &indexes] {
         fs::create_dir_all(dir)?;
     }
 
@@ -81,8 +82,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     ];
     for (name, docs, config) in configs {
-        let (bytes, summary) = encode_parquet(&docs, &header, &config)?;
+        let mut writer =
+            ParquetWriter::try_new(Vec::new(), header, config.clone())?.with_id_index();
+        writer.write(&docs)?;
+        let index = writer.take_id_index().unwrap_or_default();
+        let (bytes, summary) = writer.finish()?;
+        let (index, _) = index.finish(&header, &summary)?;
         fs::write(parquet.join(format!("{name}.parquet")), &bytes)?;
+        fs::write(indexes.join(format!("{name}.ids.parquet")), &index)?;
         let meta = SnapshotMetadata::new(
             &header,
             SnapshotFormat::Parquet,

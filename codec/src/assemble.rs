@@ -12,7 +12,7 @@ use arrow_buffer::{Buffer, ScalarBuffer};
 use uuid::Uuid;
 
 use crate::error::{DocumentRef, Error, Result};
-use crate::model::Timestamp;
+use crate::model::{Timestamp, VectorDocument};
 use crate::schema::{arrow_schema, vector_element};
 
 /// The columns of a snapshot batch, `dimension` floats to a vector.
@@ -122,6 +122,30 @@ pub fn matrix_batch(
         floats: Float32Array::new(ScalarBuffer::new(floats, 0, rows * dimension), None),
         metadata: StringArray::new_null(rows),
         inserted: TimestampMillisecondArray::from(vec![inserted_at.as_millis(); rows]),
+    }
+    .into_batch()
+}
+
+/// The Arrow form of `docs`, already validated to have `dimension` floats each.
+pub(crate) fn to_record_batch(docs: &[VectorDocument], dimension: usize) -> Result<RecordBatch> {
+    let mut ids = Vec::with_capacity(docs.len() * 16);
+    let mut floats = Vec::with_capacity(docs.len() * dimension);
+    for doc in docs {
+        ids.extend_from_slice(doc.document_id.as_bytes());
+        floats.extend_from_slice(&doc.vector);
+    }
+    Parts {
+        ids: FixedSizeBinaryArray::new(16, Buffer::from_vec(ids), None),
+        external_ids: StringArray::from_iter(docs.iter().map(|d| d.external_id.as_deref())),
+        dimension,
+        floats: Float32Array::from(floats),
+        metadata: StringArray::from_iter(
+            docs.iter()
+                .map(|d| d.metadata.as_ref().map(|m| m.to_string())),
+        ),
+        inserted: TimestampMillisecondArray::from_iter_values(
+            docs.iter().map(|d| d.inserted_at.as_millis()),
+        ),
     }
     .into_batch()
 }

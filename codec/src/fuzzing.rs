@@ -15,6 +15,7 @@ use crate::decode::{
 };
 use crate::encode::encode_parquet;
 use crate::file::SnapshotFile;
+use crate::id_index::decode_id_index;
 use crate::json::{decode_json as json_decode, encode_json};
 use crate::metadata::{SnapshotHeader, SnapshotMetadata};
 use crate::model::VectorDocument;
@@ -126,6 +127,27 @@ pub fn decode_tombstones_bytes(data: &[u8]) {
         if let Ok((again, _)) = encode_tombstones(read.ids.iter().copied(), &read.header) {
             let back = decode_tombstones(again.into(), &limits()).expect("our own file reads");
             assert_eq!(back, read, "a tombstone part read back");
+        }
+    }
+}
+
+/// Arbitrary bytes as an id index: refused or read, never a panic; what is read holds distinct
+/// ids in ascending order, each row of its part once.
+pub fn decode_id_index_bytes(data: &[u8]) {
+    if let Ok(read) = decode_id_index(Bytes::copy_from_slice(data), &limits()) {
+        let rows = read.rows();
+        assert!(
+            rows.windows(2).all(|w| w[0].id < w[1].id),
+            "ids ascending and distinct"
+        );
+        let mut positions: Vec<u64> = rows.iter().map(|r| r.row).collect();
+        positions.sort_unstable();
+        assert!(
+            positions.iter().enumerate().all(|(i, &p)| p == i as u64),
+            "each row once"
+        );
+        for row in rows {
+            assert_eq!(read.get(&row.id), Some(row), "every id is found");
         }
     }
 }

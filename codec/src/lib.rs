@@ -42,6 +42,7 @@
 mod assemble;
 mod checksum;
 mod config;
+mod content_hash;
 mod decode;
 mod encode;
 mod error;
@@ -49,6 +50,8 @@ mod file;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod id_file;
+mod id_index;
 mod json;
 mod manifest;
 mod metadata;
@@ -64,6 +67,7 @@ mod validate;
 pub use assemble::matrix_batch;
 pub use checksum::{HashingWriter, ParseDigestError, Sha256Digest};
 pub use config::{Compression, Limits, ParquetConfig, ParseConfigError, VectorEncoding};
+pub use content_hash::{ContentHash, batch_content_hashes};
 pub use decode::{
     DecodedRow, FooterParse, ParquetFooter, ParquetReader, RowGroupInfo, SnapshotInfo,
     decode_parquet, decode_parquet_verified, inspect_parquet,
@@ -71,8 +75,9 @@ pub use decode::{
 pub use encode::{ParquetWriter, encode_parquet};
 pub use error::{BoxError, DocumentRef, Error, ErrorKind, Result};
 pub use file::SnapshotFile;
+pub use id_index::{ID_INDEX_KIND, IdIndex, IdIndexBuilder, IndexedRow, decode_id_index};
 pub use json::{JsonSnapshot, JsonWriter, decode_json, encode_json};
-pub use manifest::{MANIFEST_VERSION, PartEntry, PartKind};
+pub use manifest::{IndexFile, MANIFEST_VERSION, PartEntry, PartKind};
 pub use metadata::{SnapshotFormat, SnapshotHeader, SnapshotMetadata};
 pub use model::{CollectionId, SnapshotId, Timestamp, VectorDocument};
 pub use record_batch::batch_matrix;

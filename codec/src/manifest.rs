@@ -61,6 +61,22 @@ pub struct PartEntry {
     pub size_bytes: u64,
     /// SHA-256 of its bytes, lowercase hex.
     pub checksum_sha256: Sha256Digest,
+    /// A data part's id index, where it has one (parts written before indexes, and imported
+    /// ones, have none): its ids and content hashes, for diffs and lookups that need no vector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexFile>,
+}
+
+/// A part's id index, as its manifest entry names it (docs/FORMAT.md, "Id index").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct IndexFile {
+    /// Where it is, relative to the store's root.
+    pub key: String,
+    /// Its size in bytes.
+    pub size_bytes: u64,
+    /// SHA-256 of its bytes, lowercase hex.
+    pub checksum_sha256: Sha256Digest,
 }
 
 impl PartEntry {
@@ -72,7 +88,29 @@ impl PartEntry {
             rows: summary.vector_count,
             size_bytes: summary.size_bytes,
             checksum_sha256: summary.checksum_sha256,
+            index: None,
         }
+    }
+
+    /// This entry with the id index written at `key`, as
+    /// [`IdIndexBuilder::finish`](crate::IdIndexBuilder::finish) summed it up.
+    pub fn with_index(mut self, key: impl Into<String>, summary: &FileSummary) -> Self {
+        self.index = Some(IndexFile {
+            key: key.into(),
+            size_bytes: summary.size_bytes,
+            checksum_sha256: summary.checksum_sha256,
+        });
+        self
+    }
+
+    /// The keys of the files the entry names: the part, then its index if it has one.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.key.as_str()).chain(self.index.as_ref().map(|i| i.key.as_str()))
+    }
+
+    /// The bytes of the files the entry names: the part's, and its index's.
+    pub fn stored_bytes(&self) -> u64 {
+        self.size_bytes + self.index.as_ref().map_or(0, |i| i.size_bytes)
     }
 }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::checksum::Sha256Digest;
 use crate::config::Compression;
 use crate::error::{Error, Result};
-use crate::manifest::{self, DIGEST_FIELD, MANIFEST_VERSION, PartEntry};
+use crate::manifest::{self, DIGEST_FIELD, MANIFEST_VERSION, PartEntry, PartKind};
 use crate::model::{CollectionId, SnapshotId, Timestamp};
 use crate::schema::SCHEMA_VERSION;
 use crate::summary::FileSummary;
@@ -363,6 +363,20 @@ fn check_fields(manifest: &SnapshotMetadata) -> std::result::Result<(), String> 
     }
     if let Some(part) = manifest.parts.iter().find(|p| p.rows == 0) {
         return bad(format!("part {} has no rows", part.key));
+    }
+    for part in &manifest.parts {
+        match &part.index {
+            Some(_) if part.kind != PartKind::Data => {
+                return bad(format!(
+                    "part {} has an id index but no documents",
+                    part.key
+                ));
+            }
+            Some(index) if index.key == part.key => {
+                return bad(format!("part {} is its own id index", part.key));
+            }
+            _ => {}
+        }
     }
     let size: u64 = manifest.parts.iter().map(|p| p.size_bytes).sum();
     if size != manifest.size_bytes {

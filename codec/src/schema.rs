@@ -40,8 +40,11 @@ pub mod footer_keys {
     pub const DIMENSION: &str = "akidb.dimension";
     /// When the snapshot was taken, RFC 3339.
     pub const CREATED_AT: &str = "akidb.created_at";
-    /// What the file is, where it is not a data file: `tombstones` for a tombstone part.
+    /// What the file is, where it is not a data file: `tombstones` for a tombstone part, `ids`
+    /// for an id index.
     pub const KIND: &str = "akidb.kind";
+    /// In an id index: the SHA-256 of the data part it describes, lowercase hex.
+    pub const PART_SHA256: &str = "akidb.part_sha256";
 }
 
 /// The Arrow schema of a snapshot whose vectors have `dimension` floats.

@@ -10,26 +10,24 @@ use arrow_buffer::Buffer;
 use arrow_schema::extension::Uuid as UuidExtension;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 use uuid::Uuid;
 
-use crate::checksum::HashingWriter;
-use crate::config::{Compression, Limits};
-use crate::decode::{checked_metadata, guard, parse_key as parse, reader_schema};
+use crate::config::Limits;
+use crate::decode::guard;
 use crate::error::{DocumentRef, Error, Result};
+use crate::id_file::{IdFile, IdFileKind, open_id_file, write_id_file};
 use crate::metadata::SnapshotHeader;
-use crate::model::{CollectionId, SnapshotId, Timestamp};
 use crate::record_batch::with_fixed_ids;
-use crate::schema::{SCHEMA_VERSION, columns, footer_keys};
+use crate::schema::{columns, footer_keys};
 use crate::summary::FileSummary;
 
 /// What the `akidb.kind` footer key of a tombstone part says.
 pub const TOMBSTONES_KIND: &str = "tombstones";
+
+const KIND: IdFileKind = IdFileKind {
+    key: TOMBSTONES_KIND,
+    name: "a tombstone part",
+};
 
 /// The ids of a tombstone part, sorted and distinct, and the snapshot that wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,38 +93,12 @@ pub fn encode_tombstones(
     if ids[0].is_nil() {
         return Err(crate::error::nil_id(DocumentRef::NONE, "a tombstone is"));
     }
-    let footer = [
-        (footer_keys::SCHEMA_VERSION, SCHEMA_VERSION.to_string()),
-        (footer_keys::KIND, TOMBSTONES_KIND.to_owned()),
-        (footer_keys::COLLECTION_ID, header.collection_id.to_string()),
-        (footer_keys::SNAPSHOT_ID, header.snapshot_id.to_string()),
-        (footer_keys::CREATED_AT, header.created_at_rfc3339()?),
-        (footer_keys::VECTOR_COUNT, ids.len().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| KeyValue::new(k.to_owned(), v))
-    .collect();
-    let props = WriterProperties::builder()
-        .set_created_by(concat!("akidb-snapshot-codec ", env!("CARGO_PKG_VERSION")).to_owned())
-        .set_compression(Compression::default().to_parquet()?)
-        .set_key_value_metadata(Some(footer))
-        .set_dictionary_enabled(false)
-        .build();
     let bytes: Vec<u8> = ids.iter().flat_map(|id| id.into_bytes()).collect();
     let array = FixedSizeBinaryArray::new(16, Buffer::from_vec(bytes), None);
     let batch = RecordBatch::try_new(schema(), vec![Arc::new(array) as ArrayRef])
         .map_err(|e| Error::encoding("could not build the tombstones' batch", e))?;
-    let mut sink = HashingWriter::new(Vec::new());
-    let mut writer = ArrowWriter::try_new(&mut sink, schema(), Some(props))
-        .map_err(|e| Error::encoding("could not start the tombstone part", e))?;
-    writer
-        .write(&batch)
-        .map_err(|e| Error::encoding("could not write the tombstones", e))?;
-    writer
-        .close()
-        .map_err(|e| Error::encoding("could not finish the tombstone part", e))?;
-    let (file, summary) = FileSummary::of(sink, ids.len() as u64, 0);
-    Ok((file, summary))
+    // One row group: a tombstone part is read whole.
+    write_id_file(KIND, header, &batch, Vec::new(), ids.len())
 }
 
 /// Reads a tombstone part: its footer is checked as a data file's is (every range inside the
@@ -140,83 +112,14 @@ pub fn encode_tombstones(
 /// repeated, a count that disagrees with the footer, unreadable Parquet.
 pub fn decode_tombstones(file: Bytes, limits: &Limits) -> Result<Tombstones> {
     guard(|| {
-        let metadata = checked_metadata(&file, limits)?;
-        // A required column has no definition levels, whose decoder panics on levels that run
-        // past their buffer (docs/FUZZING.md, finding 4).
-        let descr = metadata.file_metadata().schema_descr();
-        if descr.num_columns() != 1 || descr.column(0).max_def_level() != 0 {
-            return Err(Error::decoding(format!(
-                "the file's columns are not those of a tombstone part: one required `{}`",
-                columns::DOCUMENT_ID
-            )));
-        }
-        // Ids are distinct, so a dictionary saves nothing; refusing one keeps parquet's
-        // dictionary decoder, which panics on a key beyond its dictionary, away from hostile
-        // bytes (the page walk already refused dictionary-encoded pages without a dictionary).
-        let dictionary = (metadata.row_groups().iter())
-            .flat_map(|rg| rg.columns())
-            .any(|c| c.dictionary_page_offset().is_some());
-        if dictionary {
-            return Err(Error::decoding(
-                "the tombstone part is dictionary-encoded; tombstone parts are written plain",
-            ));
-        }
-        let keys: std::collections::BTreeMap<&str, &str> = metadata
-            .file_metadata()
-            .key_value_metadata()
-            .into_iter()
-            .flatten()
-            .filter_map(|kv| Some((kv.key.as_str(), kv.value.as_deref()?)))
-            .collect();
-        let get = |key: &'static str| {
-            keys.get(key)
-                .copied()
-                .ok_or_else(|| Error::decoding(format!("the footer key `{key}` is missing")))
-        };
-        let kind = keys.get(footer_keys::KIND).copied().ok_or_else(|| {
-            Error::decoding(format!(
-                "the file has no `{}` footer key: it is not a tombstone part",
-                footer_keys::KIND
-            ))
-        })?;
-        if kind != TOMBSTONES_KIND {
-            return Err(Error::decoding(format!(
-                "the file says it is `{kind}` ({}), not a tombstone part",
-                footer_keys::KIND
-            )));
-        }
-        let version: u32 = parse(
-            footer_keys::SCHEMA_VERSION,
-            get(footer_keys::SCHEMA_VERSION)?,
-        )?;
-        if version > SCHEMA_VERSION {
-            return Err(Error::UnsupportedSchemaVersion {
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        let header = SnapshotHeader::new(
-            parse::<CollectionId>(footer_keys::COLLECTION_ID, get(footer_keys::COLLECTION_ID)?)?,
-            parse::<SnapshotId>(footer_keys::SNAPSHOT_ID, get(footer_keys::SNAPSHOT_ID)?)?,
-            parse::<Timestamp>(footer_keys::CREATED_AT, get(footer_keys::CREATED_AT)?)?,
-        );
-        let count: u64 = parse(footer_keys::VECTOR_COUNT, get(footer_keys::VECTOR_COUNT)?)?;
-        // As for data files: a column other writers made optional, or plain BYTE_ARRAY ids,
-        // are read, and each value held to what the schema needs.
-        let root = metadata.file_metadata().schema_descr().root_schema();
-        let options = ArrowReaderOptions::new()
-            .with_schema(reader_schema(&schema(), root))
-            .with_skip_arrow_metadata(true);
-        let arrow = ArrowReaderMetadata::try_new(Arc::new(metadata), options).map_err(|e| {
-            Error::decoding(format!(
-                "the file's columns are not those of a tombstone part ({e})"
-            ))
-        })?;
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, arrow)
-            .build()
-            .map_err(|e| Error::corruption_from("the tombstone part is unreadable", e))?;
+        let IdFile {
+            header,
+            count,
+            rows,
+            ..
+        } = open_id_file(file, limits, KIND, &schema())?;
         let mut ids: Vec<Uuid> = Vec::new();
-        for batch in reader {
+        for batch in rows {
             let batch =
                 batch.map_err(|e| Error::corruption_from("the tombstone part is unreadable", e))?;
             let batch = with_fixed_ids(batch, ids.len() as u64)?;

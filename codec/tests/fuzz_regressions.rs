@@ -70,11 +70,23 @@ fn tombstone_seeds_decode_and_hold_every_property() {
 }
 
 #[test]
+fn id_index_seeds_decode_and_hold_every_property() {
+    let seeds = seeds("decode_id_index");
+    assert!(!seeds.is_empty());
+    for (path, bytes) in seeds {
+        let read = decode_id_index(bytes.clone().into(), &fuzzing::limits());
+        assert!(read.is_ok(), "{}: {:?}", path.display(), read.err());
+        fuzzing::decode_id_index_bytes(&bytes);
+    }
+}
+
+#[test]
 fn every_bad_file_holds_every_property() {
     let bad = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
     for (_, bytes) in files(&bad) {
         fuzzing::decode_parquet_bytes(&bytes);
         fuzzing::decode_tombstones_bytes(&bytes);
+        fuzzing::decode_id_index_bytes(&bytes);
         fuzzing::decode_json_bytes(&bytes);
     }
 }

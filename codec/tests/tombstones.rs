@@ -139,7 +139,7 @@ fn what_is_not_a_tombstone_part_or_is_damaged_is_refused_with_its_kind() {
 
     // What our writer never makes, and parquet's decoders are least safe with, is refused.
     for (nullable, dictionary, says) in [
-        (true, false, "one required `document_id`"),
+        (true, false, "required `document_id`"),
         (false, true, "dictionary-encoded"),
     ] {
         let k = keys("2");

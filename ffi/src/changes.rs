@@ -1,9 +1,11 @@
 //! Snapshots built on another, its base, whose parts they share: `akidb_store_append` (new
-//! documents) and `akidb_store_update` (upserts and deletes from a change the host knows). The
-//! rules live in the storage crate; this marshals.
+//! documents), `akidb_store_update` (upserts and deletes from a change the host knows) and
+//! `akidb_store_create_incremental` (a full export, compared with the base). The rules live in
+//! the storage crate (`Change`); this marshals.
 
 use std::convert::Infallible;
 
+use storage::Change;
 use storage::codec::VectorDocument;
 use uuid::Uuid;
 
@@ -29,20 +31,15 @@ pub unsafe extern "C" fn akidb_store_append(
     error_out: *mut *mut akidb_error,
 ) -> akidb_result {
     guard(error_out, || {
-        let (store, c, base) = snapshot_of(store_ptr, collection_id, base_id)?;
-        let out = marshal::out(snapshot_id_out, "snapshot_id_out")?;
         let docs = marshal::reference(docs, "docs")?.to_documents()?;
-        let encoding = store.backend.encoding();
-        let created = store
-            .runtime
-            .block_on(store.backend.store().try_append_snapshot_stream(
-                c,
-                base,
-                &encoding,
-                one_batch(docs),
-            ))?;
-        *out = created.snapshot_id.as_uuid().into_bytes();
-        Ok(())
+        create_on(
+            store_ptr,
+            collection_id,
+            base_id,
+            Change::Append,
+            docs,
+            snapshot_id_out,
+        )
     })
 }
 
@@ -67,27 +64,74 @@ pub unsafe extern "C" fn akidb_store_update(
     error_out: *mut *mut akidb_error,
 ) -> akidb_result {
     guard(error_out, || {
-        let (store, c, base) = snapshot_of(store_ptr, collection_id, base_id)?;
-        let out = marshal::out(snapshot_id_out, "snapshot_id_out")?;
         // SAFETY: as the header documents, NULL or valid for the call.
         let upserts = match unsafe { upserts.as_ref() } {
             Some(view) => view.to_documents()?,
             None => Vec::new(),
         };
-        let deletes = deletes(delete_ids, delete_count)?;
-        let encoding = store.backend.encoding();
-        let created = store
-            .runtime
-            .block_on(store.backend.store().try_update_snapshot_stream(
-                c,
-                base,
-                &encoding,
-                one_batch(upserts),
-                deletes,
-            ))?;
-        *out = created.snapshot_id.as_uuid().into_bytes();
-        Ok(())
+        let change = Change::Update {
+            deletes: deletes(delete_ids, delete_count)?,
+        };
+        create_on(
+            store_ptr,
+            collection_id,
+            base_id,
+            change,
+            upserts,
+            snapshot_id_out,
+        )
     })
+}
+
+/// Creates a snapshot of collection `collection_id` whose content is exactly `docs`, a full
+/// export, written as an increment on snapshot `base_id`: documents the base holds unchanged
+/// (same id, vector bits, external id, metadata and inserted_at) are not written again, changed
+/// ones are replaced, and the base's documents missing from `docs` are removed. An export
+/// identical to its base writes only a manifest. Writes the new snapshot's UUID to
+/// `snapshot_id_out`.
+///
+/// # Safety
+/// Every pointer is NULL or valid for the call as its documentation says.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn akidb_store_create_incremental(
+    store_ptr: *const akidb_store,
+    collection_id: *const [u8; 16],
+    base_id: *const [u8; 16],
+    docs: *const akidb_documents_view,
+    snapshot_id_out: *mut [u8; 16],
+    error_out: *mut *mut akidb_error,
+) -> akidb_result {
+    guard(error_out, || {
+        let docs = marshal::reference(docs, "docs")?.to_documents()?;
+        create_on(
+            store_ptr,
+            collection_id,
+            base_id,
+            Change::Export,
+            docs,
+            snapshot_id_out,
+        )
+    })
+}
+
+/// The create of the three entry points above, once their input is marshalled.
+fn create_on(
+    store_ptr: *const akidb_store,
+    collection_id: *const [u8; 16],
+    base_id: *const [u8; 16],
+    change: Change,
+    docs: Vec<VectorDocument>,
+    snapshot_id_out: *mut [u8; 16],
+) -> Result<(), Failure> {
+    let (store, c, base) = snapshot_of(store_ptr, collection_id, base_id)?;
+    let out = marshal::out(snapshot_id_out, "snapshot_id_out")?;
+    let encoding = store.backend.encoding();
+    let docs = futures::stream::iter(std::iter::once(Ok::<_, Infallible>(docs)));
+    let created = store
+        .runtime
+        .block_on((store.backend.store()).try_create_on_stream(c, base, change, &encoding, docs))?;
+    *out = created.snapshot_id.as_uuid().into_bytes();
+    Ok(())
 }
 
 /// The ids to delete: `count` UUIDs at `ids`, which may be NULL only when `count` is 0.
@@ -97,11 +141,4 @@ fn deletes(ids: *const [u8; 16], count: usize) -> Result<Vec<Uuid>, Failure> {
         None if count == 0 => Ok(Vec::new()),
         None => Err(Failure::null("delete_ids")),
     }
-}
-
-/// `docs` as a stream of one batch, as the storage API takes documents.
-fn one_batch(
-    docs: Vec<VectorDocument>,
-) -> futures::stream::Iter<std::iter::Once<Result<Vec<VectorDocument>, Infallible>>> {
-    futures::stream::iter(std::iter::once(Ok(docs)))
 }

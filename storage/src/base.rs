@@ -1,13 +1,15 @@
-//! Creates that build on another snapshot, its base: an append (new documents only) and an
-//! update (upserts and deletes). The base's parts are reused as they are; the create records
-//! them under `pending/` before it relies on them (docs/FORMAT.md, "Append"), reads the base's
-//! ids, and writes only what changed: a tombstone part for the ids it replaces or deletes, and
-//! data parts for the documents it adds.
+//! Creates that build on another snapshot, its base: an append (new documents only), an
+//! update (upserts and deletes) and a full export compared with the base. The base's parts are
+//! reused as they are; the create records them under `pending/` before it relies on them
+//! (docs/FORMAT.md, "Append"), reads the base's content from its id indexes (ids and content
+//! hashes, no vectors), and writes only what changed: a tombstone part for the ids it replaces
+//! or deletes, and data parts for the documents it adds.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use akidb_snapshot_codec::{
-    DocumentRef, PartEntry, PartKind, SnapshotHeader, SnapshotId, SnapshotMetadata,
+    ContentHash, DocumentRef, PartEntry, PartKind, SnapshotHeader, SnapshotId, SnapshotMetadata,
     encode_tombstones,
 };
 use futures::stream::{Stream, StreamExt, TryStreamExt};
@@ -15,29 +17,44 @@ use uuid::Uuid;
 
 use crate::encoder::Batch;
 use crate::error::{Error, Result, Target};
-use crate::ids::{IdSet, ids_of};
+use crate::ids::IdSet;
 use crate::keys;
 use crate::metrics;
+use crate::read::Content;
 use crate::store::{SnapshotStore, blocking};
 
-/// What a create does to its base.
+/// What a create on a base snapshot does with its input
+/// ([`SnapshotStore::try_create_on_stream`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Change {
-    /// Adds documents; one already in the base is refused.
+#[non_exhaustive]
+pub enum Change {
+    /// The input is new documents; one whose id the base holds is refused.
     Append,
-    /// Adds documents and replaces those already in the base, and removes the base's documents
-    /// with these ids (an id the base does not hold is ignored).
-    Update { deletes: Vec<Uuid> },
+    /// The input is upserts: each adds a document or replaces the base's document of the same
+    /// id; and the base's documents with an id in `deletes` are removed (an id the base does
+    /// not hold is ignored; one also upserted is refused). Nothing at all makes a snapshot of
+    /// the base's parts.
+    Update {
+        /// Ids of the base's documents to remove.
+        deletes: Vec<Uuid>,
+    },
+    /// The input is the collection's whole content, a full export: a document the base holds
+    /// with the same content (by [`ContentHash`]) is left out, a changed one is replaced, and
+    /// the base's documents the input lacks are removed. An export identical to its base
+    /// writes a manifest and nothing else; an empty one is refused.
+    Export,
 }
 
 /// The snapshot a create builds on, its parts recorded under `pending/` for the create.
 pub(crate) struct Base {
     metadata: SnapshotMetadata,
-    ids: IdSet,
+    content: Content,
     change: Change,
     deletes: IdSet,
     /// Ids of the input that the base holds (an update replaces them), as they are met.
     replaced: Arc<Mutex<Vec<Uuid>>>,
+    /// Every id of the input so far.
+    seen: Arc<Mutex<IdSet>>,
 }
 
 impl Base {
@@ -75,17 +92,9 @@ impl Base {
                     format!("the manifest of base snapshot {base} changed while it was read"),
                 ));
             }
-            let mut ids = IdSet::default();
-            let mut rows = store.restore_snapshot_arrow(collection_id, base).await?;
-            while let Some(batches) = rows.try_next().await? {
-                for batch in &batches {
-                    ids_of(batch).for_each(|id| {
-                        ids.insert(id);
-                    });
-                }
-            }
-            tracing::info!(%base, parts = metadata.parts.len(), ids = ids.len(),
-                "base reserved");
+            let (content, sources) = store.content_of(&metadata).await?;
+            tracing::info!(%base, parts = metadata.parts.len(), documents = content.len(),
+                indexes_read = sources.indexed, parts_read_whole = sources.read, "base reserved");
             let mut deletes = IdSet::default();
             if let Change::Update { deletes: listed } = &change {
                 listed.iter().for_each(|&id| {
@@ -94,10 +103,11 @@ impl Base {
             }
             Ok(Base {
                 metadata,
-                ids,
+                content,
                 change,
                 deletes,
                 replaced: Arc::default(),
+                seen: Arc::default(),
             })
         }
         .await;
@@ -120,60 +130,84 @@ impl Base {
         self.metadata.parts.clone()
     }
 
-    /// Whether an update may write no document (only deletes); an append must write one.
+    /// Whether the create may write no document: an update that only deletes, an export with
+    /// nothing new. An append must write one.
     pub(crate) fn may_be_empty(&self) -> bool {
-        matches!(self.change, Change::Update { .. })
+        self.change != Change::Append
     }
 
     /// `batches`, checked against the base: no id twice in the input, none both upserted and
-    /// deleted, and, for an append, none the base holds. An update notes the ids it replaces.
+    /// deleted, and, for an append, none the base holds. An update notes the ids it replaces;
+    /// an export also leaves out the documents the base holds unchanged.
     pub(crate) fn incoming<'a>(
         &'a self,
         target: Target,
         batches: impl Stream<Item = Result<Batch>> + Send + 'a,
     ) -> impl Stream<Item = Result<Batch>> + Send + 'a {
-        let mut seen = IdSet::default();
         let mut position = 0u64;
-        batches.map(move |batch| {
-            let batch = batch?;
-            let refuse = |row: usize, id: Uuid, reason: String| Error::Codec {
-                target,
-                source: akidb_snapshot_codec::Error::Validation {
-                    document: DocumentRef::new(position + row as u64, id),
-                    reason,
-                },
-            };
-            let mut replaced = Vec::new();
-            for (row, id) in batch.ids().enumerate() {
-                if !seen.insert(id) {
+        batches
+            .map(move |batch| {
+                let batch = batch?;
+                let first = position;
+                position += batch.len() as u64;
+                self.check(target, first, batch)
+            })
+            .try_filter_map(|batch| std::future::ready(Ok(batch)))
+    }
+
+    /// [`incoming`](Self::incoming) for one batch, whose first row is at `position` in the
+    /// input: the batch, with only what an export changes, or `None` if that is nothing.
+    fn check(&self, target: Target, position: u64, batch: Batch) -> Result<Option<Batch>> {
+        let refuse = |row: usize, id: Uuid, reason: String| Error::Codec {
+            target,
+            source: akidb_snapshot_codec::Error::Validation {
+                document: DocumentRef::new(position + row as u64, id),
+                reason,
+            },
+        };
+        let rows: Vec<(Uuid, Option<ContentHash>)> = if self.change == Change::Export {
+            (batch.content_hashes())
+                .map_err(|e| Error::codec(target, e))?
+                .into_iter()
+                .map(|(id, hash)| (id, Some(hash)))
+                .collect()
+        } else {
+            batch.ids().map(|id| (id, None)).collect()
+        };
+        let mut replaced = Vec::new();
+        let mut changed = HashSet::new();
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        for (row, (id, hash)) in rows.into_iter().enumerate() {
+            if !seen.insert(id) {
+                return Err(refuse(
+                    row,
+                    id,
+                    "its id came before in the input".to_owned(),
+                ));
+            }
+            if self.deletes.contains(id) {
+                return Err(refuse(row, id, "its id is also one to delete".to_owned()));
+            }
+            match (self.content.get(&id), &self.change) {
+                (None, _) => {}
+                (Some(_), Change::Append) => {
                     return Err(refuse(
                         row,
                         id,
-                        "its id came before in the input".to_owned(),
+                        format!(
+                            "it is in base snapshot {} already: an append adds new documents only",
+                            self.id()
+                        ),
                     ));
                 }
-                if self.deletes.contains(id) {
-                    return Err(refuse(row, id, "its id is also one to delete".to_owned()));
-                }
-                if self.ids.contains(id) {
-                    if self.change == Change::Append {
-                        return Err(refuse(
-                            row,
-                            id,
-                            format!(
-                                "it is in base snapshot {} already: an append adds new \
-                                 documents only",
-                                self.id()
-                            ),
-                        ));
-                    }
-                    replaced.push(id);
-                }
+                (Some(held), Change::Export) if Some(*held) == hash => continue,
+                (Some(_), _) => replaced.push(id),
             }
-            (self.replaced.lock().unwrap_or_else(PoisonError::into_inner)).extend(replaced);
-            position += batch.len() as u64;
-            Ok(batch)
-        })
+            changed.insert(id);
+        }
+        drop(seen);
+        (self.replaced.lock().unwrap_or_else(PoisonError::into_inner)).extend(replaced);
+        batch.retain(&changed).map_err(|e| Error::codec(target, e))
     }
 
     /// Writes the tombstone part of what the create replaced and deleted, if anything: the
@@ -190,7 +224,7 @@ impl Base {
             let held: Vec<Uuid> = deletes
                 .iter()
                 .copied()
-                .filter(|&id| self.ids.contains(id))
+                .filter(|id| self.content.contains_key(id))
                 .collect();
             if held.len() < deletes.len() {
                 tracing::info!(
@@ -199,6 +233,17 @@ impl Base {
                 );
             }
             hidden.extend(held);
+        }
+        if self.change == Change::Export {
+            let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+            if seen.len() == 0 {
+                return Err(Error::validation(
+                    target,
+                    "the export holds no documents; a snapshot holds at least one",
+                ));
+            }
+            let gone = (self.content.keys()).filter(|&&id| !seen.contains(id));
+            hidden.extend(gone);
         }
         if hidden.is_empty() {
             return Ok(None);

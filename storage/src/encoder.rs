@@ -4,13 +4,15 @@
 //! blocking pool into a [`Spool`], whose bytes the writer (write.rs) then hands to the store.
 //! Batches are cut to at most one row group, so the spool holds about one row group's bytes.
 
+use std::collections::HashSet;
 use std::io;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use akidb_snapshot_codec::{
-    Compression, DocumentValidator, FileSummary, JsonWriter, ParquetConfig, ParquetWriter,
-    SnapshotFormat, SnapshotHeader, VectorDocument,
+    Compression, ContentHash, DecodedRow, DocumentValidator, FileSummary, JsonWriter,
+    ParquetConfig, ParquetWriter, SnapshotFormat, SnapshotHeader, VectorDocument,
+    batch_content_hashes,
 };
 use arrow_array::RecordBatch;
 use bytes::Bytes;
@@ -90,6 +92,46 @@ impl Batch {
             }
             Batch::Arrow(batch) => Box::new(crate::ids::ids_of(batch)),
         }
+    }
+
+    /// The id and content hash of each row, in order.
+    pub(crate) fn content_hashes(&self) -> akidb_snapshot_codec::Result<Vec<(Uuid, ContentHash)>> {
+        match self {
+            Batch::Documents { docs, range } => Ok((docs[range.clone()].iter())
+                .map(|d| (d.document_id, ContentHash::of(d)))
+                .collect()),
+            Batch::Arrow(batch) => batch_content_hashes(batch),
+        }
+    }
+
+    /// Only the rows whose id `keep` holds, in order (the batch itself if it keeps them all),
+    /// or `None` if it keeps none.
+    pub(crate) fn retain(
+        self,
+        keep: &HashSet<Uuid>,
+    ) -> akidb_snapshot_codec::Result<Option<Batch>> {
+        if keep.is_empty() {
+            return Ok(None);
+        }
+        if keep.len() == self.len() {
+            return Ok(Some(self));
+        }
+        Ok(match self {
+            Batch::Documents { docs, range } => {
+                let kept: Vec<VectorDocument> = (docs[range].iter())
+                    .filter(|d| keep.contains(&d.document_id))
+                    .cloned()
+                    .collect();
+                Some(Batch::Documents {
+                    range: 0..kept.len(),
+                    docs: Arc::new(kept),
+                })
+            }
+            Batch::Arrow(batch) => DecodedRow::retain(vec![batch], &|id| keep.contains(id))?
+                .into_iter()
+                .next()
+                .map(Batch::Arrow),
+        })
     }
 
     /// How many rows the batch holds.
@@ -184,6 +226,9 @@ impl io::Write for Spool {
     }
 }
 
+/// An id index file and its summary.
+pub(crate) type IndexBytes = (Vec<u8>, FileSummary);
+
 /// One of the codec's streaming writers, over a [`Spool`].
 pub(crate) enum Encoder {
     Parquet(ParquetWriter<Spool>),
@@ -242,11 +287,28 @@ impl Encoder {
         .await
     }
 
-    /// Writes the rest and the footer on the blocking pool.
-    pub(crate) async fn finish(self) -> Result<akidb_snapshot_codec::Result<FileSummary>> {
+    /// This encoder, gathering the file's id index as it writes (Parquet only).
+    pub(crate) fn indexed(self) -> Self {
+        match self {
+            Encoder::Parquet(w) => Encoder::Parquet(w.with_id_index()),
+            json => json,
+        }
+    }
+
+    /// Writes the rest and the footer on the blocking pool; then, if the encoder is
+    /// [`indexed`](Self::indexed), the id index file of the snapshot `header` names.
+    pub(crate) async fn finish(
+        self,
+        header: SnapshotHeader,
+    ) -> Result<akidb_snapshot_codec::Result<(FileSummary, Option<IndexBytes>)>> {
         blocking(move || match self {
-            Encoder::Parquet(w) => w.finish().map(|(_, summary)| summary),
-            Encoder::Json(w) => w.finish().map(|(_, summary)| summary),
+            Encoder::Parquet(mut w) => {
+                let index = w.take_id_index();
+                let (_, summary) = w.finish()?;
+                let index = index.map(|i| i.finish(&header, &summary)).transpose()?;
+                Ok((summary, index))
+            }
+            Encoder::Json(w) => w.finish().map(|(_, summary)| (summary, None)),
         })
         .await
     }

@@ -15,6 +15,7 @@ use crate::error::{Error, Result, Target};
 use crate::keys::{self, Key};
 use crate::spans;
 use crate::store::SnapshotStore;
+use crate::write::keys_of;
 
 impl SnapshotStore {
     /// Removes what no snapshot needs, once it is older than `grace`, across every collection:
@@ -68,8 +69,9 @@ impl SnapshotStore {
             self.remove(target, key, &mut removed).await?;
         }
         for key in self.list_keys(keys::PARTS_ROOT).await? {
-            let Some(Key::Part(c, part, _)) = Key::parse(&key) else {
-                continue;
+            let (c, part) = match Key::parse(&key) {
+                Some(Key::Part(c, part, _) | Key::Index(c, part)) => (c, part),
+                _ => continue,
             };
             if live.contains(&key) || unsure.contains(&c) {
                 continue;
@@ -157,7 +159,7 @@ impl SnapshotStore {
         let mut unsure = BTreeSet::new();
         for &(c, s) in committed {
             match self.metadata(c, s).await {
-                Ok(m) => live.extend(m.parts.into_iter().map(|p| p.key)),
+                Ok(m) => live.extend(keys_of(&m.parts)),
                 // Deleted since the listing: it names nothing any more.
                 Err(Error::NotFound { .. }) => {}
                 Err(e @ Error::Storage { .. }) => return Err(e),

@@ -6,6 +6,7 @@
 //! snapshots/{collection_id}/{snapshot_id}.parquet         a v1 snapshot's data (or .json)
 //! parts/{collection_id}/{part_id}.parquet                 a v2 data part, immutable
 //! parts/{collection_id}/{part_id}.tombstones.parquet      a v2 tombstone part, immutable
+//! parts/{collection_id}/{part_id}.ids.parquet             a data part's id index, immutable
 //! pending/{collection_id}/{snapshot_id}/…                 a v2 create in progress
 //! .akidb-tmp/…                                             a local store's files being written
 //! ```
@@ -23,6 +24,7 @@ pub(crate) const PARTS_ROOT: &str = "parts/";
 pub(crate) const PENDING_ROOT: &str = "pending/";
 
 const TOMBSTONES_SUFFIX: &str = ".tombstones.parquet";
+const INDEX_SUFFIX: &str = ".ids.parquet";
 const PART_SUFFIX: &str = ".parquet";
 
 const METADATA_SUFFIX: &str = ".metadata.json";
@@ -59,6 +61,11 @@ pub(crate) fn part_key(collection_id: CollectionId, part_id: Uuid, kind: PartKin
     format!("{PARTS_ROOT}{collection_id}/{part_id}{suffix}")
 }
 
+/// `parts/{collection_id}/{part_id}.ids.parquet`: the id index of data part `part_id`.
+pub(crate) fn index_key(collection_id: CollectionId, part_id: Uuid) -> String {
+    format!("{PARTS_ROOT}{collection_id}/{part_id}{INDEX_SUFFIX}")
+}
+
 /// `pending/{collection_id}/{snapshot_id}/`: the records of a create in progress.
 pub(crate) fn pending_prefix(collection_id: CollectionId, snapshot_id: SnapshotId) -> String {
     format!("{PENDING_ROOT}{collection_id}/{snapshot_id}/")
@@ -93,6 +100,8 @@ pub(crate) enum Key {
     Metadata(CollectionId, SnapshotId),
     Data(CollectionId, SnapshotId, SnapshotFormat),
     Part(CollectionId, Uuid, PartKind),
+    /// The id index of a data part.
+    Index(CollectionId, Uuid),
     /// A record of a pending snapshot.
     Pending(CollectionId, SnapshotId),
 }
@@ -127,14 +136,21 @@ impl Key {
     fn parse_part(rest: &str) -> Option<Key> {
         let (collection, file) = rest.split_once('/')?;
         let collection: CollectionId = collection.parse().ok()?;
+        // Only the hyphenated lowercase form this layout writes: a key is a name, and two
+        // spellings of one id would be two parts.
+        let id = |part: &str| {
+            Uuid::try_parse(part)
+                .ok()
+                .filter(|id| id.hyphenated().to_string() == part)
+        };
+        if let Some(part) = file.strip_suffix(INDEX_SUFFIX) {
+            return Some(Key::Index(collection, id(part)?));
+        }
         let (part, kind) = match file.strip_suffix(TOMBSTONES_SUFFIX) {
             Some(part) => (part, PartKind::Tombstones),
             None => (file.strip_suffix(PART_SUFFIX)?, PartKind::Data),
         };
-        // Only the hyphenated lowercase form this layout writes: a key is a name, and two
-        // spellings of one id would be two parts.
-        let id = Uuid::try_parse(part).ok()?;
-        (id.hyphenated().to_string() == part).then_some(Key::Part(collection, id, kind))
+        Some(Key::Part(collection, id(part)?, kind))
     }
 }
 
@@ -166,6 +182,7 @@ mod tests {
                 Some(Key::Part(c, p, kind))
             );
         }
+        assert_eq!(Key::parse(&index_key(c, p)), Some(Key::Index(c, p)));
     }
 
     #[test]

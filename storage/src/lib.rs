@@ -36,9 +36,10 @@
 //!     .collect();
 //! let id = snapshotter.create_snapshot(collection, docs.clone()).await.unwrap();
 //! assert_eq!(snapshotter.restore_snapshot(collection, id).await.unwrap(), docs);
-//! // The manifest commits the snapshot; its one part (1000 documents) is in parts/.
+//! // The manifest commits the snapshot; its one part (1000 documents) is in parts/, with the
+//! // part's id index beside it.
 //! assert!(dir.join(format!("snapshots/{collection}/{id}.metadata.json")).exists());
-//! assert_eq!(std::fs::read_dir(dir.join(format!("parts/{collection}"))).unwrap().count(), 1);
+//! assert_eq!(std::fs::read_dir(dir.join(format!("parts/{collection}"))).unwrap().count(), 2);
 //! # std::fs::remove_dir_all(dir).unwrap();
 //! # });
 //! ```
@@ -69,6 +70,7 @@ mod uri;
 mod write;
 
 pub use backend::StorageBackend;
+pub use base::Change;
 pub use config::{DEFAULT_URI, RetryConfig, SnapshotterType, StorageBackendConfig, TimeoutConfig};
 pub use encoder::Encoding;
 pub use error::{BoxError, Error, ErrorKind, Result, StoreFailure, Target};

@@ -24,7 +24,7 @@ use crate::metrics;
 use crate::shard::Shard;
 use crate::spans;
 use crate::store::{SnapshotStore, now};
-use crate::write::{input_errors, split_batches};
+use crate::write::{input_errors, keys_of, split_batches};
 
 /// What `begin` records: the snapshot every shard writes into.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +61,7 @@ pub struct ShardReceipt {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Reused {
     pub(crate) base_snapshot_id: SnapshotId,
-    /// The keys of the base's parts.
+    /// The keys of the files of the base's parts: each part and its id index.
     pub(crate) parts: Vec<String>,
 }
 
@@ -186,8 +186,7 @@ impl SnapshotStore {
                 compression: encoding.compression(),
             };
             if let Err(e) = self.write_record(target, &receipt_key, &receipt).await {
-                let keys: Vec<String> = receipt.parts.iter().map(|p| p.key.clone()).collect();
-                self.remove_uncommitted(&keys).await;
+                self.remove_uncommitted(&keys_of(&receipt.parts)).await;
                 return Err(e);
             }
             tracing::info!(
@@ -314,8 +313,7 @@ impl SnapshotStore {
             .receipts(collection_id, snapshot_id)
             .await?
             .into_values()
-            .flat_map(|r| r.parts)
-            .map(|p| p.key)
+            .flat_map(|r| keys_of(&r.parts))
             .collect();
         let target = Target::snapshot(collection_id, snapshot_id);
         match self
@@ -342,7 +340,7 @@ impl SnapshotStore {
         };
         let record = Reused {
             base_snapshot_id: base.snapshot_id,
-            parts: base.parts.iter().map(|p| p.key.clone()).collect(),
+            parts: keys_of(&base.parts),
         };
         self.write_record(target, &keys::reused_key(c, s), &record)
             .await

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use akidb_snapshot_codec::SnapshotMetadata;
+use akidb_snapshot_codec::{PartEntry, SnapshotMetadata};
 
 /// The bytes of each of `snapshots` that none of the others names, in their order: what
 /// deleting it would free once gc has run. A v1 or JSON snapshot's data file is its own; a v2
@@ -44,7 +44,7 @@ pub fn exclusive_bytes(snapshots: &[SnapshotMetadata]) -> Vec<u64> {
             }
             (m.parts.iter())
                 .filter(|p| holders.get(p.key.as_str()) == Some(&1))
-                .map(|p| p.size_bytes)
+                .map(PartEntry::stored_bytes)
                 .sum()
         })
         .collect()

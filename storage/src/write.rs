@@ -21,7 +21,7 @@ use tracing::field::Empty;
 use uuid::Uuid;
 
 use crate::base::{Base, Change};
-use crate::encoder::{Batch, Encoder, Encoding, Spool};
+use crate::encoder::{Batch, Encoder, Encoding, IndexBytes, Spool};
 use crate::error::{BoxError, Error, Result, Target};
 use crate::keys;
 use crate::metrics;
@@ -89,21 +89,66 @@ impl SnapshotStore {
         self.create(collection_id, None, encoding, batches).await
     }
 
-    /// Creates a snapshot of collection `collection_id` holding the documents of snapshot
-    /// `base` and then those of `batches`, which must be new: the base's parts are reused as
-    /// they are (nothing of them is rewritten), and only the new documents are written, as
-    /// parts of their own. The manifest names `base` as its parent. The base must be a format
-    /// v2 snapshot, and the store configured for format v2 Parquet.
+    /// Creates a snapshot of collection `collection_id` as a [`Change`] on snapshot `base`:
+    /// the base's parts are reused as they are (nothing of them is rewritten), and only the
+    /// change is written: a tombstone part of the ids replaced or removed, then the new and
+    /// changed documents of `batches` as parts. The manifest names `base` as its parent. The
+    /// base must be a format v2 snapshot, and the store configured for format v2 Parquet.
     ///
     /// Before it relies on the base's parts, the create records them under `pending/`, then
     /// checks that the base still exists: a delete of the base and a gc meanwhile cannot take
-    /// them (docs/FORMAT.md, "Append"). It then reads the base's ids (the whole base is read
-    /// and verified) to refuse a document already there: [`Error::Codec`] of kind validation,
-    /// naming it.
-    pub async fn try_append_snapshot_stream<S, E>(
+    /// them (docs/FORMAT.md, "Append"). It then reads the base's content (ids and content
+    /// hashes) from its parts' id indexes, without reading a vector; a part without one
+    /// (written before indexes, or imported) is read whole instead.
+    ///
+    /// A document the change refuses (an id twice in `batches`, an append of an id the base
+    /// holds, an upsert also deleted) is [`Error::Codec`] of kind validation, naming it.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use akidb_snapshot::{Change, Encoding, SnapshotStore};
+    /// use akidb_snapshot::codec::{CollectionId, ParquetConfig, VectorDocument};
+    /// use futures::{TryStreamExt, stream};
+    /// use uuid::Uuid;
+    ///
+    /// let store = SnapshotStore::new(opendal::Operator::new(
+    ///     opendal::services::Memory::default()).unwrap());
+    /// let encoding = Encoding::Parquet(ParquetConfig::default());
+    /// let collection = CollectionId::from_uuid(Uuid::now_v7());
+    /// let docs: Vec<VectorDocument> =
+    ///     (1..=3u128).map(|i| VectorDocument::new(Uuid::from_u128(i), vec![i as f32])).collect();
+    /// let monday = store.create_snapshot_stream(collection, &encoding,
+    ///     stream::iter([docs.clone()])).await?;
+    ///
+    /// // Tuesday's full export: document 2 changed, 3 is gone, 4 is new.
+    /// let mut export = docs[..2].to_vec();
+    /// export[1].vector = vec![20.0];
+    /// export.push(VectorDocument::new(Uuid::from_u128(4), vec![4.0]));
+    /// let tuesday = store.try_create_on_stream(collection, monday.snapshot_id, Change::Export,
+    ///     &encoding, stream::iter([Ok::<_, std::io::Error>(export.clone())])).await?;
+    /// assert_eq!(tuesday.parent_snapshot_id, Some(monday.snapshot_id));
+    /// // Monday's part, then tombstones of 2 and 3, then a part of 2 and 4.
+    /// assert_eq!(tuesday.parts.len(), 3);
+    /// assert_eq!(tuesday.parts[2].rows, 2);
+    ///
+    /// // Wednesday, from the host's own log: 1 is deleted.
+    /// let deletes = Change::Update { deletes: vec![Uuid::from_u128(1)] };
+    /// let no_upserts = stream::empty::<Result<Vec<VectorDocument>, std::io::Error>>();
+    /// let wednesday = store.try_create_on_stream(collection, tuesday.snapshot_id, deletes,
+    ///     &encoding, no_upserts).await?;
+    ///
+    /// let mut restored: Vec<VectorDocument> = store
+    ///     .restore_snapshot_stream(collection, wednesday.snapshot_id).await?.try_concat().await?;
+    /// restored.sort_by_key(|d| d.document_id);
+    /// assert_eq!(restored, export[1..]);
+    /// # Ok::<(), akidb_snapshot::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn try_create_on_stream<S, E>(
         &self,
         collection_id: CollectionId,
         base: SnapshotId,
+        change: Change,
         encoding: &Encoding,
         batches: S,
     ) -> Result<SnapshotMetadata>
@@ -112,21 +157,16 @@ impl SnapshotStore {
         E: Into<BoxError>,
     {
         let batches = split_batches(batches, encoding.batch_rows(), Batch::split);
-        self.create(
-            collection_id,
-            Some((base, Change::Append)),
-            encoding,
-            batches,
-        )
-        .await
+        self.create(collection_id, Some((base, change)), encoding, batches)
+            .await
     }
 
-    /// As [`try_append_snapshot_stream`](Self::try_append_snapshot_stream), from Arrow
-    /// batches.
-    pub async fn try_append_snapshot_arrow<S, E>(
+    /// As [`try_create_on_stream`](Self::try_create_on_stream), from Arrow batches.
+    pub async fn try_create_on_arrow<S, E>(
         &self,
         collection_id: CollectionId,
         base: SnapshotId,
+        change: Change,
         encoding: &Encoding,
         batches: S,
     ) -> Result<SnapshotMetadata>
@@ -135,58 +175,6 @@ impl SnapshotStore {
         E: Into<BoxError>,
     {
         let batches = split_batches(batches, encoding.batch_rows(), Batch::split_arrow);
-        self.create(
-            collection_id,
-            Some((base, Change::Append)),
-            encoding,
-            batches,
-        )
-        .await
-    }
-
-    /// Creates a snapshot of collection `collection_id` from snapshot `base` and the changes a
-    /// host already knows (from its write-ahead log, say), without a full export: `upserts`
-    /// add documents, replacing the base's document of the same id, and the base's documents
-    /// with an id in `deletes` are removed (an id the base does not hold is ignored). Only the
-    /// changes are written: one tombstone part of the replaced and deleted ids, then the
-    /// upserted documents as parts; the base's parts are reused as they are, protected as an
-    /// append's are ([`try_append_snapshot_stream`](Self::try_append_snapshot_stream)). An id
-    /// twice in `upserts`, or in both, is refused. No change at all makes a snapshot of the
-    /// base's parts.
-    pub async fn try_update_snapshot_stream<S, E>(
-        &self,
-        collection_id: CollectionId,
-        base: SnapshotId,
-        encoding: &Encoding,
-        upserts: S,
-        deletes: Vec<Uuid>,
-    ) -> Result<SnapshotMetadata>
-    where
-        S: Stream<Item = Result<Vec<VectorDocument>, E>> + Send,
-        E: Into<BoxError>,
-    {
-        let batches = split_batches(upserts, encoding.batch_rows(), Batch::split);
-        let change = Change::Update { deletes };
-        self.create(collection_id, Some((base, change)), encoding, batches)
-            .await
-    }
-
-    /// As [`try_update_snapshot_stream`](Self::try_update_snapshot_stream), the upserts as
-    /// Arrow batches.
-    pub async fn try_update_snapshot_arrow<S, E>(
-        &self,
-        collection_id: CollectionId,
-        base: SnapshotId,
-        encoding: &Encoding,
-        upserts: S,
-        deletes: Vec<Uuid>,
-    ) -> Result<SnapshotMetadata>
-    where
-        S: Stream<Item = Result<RecordBatch, E>> + Send,
-        E: Into<BoxError>,
-    {
-        let batches = split_batches(upserts, encoding.batch_rows(), Batch::split_arrow);
-        let change = Change::Update { deletes };
         self.create(collection_id, Some((base, change)), encoding, batches)
             .await
     }
@@ -208,8 +196,7 @@ impl SnapshotStore {
         let hidden = match base.write_tombstones(self, header).await {
             Ok(hidden) => hidden,
             Err(e) => {
-                let keys: Vec<String> = parts.iter().map(|p| p.key.clone()).collect();
-                self.remove_uncommitted(&keys).await;
+                self.remove_uncommitted(&keys_of(&parts)).await;
                 return Err(e);
             }
         };
@@ -403,9 +390,7 @@ impl SnapshotStore {
         dimension: u32,
     ) -> Result<(SnapshotMetadata, Vec<String>)> {
         let target = Target::snapshot(header.collection_id, header.snapshot_id);
-        let keys: Vec<String> = (hidden.iter().chain(&parts))
-            .map(|p| p.key.clone())
-            .collect();
+        let keys = keys_of(hidden.iter().chain(&parts));
         let manifest = match base {
             Some(base) if !parts.is_empty() && base.dimension() != dimension => {
                 Err(Error::validation(
@@ -440,6 +425,14 @@ impl SnapshotStore {
             }
         }
     }
+}
+
+/// The keys of every file `parts` name: each part, and its id index.
+pub(crate) fn keys_of<'a>(parts: impl IntoIterator<Item = &'a PartEntry>) -> Vec<String> {
+    (parts.into_iter())
+        .flat_map(PartEntry::keys)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `batches` with their errors as [`Error::Input`] of the snapshot `target`.
@@ -528,10 +521,10 @@ impl Finishing {
     /// After a failure: waits for the tasks still running (a failed one aborts its own upload)
     /// and returns the keys of every part completed, for removal.
     async fn settle(self) -> Vec<String> {
-        let mut keys: Vec<String> = self.parts.into_iter().map(|p| p.key).collect();
+        let mut keys = keys_of(&self.parts);
         for task in self.tasks {
             if let Ok(Ok((part, _))) = task.await {
-                keys.push(part.key);
+                keys.extend(keys_of([&part]));
             }
         }
         keys
@@ -546,8 +539,11 @@ impl Finishing {
 /// One file being written: its encoder, and the store's writer its bytes go to.
 struct FileWriter {
     store: SnapshotStore,
+    header: SnapshotHeader,
     target: Target,
     key: String,
+    /// Where a data part's id index goes.
+    index_key: Option<String>,
     encoder: Option<Encoder>,
     spool: Spool,
     writer: opendal::Writer,
@@ -578,8 +574,10 @@ impl FileWriter {
             .map_err(|e| Error::store(target, "write", &key, e))?;
         Ok(FileWriter {
             store: store.clone(),
+            header,
             target,
             key,
+            index_key: None,
             encoder: Some(encoder),
             spool,
             writer,
@@ -594,8 +592,12 @@ impl FileWriter {
         encoding: &Encoding,
         validator: Option<DocumentValidator>,
     ) -> Result<Self> {
-        let key = keys::part_key(header.collection_id, Uuid::now_v7(), PartKind::Data);
-        Self::open(store, header, encoding, key, validator).await
+        let part_id = Uuid::now_v7();
+        let key = keys::part_key(header.collection_id, part_id, PartKind::Data);
+        let mut file = Self::open(store, header, encoding, key, validator).await?;
+        file.encoder = file.encoder.map(Encoder::indexed);
+        file.index_key = Some(keys::index_key(header.collection_id, part_id));
+        Ok(file)
     }
 
     /// Encodes `batch` and uploads what that completed.
@@ -640,9 +642,15 @@ impl FileWriter {
 
     /// Writes the footer and completes the file (a multipart upload on S3); on failure the
     /// file is aborted. Returns its key and its summary.
-    async fn finish(mut self) -> Result<(String, FileSummary)> {
+    async fn finish(self) -> Result<(String, FileSummary)> {
+        let (key, summary, _) = self.finish_indexed().await?;
+        Ok((key, summary))
+    }
+
+    /// [`finish`](Self::finish), and the id index, if the encoder gathered one.
+    async fn finish_indexed(mut self) -> Result<(String, FileSummary, Option<IndexBytes>)> {
         match self.complete().await {
-            Ok(summary) => Ok((std::mem::take(&mut self.key), summary)),
+            Ok((summary, index)) => Ok((std::mem::take(&mut self.key), summary, index)),
             Err(e) => {
                 self.abort().await;
                 Err(e)
@@ -650,21 +658,35 @@ impl FileWriter {
         }
     }
 
-    /// [`finish`](Self::finish) for a data part: its manifest entry and its dimension.
+    /// [`finish`](Self::finish) for a data part, then its id index written beside it (if that
+    /// fails, the part is removed): its manifest entry and its dimension.
     async fn finish_part(self) -> Result<(PartEntry, u32)> {
-        let (key, summary) = self.finish().await?;
-        Ok((
-            PartEntry::new(key, PartKind::Data, &summary),
-            summary.dimension,
-        ))
+        let (store, target, index_key) = (self.store.clone(), self.target, self.index_key.clone());
+        let (key, summary, index) = self.finish_indexed().await?;
+        let mut part = PartEntry::new(key, PartKind::Data, &summary);
+        if let (Some(index_key), Some((bytes, index_summary))) = (index_key, index) {
+            let len = bytes.len() as u64;
+            let written = store
+                .operator()
+                .write_with(&index_key, bytes)
+                .if_not_exists(true)
+                .await;
+            if let Err(e) = written {
+                store.remove_uncommitted(&keys_of([&part])).await;
+                return Err(Error::store(target, "write", &index_key, e));
+            }
+            metrics::record_upload(store.scheme(), len);
+            part = part.with_index(index_key, &index_summary);
+        }
+        Ok((part, summary.dimension))
     }
 
-    async fn complete(&mut self) -> Result<FileSummary> {
+    async fn complete(&mut self) -> Result<(FileSummary, Option<IndexBytes>)> {
         let encoder = self.encoder.take().ok_or_else(|| Error::Internal {
             reason: format!("{}: finished after a failed write", self.key),
         })?;
         let summary = encoder
-            .finish()
+            .finish(self.header)
             .await?
             .map_err(|e| Error::codec(self.target, e))?;
         self.upload().await?;

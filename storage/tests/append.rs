@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use akidb_snapshot::codec::{CollectionId, PartKind, SnapshotId, VectorDocument};
-use akidb_snapshot::{Error, ErrorKind, StorageBackend, StorageBackendConfig};
+use akidb_snapshot::{Change, Error, ErrorKind, StorageBackend, StorageBackendConfig};
 use futures::stream;
 use opendal::{Operator, services};
 use support::faults::{Fault, FaultLayer, Faults, Op};
@@ -40,9 +40,10 @@ async fn append(
 ) -> Result<akidb_snapshot::codec::SnapshotMetadata, Error> {
     backend
         .store()
-        .try_append_snapshot_stream(
+        .try_create_on_stream(
             c,
             base,
+            Change::Append,
             &backend.encoding(),
             stream::iter([Ok::<_, std::io::Error>(new)]),
         )
@@ -79,9 +80,17 @@ async fn an_append_reuses_the_base_parts_and_writes_only_the_new_documents() {
         backend.store().gc(Duration::ZERO).await.unwrap();
         backend.store().verify_snapshot(c, id).await.unwrap();
         assert!(keys_under(&backend, "pending/").await.is_empty(), "{name}");
+        // Each data part has its id index beside it, and nothing else is left.
+        let named: std::collections::BTreeSet<String> = (appended.parts.iter())
+            .flat_map(|p| p.keys().map(str::to_owned))
+            .collect();
+        assert_eq!(named.len(), 10, "{name}");
+        let stored = keys_under(&backend, &format!("parts/{c}/")).await;
         assert_eq!(
-            keys_under(&backend, &format!("parts/{c}/")).await.len(),
-            5,
+            stored
+                .into_iter()
+                .collect::<std::collections::BTreeSet<_>>(),
+            named,
             "{name}"
         );
     }
@@ -245,12 +254,12 @@ async fn update(
 ) -> Result<akidb_snapshot::codec::SnapshotMetadata, Error> {
     backend
         .store()
-        .try_update_snapshot_stream(
+        .try_create_on_stream(
             c,
             base,
+            Change::Update { deletes },
             &backend.encoding(),
             stream::iter([Ok::<_, std::io::Error>(upserts)]),
-            deletes,
         )
         .await
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use akidb_snapshot::codec::{CollectionId, SnapshotId, VectorDocument};
-use akidb_snapshot::{RetentionPolicy, StorageBackend, StorageBackendConfig};
+use akidb_snapshot::{Change, RetentionPolicy, StorageBackend, StorageBackendConfig};
 use futures::stream;
 use opendal::{ErrorKind, Operator, services};
 use proptest::prelude::*;
@@ -144,7 +144,7 @@ impl World {
                 };
                 let new = self.fresh(*n);
                 let made = store
-                    .try_append_snapshot_stream(c, base, &encoding, one(new.clone()))
+                    .try_create_on_stream(c, base, Change::Append, &encoding, one(new.clone()))
                     .await?;
                 let content = [self.model[&base].clone(), new].concat();
                 self.model.insert(made.snapshot_id, content);
@@ -178,7 +178,13 @@ impl World {
                     deleted.iter().map(|&i| old[i].document_id).collect();
                 deletes.push(uuid::Uuid::now_v7());
                 let made = store
-                    .try_update_snapshot_stream(c, base, &encoding, one(upserts.clone()), deletes)
+                    .try_create_on_stream(
+                        c,
+                        base,
+                        Change::Update { deletes },
+                        &encoding,
+                        one(upserts.clone()),
+                    )
                     .await?;
                 let gone: Vec<uuid::Uuid> = (replaced.iter().chain(&deleted))
                     .map(|&i| old[i].document_id)

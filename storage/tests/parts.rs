@@ -7,7 +7,8 @@ mod support;
 use std::time::Duration;
 
 use akidb_snapshot::codec::{
-    CollectionId, PartKind, SnapshotId, SnapshotMetadata, VectorDocument, inspect_parquet,
+    CollectionId, PartEntry, PartKind, SnapshotId, SnapshotMetadata, VectorDocument,
+    inspect_parquet,
 };
 use akidb_snapshot::{Encoding, ErrorKind, Shard, StorageBackend};
 use futures::{TryStreamExt, stream};
@@ -195,24 +196,20 @@ async fn delete_leaves_parts_to_gc_which_keeps_what_a_manifest_names() {
         .unwrap();
     let input = docs(1_500, 8, 5);
     let kept = snapshotter.create_snapshot(c, input.clone()).await.unwrap();
-    let gone_parts: Vec<_> = manifest(&backend, c, gone)
-        .await
-        .parts
-        .into_iter()
-        .map(|p| p.key)
-        .collect();
-    let kept_parts: Vec<_> = manifest(&backend, c, kept)
-        .await
-        .parts
-        .into_iter()
-        .map(|p| p.key)
-        .collect();
-    assert_eq!((gone_parts.len(), kept_parts.len()), (2, 2));
+    // Each part and its id index.
+    let files = |parts: Vec<PartEntry>| -> Vec<String> {
+        (parts.iter())
+            .flat_map(|p| p.keys().map(str::to_owned))
+            .collect()
+    };
+    let gone_parts = files(manifest(&backend, c, gone).await.parts);
+    let kept_parts = files(manifest(&backend, c, kept).await.parts);
+    assert_eq!((gone_parts.len(), kept_parts.len()), (4, 4));
 
     snapshotter.delete_snapshot(c, gone).await.unwrap();
     assert_eq!(
         keys_under(&backend, "parts/").await.len(),
-        4,
+        8,
         "delete removes the manifest only"
     );
     // Young parts stay: a create may be writing them.

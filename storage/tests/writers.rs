@@ -147,15 +147,19 @@ async fn gc_keeps_a_young_pending_snapshot_and_removes_an_abandoned_one() {
     // Young: nothing of it goes, even with parts no manifest names.
     let removed = backend.store().gc(Duration::from_secs(3600)).await.unwrap();
     assert!(removed.is_empty(), "{removed:?}");
-    assert_eq!(keys_under(&backend, "parts/").await.len(), 2);
+    assert_eq!(
+        keys_under(&backend, "parts/").await.len(),
+        4,
+        "two parts and their id indexes"
+    );
 
     // Abandoned (older than a grace of 0): its records and parts go, and it cannot commit.
     let mut removed = backend.store().gc(Duration::ZERO).await.unwrap();
     removed.sort();
     assert_eq!(
         removed.len(),
-        4,
-        "begin, one receipt, two parts: {removed:?}"
+        6,
+        "begin, one receipt, two parts, their indexes: {removed:?}"
     );
     assert!(keys_under(&backend, "").await.is_empty());
     let err = backend.store().commit_snapshot(c, s).await.unwrap_err();

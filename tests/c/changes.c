@@ -1,7 +1,8 @@
 /* Snapshots built on another, from C: an append of new documents, an update that replaces one
- * document and deletes another, a delete-only update; each restores to what the change says,
- * shares the base's parts, and the refusals (a document of the base appended again, delete ids
- * NULL with a count) leave nothing. `changes DIR`. */
+ * document and deletes another, a delete-only update, and full exports (identical, and with a
+ * document changed and some gone); each restores to what the change says, shares the base's
+ * parts, and the refusals (a document of the base appended again, delete ids NULL with a count,
+ * no export) leave nothing. `changes DIR`. */
 #include <stdint.h>
 #include <string.h>
 
@@ -94,6 +95,33 @@ int main(int argc, char **argv) {
   CHECK_FAILS(AKIDB_ERR_NULL_ARGUMENT,
               akidb_store_update(store, &collection, &base, NULL, NULL, 3, &fewer, &err));
   CHECK_OK(akidb_store_verify(store, &collection, &fewer, NULL, &err));
+
+  /* A full export identical to the base restores as the base. */
+  uint8_t same[16];
+  CHECK_OK(akidb_store_create_incremental(store, &collection, &base, &base_view, &same, &err));
+  CHECK(count(store, &collection, &same, &docs) == BASE);
+  CHECK(memcmp(akidb_documents_vectors(docs), base_vectors, sizeof base_vectors) == 0);
+  akidb_documents_free(docs);
+
+  /* An export of the base's first 30 documents, the 3rd changed: the other 29 in the base's
+     order, then the changed one. */
+  static float export_vectors[30 * DIM];
+  memcpy(export_vectors, base_vectors, sizeof export_vectors);
+  export_vectors[2 * DIM] = -3;
+  akidb_documents_view export_view = {30, DIM, export_vectors, (const uint8_t(*)[16])base_ids,
+                                      NULL, NULL, NULL};
+  uint8_t exported[16];
+  CHECK_OK(
+      akidb_store_create_incremental(store, &collection, &base, &export_view, &exported, &err));
+  CHECK(count(store, &collection, &exported, &docs) == 30);
+  CHECK(memcmp(akidb_documents_vectors(docs) + 29 * DIM, export_vectors + 2 * DIM,
+               DIM * sizeof(float)) == 0);
+  uint8_t last[16];
+  CHECK(akidb_documents_id(docs, 29, &last) == AKIDB_OK);
+  CHECK(memcmp(last, base_ids[2], 16) == 0);
+  akidb_documents_free(docs);
+  CHECK_FAILS(AKIDB_ERR_NULL_ARGUMENT,
+              akidb_store_create_incremental(store, &collection, &base, NULL, &exported, &err));
 
   akidb_store_free(store);
   printf("changes: 1 passed, 0 failed\n");

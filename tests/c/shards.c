@@ -62,12 +62,13 @@ int main(int argc, char **argv) {
   /* A committed snapshot is not aborted: it is deleted. */
   CHECK_FAILS(AKIDB_ERR_ALREADY_EXISTS, akidb_store_abort(store, &collection, &id, &err));
 
-  /* Delete removes the manifest; gc the three parts no snapshot names any more, and the
-     committed snapshot's pending records (begin and one receipt a shard), old by now. */
+  /* Delete removes the manifest; gc the three parts no snapshot names any more with their id
+     indexes, and the committed snapshot's pending records (begin and one receipt a shard), old
+     by now. */
   CHECK_OK(akidb_store_delete(store, &collection, &id, &err));
   size_t removed = 0;
   CHECK_OK(akidb_store_gc(store, 0, &removed, &err));
-  CHECK(removed == SHARDS + 1 + SHARDS);
+  CHECK(removed == 2 * SHARDS + 1 + SHARDS);
   CHECK_OK(akidb_store_gc(store, 0, &removed, &err));
   CHECK(removed == 0);
   CHECK_FAILS(AKIDB_ERR_NULL_ARGUMENT, akidb_store_begin(store, NULL, 1, &other, &err));

@@ -8,6 +8,10 @@ reads the files `akidb-cli --json snapshot files` lists with each reader and che
 the order of the ids and one vector bit for bit against the source. Exits non-zero, naming the
 reader, on the first difference.
 
+It checks each part's id index as docs/FORMAT.md ("Id index", "Content hash") defines it: the
+ids sorted, each row once, the part's SHA-256, and every content hash computed here with the
+`xxhash` package from the source documents.
+
 Then it writes, as another tool would from docs/FORMAT.md alone, a tombstone part (pyarrow) and
 a manifest that lists it after the third data part, and checks that akidb-cli verifies and
 restores that snapshot and that the DuckDB query `snapshot files` prints applies the content
@@ -27,6 +31,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import xxhash
 
 COLLECTION = "0190a1b2-0000-7000-8000-00000000c0de"
 
@@ -37,6 +42,8 @@ def source(path: Path) -> list[dict]:
             "document_id": str(uuid.UUID(int=(0x0190A1B2 << 96) | (7 << 76) | (2 << 62) | i)),
             "vector": [i + 0.5, -0.0, 1e-40, float(i) / 3],
             "inserted_at": 1_700_000_000_000 + i,
+            **({"external_id": f"doc-{i}"} if i % 2 == 0 else {}),
+            **({"metadata": {"i": i, "tag": "é"}} if i % 3 == 0 else {}),
         }
         for i in range(30)
     ]
@@ -48,9 +55,53 @@ def bits(values) -> list[int]:
     return [struct.unpack("<I", struct.pack("<f", v))[0] for v in values]
 
 
+def content_hash(doc: dict) -> bytes:
+    """docs/FORMAT.md, "Content hash", as written there."""
+    vector = doc["vector"]
+    b = struct.pack("<I", len(vector)) + struct.pack(f"<{len(vector)}f", *vector)
+    metadata = doc.get("metadata")
+    text = None if metadata is None else json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
+    for field in (doc.get("external_id"), text):
+        b += b"\0" if field is None else b"\1" + struct.pack("<Q", len(field.encode())) + field.encode()
+    b += struct.pack("<q", doc["inserted_at"])
+    return xxhash.xxh3_128_digest(b)
+
+
+def as_uuids(ids: list) -> list[uuid.UUID]:
+    """UUIDs from what a reader gives: UUIDs (pyarrow's extension type) or 16-byte strings."""
+    return [i if isinstance(i, uuid.UUID) else uuid.UUID(bytes=bytes(i)) for i in ids]
+
+
+def id_indexes(store: Path, manifest: dict, docs: list[dict]) -> None:
+    """Each data part's id index holds its rows' ids, positions and content hashes."""
+    by_id = {uuid.UUID(d["document_id"]): d for d in docs}
+    for part in manifest["parts"]:
+        index = part.get("index")
+        if part["kind"] != "data" or index is None:
+            sys.exit(f"akidb-cli: part {part['key']} has no id index")
+        data = (store / index["key"]).read_bytes()
+        if hashlib.sha256(data).hexdigest() != index["checksum_sha256"]:
+            sys.exit(f"{index['key']}: SHA-256 differs from the manifest's")
+        file = pq.ParquetFile(store / index["key"])
+        keys = {k.decode(): v.decode() for k, v in file.metadata.metadata.items()}
+        if keys["akidb.kind"] != "ids" or keys["akidb.part_sha256"] != part["checksum_sha256"]:
+            sys.exit(f"{index['key']}: footer keys {keys}")
+        table = file.read()
+        ids = as_uuids(table["document_id"].to_pylist())
+        if ids != sorted(ids) or sorted(table["row"].to_pylist()) != list(range(part["rows"])):
+            sys.exit(f"{index['key']}: ids not sorted, or rows not each of the part's once")
+        part_ids = as_uuids(pq.read_table(store / part["key"])["document_id"].to_pylist())
+        for id_, row, hash_ in zip(ids, table["row"].to_pylist(), table["content_hash"].to_pylist()):
+            if part_ids[row] != id_:
+                sys.exit(f"{index['key']}: row {row} of the part is {part_ids[row]}, not {id_}")
+            if bytes(hash_) != content_hash(by_id[id_]):
+                sys.exit(f"{index['key']}: the content hash of {id_} is not FORMAT.md's")
+    print(f"ok: the {len(manifest['parts'])} id indexes hold every row and FORMAT.md's content hashes")
+
+
 def check(reader: str, ids: list, vector, docs: list[dict]) -> None:
     expected_ids = [uuid.UUID(d["document_id"]) for d in docs]
-    got = [uuid.UUID(bytes=bytes(i)) if not isinstance(i, uuid.UUID) else i for i in ids]
+    got = as_uuids(ids)
     if got != expected_ids:
         sys.exit(f"{reader}: ids differ from the source's, in order ({len(got)} read)")
     if bits(vector) != bits(docs[17]["vector"]):
@@ -96,6 +147,8 @@ def main() -> None:
     frame = pl.read_parquet(files)
     check("Polars", frame["document_id"].to_list(), frame["vector"][17].to_list(), docs)
 
+    manifest_path = out / "store" / "snapshots" / COLLECTION / f"{listed['snapshot_id']}.metadata.json"
+    id_indexes(out / "store", json.loads(manifest_path.read_text()), docs)
     tombstones(args.cli.resolve(), out / "store", listed["snapshot_id"], docs)
 
 

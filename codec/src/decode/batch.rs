@@ -62,7 +62,7 @@ impl DecodedRow for RecordBatch {
         let Some(dimension) = docs.first().map(VectorDocument::dimension) else {
             return Ok(Vec::new());
         };
-        let batch = crate::encode::to_record_batch(&docs, dimension)?;
+        let batch = crate::assemble::to_record_batch(&docs, dimension)?;
         Ok(vec![batch])
     }
 

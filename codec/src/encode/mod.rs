@@ -10,12 +10,9 @@ use std::sync::{Arc, Mutex};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float32Type;
-use arrow_array::{
-    FixedSizeBinaryArray, Float32Array, RecordBatch, StringArray, TimestampMillisecondArray,
-};
-use arrow_buffer::Buffer;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
@@ -27,10 +24,11 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
-use crate::assemble::Parts;
+use crate::assemble::to_record_batch;
 use crate::checksum::HashingWriter;
 use crate::config::{ParquetConfig, VectorEncoding, arrow_batch_rows};
 use crate::error::{Error, Result};
+use crate::id_index::IdIndexBuilder;
 use crate::metadata::{SnapshotFormat, SnapshotHeader};
 use crate::model::VectorDocument;
 use crate::parallel::{map_ordered, workers};
@@ -106,6 +104,8 @@ pub struct ParquetWriter<W: Write + Send> {
     config: ParquetConfig,
     validator: DocumentValidator,
     state: WriterState<W>,
+    /// The id index of what was written, where it was asked for.
+    index: Option<IdIndexBuilder>,
 }
 
 enum WriterState<W: Write + Send> {
@@ -152,7 +152,22 @@ impl<W: Write + Send> ParquetWriter<W> {
             config,
             validator: DocumentValidator::new(SnapshotFormat::Parquet),
             state: WriterState::Waiting(HashingWriter::new(sink)),
+            index: None,
         })
+    }
+
+    /// Also gathers the file's id index as rows are written (off by default): the id and
+    /// content hash of every row, which [`take_id_index`](Self::take_id_index) hands over.
+    pub fn with_id_index(mut self) -> Self {
+        self.index = Some(IdIndexBuilder::new());
+        self
+    }
+
+    /// The id index gathered so far, if [`with_id_index`](Self::with_id_index) asked for one;
+    /// taken before [`finish`](Self::finish), whose summary
+    /// [`IdIndexBuilder::finish`] then needs.
+    pub fn take_id_index(&mut self) -> Option<IdIndexBuilder> {
+        self.index.take()
     }
 
     /// Checks documents as the next file of the input `validator` has checked so far (the
@@ -172,10 +187,15 @@ impl<W: Write + Send> ParquetWriter<W> {
     /// Validates and writes the next batch of documents.
     pub fn write(&mut self, docs: &[VectorDocument]) -> Result<()> {
         self.check_usable()?;
+        let first = self.validator.position();
         self.validator.check(docs)?;
         self.append(docs.len(), |rows, dimension| {
             to_record_batch(&docs[rows], dimension)
-        })
+        })?;
+        if let Some(index) = &mut self.index {
+            index.push_documents(first, docs);
+        }
+        Ok(())
     }
 
     /// Validates and writes the next batch in Arrow form, without copying it: its buffers are
@@ -225,7 +245,11 @@ impl<W: Write + Send> ParquetWriter<W> {
         let batch = columns.to_snapshot_batch()?;
         self.append(columns.rows(), |rows, _| {
             Ok(batch.slice(rows.start, rows.len()))
-        })
+        })?;
+        if let Some(index) = &mut self.index {
+            index.push_columns(first, &columns);
+        }
+        Ok(())
     }
 
     fn check_usable(&self) -> Result<()> {
@@ -486,28 +510,4 @@ fn writer_properties(
         props = props.set_column_encoding(vector, Encoding::BYTE_STREAM_SPLIT);
     }
     Ok(props.build())
-}
-
-/// The Arrow form of `docs`, already validated to have `dimension` floats each.
-pub(crate) fn to_record_batch(docs: &[VectorDocument], dimension: usize) -> Result<RecordBatch> {
-    let mut ids = Vec::with_capacity(docs.len() * 16);
-    let mut floats = Vec::with_capacity(docs.len() * dimension);
-    for doc in docs {
-        ids.extend_from_slice(doc.document_id.as_bytes());
-        floats.extend_from_slice(&doc.vector);
-    }
-    Parts {
-        ids: FixedSizeBinaryArray::new(16, Buffer::from_vec(ids), None),
-        external_ids: StringArray::from_iter(docs.iter().map(|d| d.external_id.as_deref())),
-        dimension,
-        floats: Float32Array::from(floats),
-        metadata: StringArray::from_iter(
-            docs.iter()
-                .map(|d| d.metadata.as_ref().map(|m| m.to_string())),
-        ),
-        inserted: TimestampMillisecondArray::from_iter_values(
-            docs.iter().map(|d| d.inserted_at.as_millis()),
-        ),
-    }
-    .into_batch()
 }

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use akidb_snapshot_codec::{
-    CollectionId, Compression, DecodedRow, FileSummary, FooterParse, HashingWriter, ParquetFooter,
-    PartKind, Sha256Digest, SnapshotFormat, SnapshotId, SnapshotInfo, SnapshotMetadata, Tombstones,
-    VectorDocument, decode_json, decode_tombstones,
+    CollectionId, Compression, DecodedRow, FileSummary, FooterParse, HashingWriter, IndexFile,
+    ParquetFooter, PartKind, Sha256Digest, SnapshotFormat, SnapshotId, SnapshotInfo,
+    SnapshotMetadata, Tombstones, VectorDocument, decode_json, decode_tombstones,
 };
 use arrow_array::RecordBatch;
 use bytes::Bytes;
@@ -33,6 +33,10 @@ use crate::metrics;
 use crate::shard::Shard;
 use crate::spans;
 use crate::store::{SnapshotStore, blocking};
+
+mod content;
+
+pub(crate) use content::Content;
 
 /// Documents restored a batch (a row group) at a time.
 pub type DocumentStream = RowStream<VectorDocument>;
@@ -254,6 +258,7 @@ impl SnapshotStore {
                 snapshot_id: None,
                 kind: PartKind::Data,
                 position: 0,
+                index: None,
             },
             span: Span::current(),
         };
@@ -300,6 +305,13 @@ struct Claim {
     /// Where the manifest lists it (0 for a v1 data file): a tombstone part hides ids in the
     /// data parts before it.
     position: usize,
+    /// A data part's id index, where it has one.
+    index: Option<IndexFile>,
+}
+
+/// Whether `index` (a part's) is none, or an id index of collection `c`.
+fn index_in(index: Option<&IndexFile>, c: CollectionId) -> bool {
+    index.is_none_or(|i| matches!(Key::parse(&i.key), Some(Key::Index(ic, _)) if ic == c))
 }
 
 /// A file of a committed snapshot, as its commit marker describes it: for tools outside akidb
@@ -320,6 +332,8 @@ pub struct StoredFile {
     /// Data, or tombstones: ids that no longer hold in the data files before it
     /// (docs/FORMAT.md, "The content rule").
     pub kind: PartKind,
+    /// A data part's id index, where it has one (docs/FORMAT.md, "Id index").
+    pub index: Option<IndexFile>,
 }
 
 impl From<&Claim> for StoredFile {
@@ -331,6 +345,7 @@ impl From<&Claim> for StoredFile {
             size_bytes: claim.size_bytes,
             checksum_sha256: claim.checksum,
             kind: claim.kind,
+            index: claim.index.clone(),
         }
     }
 }
@@ -362,23 +377,32 @@ impl SnapshotFiles {
                 .iter()
                 .enumerate()
                 .map(|(position, part)| match Key::parse(&part.key) {
-                    Some(Key::Part(pc, _, kind)) if pc == c && part.kind == kind => Ok(Claim {
-                        key: part.key.clone(),
-                        format: SnapshotFormat::Parquet,
-                        size_bytes: part.size_bytes,
-                        checksum: Some(part.checksum_sha256),
-                        rows: part.rows,
-                        dimension: metadata.dimension,
-                        collection_id: c,
-                        snapshot_id: None,
-                        kind,
-                        position,
-                    }),
+                    Some(Key::Part(pc, _, kind))
+                        if pc == c && part.kind == kind && index_in(part.index.as_ref(), c) =>
+                    {
+                        Ok(Claim {
+                            key: part.key.clone(),
+                            format: SnapshotFormat::Parquet,
+                            size_bytes: part.size_bytes,
+                            checksum: Some(part.checksum_sha256),
+                            rows: part.rows,
+                            dimension: metadata.dimension,
+                            collection_id: c,
+                            snapshot_id: None,
+                            kind,
+                            position,
+                            index: part.index.clone(),
+                        })
+                    }
                     _ => Err(Error::corruption(
                         target,
                         format!(
-                            "the manifest names {}, which is not a {:?} part of collection {c}",
-                            part.key, part.kind
+                            "the manifest names {}{}, which is not a {:?} part of collection {c} \
+                             and its index",
+                            part.key,
+                            (part.index.as_ref())
+                                .map_or(String::new(), |i| format!(" ({})", i.key)),
+                            part.kind
                         ),
                     )),
                 })
@@ -395,6 +419,7 @@ impl SnapshotFiles {
                 snapshot_id: Some(s),
                 kind: PartKind::Data,
                 position: 0,
+                index: None,
             }]
         };
         let described = claims.iter().map(StoredFile::from).collect();
@@ -819,6 +844,11 @@ impl DataFile {
     /// What a file not found means: the snapshot was deleted while it was being read (its
     /// commit marker is gone too), or it is damaged (the marker is still there).
     async fn missing(&self, err: Error) -> Error {
+        self.missing_file(err, &self.claim.key).await
+    }
+
+    /// [`missing`](Self::missing), of the file at `key` that the part's entry names.
+    async fn missing_file(&self, err: Error, key: &str) -> Error {
         if !matches!(err, Error::NotFound { .. }) {
             return err;
         }
@@ -827,10 +857,7 @@ impl DataFile {
                 target: self.target(),
                 key: self.marker.clone(),
             },
-            _ => self.corruption(format!(
-                "the metadata file exists but {} is missing",
-                self.claim.key
-            )),
+            _ => self.corruption(format!("the metadata file exists but {key} is missing")),
         }
     }
 
