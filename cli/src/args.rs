@@ -89,6 +89,13 @@ pub(crate) enum SnapshotCommand {
     /// each file's key, rows, size and SHA-256 too, and a DuckDB query over them. Never read a
     /// store's parts/ folder by glob: it holds the parts of every snapshot.
     Files(SnapshotArgs),
+    /// Compact a snapshot: write its content again without tombstones, as a new snapshot whose
+    /// parent it is, and print the new snapshot's id (with --json, its manifest). Only the parts
+    /// that tombstones touch are rewritten (small ones merged too); the rest are shared. The
+    /// snapshot itself is left as it is: delete it, or let prune do so. A create on a base
+    /// compacts by itself once tombstones hide more than the config's auto_compact_percent
+    /// (default 15) of its stored rows (docs/INCREMENTAL.md).
+    Compact(SnapshotArgs),
     /// Delete old snapshots: beyond the newest --keep-last, or older than --max-age, but never
     /// the newest --min-count.
     Prune(PruneArgs),

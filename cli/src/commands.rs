@@ -37,6 +37,7 @@ pub(crate) async fn run(cli: Cli) -> Result<i32, CliError> {
         SnapshotCommand::Begin(args) => begin(&global, args).await,
         SnapshotCommand::Commit(args) => commit(&global, args).await,
         SnapshotCommand::Abort(args) => abort(&global, args).await,
+        SnapshotCommand::Compact(args) => compact(&global, args).await,
         SnapshotCommand::Prune(args) => prune(&global, args).await,
         SnapshotCommand::Migrate(args) => migrate(&global, args).await,
         SnapshotCommand::Import(args) => import(&global, args).await,
@@ -185,7 +186,7 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
                     no_documents,
                 )
                 .await?;
-            return report_created(global, &metadata);
+            return report_created(global, &backend, &metadata).await;
         }
         (None, None) => {
             return Err(CliError::usage(
@@ -253,11 +254,15 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
     };
     bar.finish_and_clear();
     let metadata = created.map_err(|e| locate(e, &input))?;
-    report_created(global, &metadata)
+    report_created(global, &backend, &metadata).await
 }
 
 /// The new snapshot's id on stdout (its metadata with --json), and what it holds on stderr.
-fn report_created(global: &Global, metadata: &SnapshotMetadata) -> Result<(), CliError> {
+async fn report_created(
+    global: &Global,
+    backend: &StorageBackend,
+    metadata: &SnapshotMetadata,
+) -> Result<(), CliError> {
     if global.json {
         return output::print_json(metadata);
     }
@@ -280,9 +285,27 @@ fn report_created(global: &Global, metadata: &SnapshotMetadata) -> Result<(), Cl
         )
     );
     if let Some(base) = metadata.parent_snapshot_id {
+        // What the base still names; a base deleted meanwhile shares nothing any more.
+        let theirs: Vec<String> = match backend.store().metadata(metadata.collection_id, base).await
+        {
+            Ok(base) => base.parts.into_iter().map(|p| p.key).collect(),
+            Err(_) => Vec::new(),
+        };
+        let shared = (metadata.parts.iter())
+            .filter(|p| theirs.contains(&p.key))
+            .count();
+        let tombstones = (metadata.parts.iter())
+            .filter(|p| p.kind == PartKind::Tombstones)
+            .count();
         eprintln!(
-            "built on snapshot {base}: {} part(s) in all, the base's shared as they are",
-            metadata.parts.len()
+            "built on snapshot {base}: {} part(s) in all, {shared} shared with it as they are, \
+             {tombstones} of tombstones{}",
+            metadata.parts.len(),
+            if tombstones == 0 && shared < theirs.len() {
+                " (compacted: tombstones hid enough rows to rewrite the parts they touch)"
+            } else {
+                ""
+            }
         );
     }
     Ok(())
@@ -724,6 +747,56 @@ async fn files(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
             );
         }
         eprintln!("DuckDB: {query}");
+    }
+    Ok(())
+}
+
+async fn compact(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
+    let backend = backend(global)?;
+    let collection_id = args.collection.collection_id;
+    let before = resolve(&backend, collection_id, args.snapshot_id).await?;
+    let bar = spinner(global, "compacting");
+    let compacted = backend
+        .store()
+        .compact_snapshot(collection_id, before.snapshot_id, &backend.encoding())
+        .await;
+    bar.finish_and_clear();
+    let after = compacted?;
+    if global.json {
+        return output::print_json(&after);
+    }
+    println!("{}", after.snapshot_id);
+    if global.quiet {
+        return Ok(());
+    }
+    let shape = |m: &SnapshotMetadata| {
+        let tombstones = (m.parts.iter())
+            .filter(|p| p.kind == PartKind::Tombstones)
+            .count();
+        let stored: u64 = (m.parts.iter())
+            .filter(|p| p.kind == PartKind::Data)
+            .map(|p| p.rows)
+            .sum();
+        format!(
+            "{} data part(s) of {stored} stored rows, {tombstones} tombstone part(s)",
+            m.parts.len() - tombstones
+        )
+    };
+    if after.snapshot_id == before.snapshot_id {
+        eprintln!(
+            "snapshot {} is compact already: {}",
+            before.snapshot_id,
+            shape(&before)
+        );
+    } else {
+        eprintln!(
+            "compacted snapshot {} into {}: {} vectors; before {}, after {}",
+            before.snapshot_id,
+            after.snapshot_id,
+            after.vector_count,
+            shape(&before),
+            shape(&after)
+        );
     }
     Ok(())
 }

@@ -19,6 +19,8 @@ const SAMPLE: &str = concat!(
 struct Cli {
     dir: tempfile::TempDir,
     store: Option<String>,
+    /// A config file in the working directory, passed as --config.
+    config: Option<&'static str>,
 }
 
 impl Cli {
@@ -27,13 +29,30 @@ impl Cli {
         Cli {
             dir: tempfile::tempdir().unwrap(),
             store: None,
+            config: None,
         }
+    }
+
+    /// As [`local`](Self::local), but creates never compact by themselves, so that the few
+    /// documents of a test show each change as it is written.
+    fn local_uncompacted() -> Cli {
+        let cli = Cli {
+            config: Some("akidb.toml"),
+            ..Cli::local()
+        };
+        std::fs::write(
+            cli.path("akidb.toml"),
+            "[storage]\nauto_compact_percent = 0\n",
+        )
+        .unwrap();
+        cli
     }
 
     fn s3() -> Cli {
         Cli {
             dir: tempfile::tempdir().unwrap(),
             store: Some(support::s3_uri()),
+            config: None,
         }
     }
 
@@ -55,6 +74,9 @@ impl Cli {
             .env_remove("AKIDB_CONFIG");
         if let Some(store) = &self.store {
             command.args(["--store", store]);
+        }
+        if let Some(config) = self.config {
+            command.args(["--config", config]);
         }
         command.args(args).output().expect("run akidb-cli")
     }
@@ -549,7 +571,7 @@ fn an_append_builds_on_a_snapshot_and_writes_only_the_new_documents() {
 
 #[test]
 fn a_full_export_on_a_base_writes_only_what_changed() {
-    let cli = Cli::local();
+    let cli = Cli::local_uncompacted();
     let c = collection().to_string();
     let doc = |i: u32, x: u32| {
         format!(
@@ -636,7 +658,7 @@ fn a_full_export_on_a_base_writes_only_what_changed() {
 
 #[test]
 fn an_update_replaces_and_deletes_writing_only_the_change() {
-    let cli = Cli::local();
+    let cli = Cli::local_uncompacted();
     let c = collection().to_string();
     let doc = |i: u32, x: u32| {
         format!("{{\"document_id\": \"00000000-0000-4000-8000-{i:012}\", \"vector\": [{x}, 1]}}\n")
@@ -728,6 +750,69 @@ fn an_update_replaces_and_deletes_writing_only_the_change() {
             "snapshot create --collection-id {c} --base latest --append up.jsonl --upserts up.jsonl"
         ),
     );
+}
+
+#[test]
+fn compact_writes_a_snapshot_without_tombstones_once() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    let lines: String = (1..=40u32)
+        .map(|i| {
+            format!(
+                "{{\"document_id\": \"00000000-0000-4000-8000-{i:012}\", \"vector\": [{i}, 1]}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(cli.path("all.jsonl"), lines).unwrap();
+    std::fs::write(
+        cli.path("gone.txt"),
+        "00000000-0000-4000-8000-000000000003\n",
+    )
+    .unwrap();
+    cli.ok(&format!(
+        "snapshot create --collection-id {c} --input all.jsonl"
+    ));
+    let updated = cli.json(&format!(
+        "snapshot create --collection-id {c} --base latest --deletes gone.txt"
+    ));
+    assert_eq!(updated["parts"][1]["kind"], "tombstones");
+
+    let compacted = cli.json(&format!(
+        "snapshot compact --collection-id {c} --snapshot-id latest"
+    ));
+    assert_eq!(compacted["parent_snapshot_id"], updated["snapshot_id"]);
+    assert_eq!(compacted["vector_count"], 39);
+    let parts = compacted["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 1);
+    assert_eq!(
+        (parts[0]["kind"].as_str(), parts[0]["rows"].as_u64()),
+        (Some("data"), Some(39))
+    );
+    let restore = |id: &Value, out: &str| {
+        cli.ok(&format!(
+            "snapshot restore --collection-id {c} --snapshot-id {} --output {out}",
+            id.as_str().unwrap()
+        ));
+        read_jsonl(&cli.path(out))
+    };
+    assert_eq!(
+        restore(&compacted["snapshot_id"], "compacted.jsonl"),
+        restore(&updated["snapshot_id"], "updated.jsonl")
+    );
+
+    // Again: nothing to do, said so, and the same snapshot printed.
+    let out = cli.run(&format!(
+        "snapshot compact --collection-id {c} --snapshot-id latest"
+    ));
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        compacted["snapshot_id"].as_str().unwrap()
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("compact already"), "{said}");
+    let listed = cli.json(&format!("snapshot list --collection-id {c}"));
+    assert_eq!(listed.as_array().map(Vec::len), Some(3));
 }
 
 #[test]
@@ -1324,6 +1409,7 @@ fn the_readme_s3_example_runs_with_the_aws_environment() {
             support::README_BUCKET,
             support::s3_endpoint()
         )),
+        config: None,
     }
     .json(&format!("snapshot list --collection-id {c}"));
     assert_eq!(listed[0]["snapshot_id"], created);
@@ -1685,6 +1771,7 @@ async fn a_store_that_refuses_the_credentials_says_so() {
     let cli = Cli {
         dir: tempfile::tempdir().unwrap(),
         store: Some(server.uri.clone()),
+        config: None,
     };
     let c = collection();
     let err = tokio::task::spawn_blocking(move || {

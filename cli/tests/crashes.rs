@@ -1,5 +1,6 @@
 //! Kills a real `akidb-cli` process (SIGKILL) at many points of `snapshot create`, `delete`,
-//! `migrate` and an append (`create --base`) racing a delete of its base and a gc, on the local
+//! `migrate`, and of creates on a base (an append, an update, a full export) and compactions
+//! racing a delete of their base and a gc, on the local
 //! store and on the S3 test server, then checks what the commit protocol promises: every listed
 //! snapshot verifies, none is half-written, `gc` removes what the killed runs left, a retried
 //! command succeeds, and no source is lost by a migration.
@@ -15,8 +16,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use akidb_snapshot::codec::{CollectionId, SnapshotFormat, SnapshotId, VectorDocument};
-use akidb_snapshot::{StorageBackend, StorageBackendConfig};
+use akidb_snapshot::codec::{
+    CollectionId, ParquetConfig, PartEntry, SnapshotFormat, SnapshotHeader, SnapshotId, Timestamp,
+    VectorDocument, encode_parquet,
+};
+use akidb_snapshot::{Change, StorageBackend, StorageBackendConfig};
 use support::{TestStore, collection, docs, random, record, write_npy};
 
 /// How long a store is given to finish requests sent before a kill.
@@ -319,14 +323,33 @@ async fn killed_migrations_lose_no_source() {
     record("crashes-migrate", &figures.join("; "));
 }
 
-/// An append (`snapshot create --base B --append F`) or an update (`--upserts F --deletes
-/// IDS`), in turn, killed at many points while, meanwhile, B is deleted and gc runs. On the local store B's parts are made older than gc's grace period
-/// first, so that only the append's pending record keeps them. Whatever the order: every listed
-/// snapshot verifies, an append that committed holds B's documents and its own, and gc then
-/// leaves neither pending records nor orphans.
+/// What a run builds on its base B.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnBase {
+    /// `snapshot create --base B --append F`: B's documents, then F's.
+    Append,
+    /// `--upserts F --deletes IDS`: B's first document deleted, F's added.
+    Update,
+    /// `--input F`, a full export: B's documents but the first, and F's new ones.
+    Export,
+    /// `snapshot compact`, of a B whose first document a tombstone hides.
+    Compact,
+}
+
+/// Each kind of create on a base (an append, an update, a full export, a compaction), in turn,
+/// killed at many points while, meanwhile, its base B is deleted and gc runs. On the local
+/// store B's files are made older than gc's grace period first, so that only the run's pending
+/// record keeps them. Whatever the order: every listed snapshot verifies, one that committed
+/// holds what its kind says, and gc then leaves neither pending records nor orphans.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_appends_racing_a_delete_of_their_base_and_gc_lose_no_listed_snapshot() {
+async fn killed_creates_on_a_base_racing_a_delete_of_it_and_gc_lose_no_listed_snapshot() {
     const GRACE: Duration = Duration::from_secs(3600);
+    const KINDS: [OnBase; 4] = [
+        OnBase::Append,
+        OnBase::Update,
+        OnBase::Export,
+        OnBase::Compact,
+    ];
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("new.npy");
     let mut next = random(3);
@@ -339,75 +362,121 @@ async fn killed_appends_racing_a_delete_of_their_base_and_gc_lose_no_listed_snap
         let mut checker = Checker::new(uri);
         let mut config = StorageBackendConfig::with_uri(uri);
         config.part_rows = 5_000;
+        config.auto_compact_percent = 0;
         let writer = StorageBackend::from_config(config).unwrap();
-        let base = |seed: u64| {
+        // A base of 20,000 documents; for a compaction, with its first one deleted by a
+        // tombstone, so that there is something to compact, and the snapshot it was made from
+        // deleted, so that only the base names its parts.
+        let base = |seed: u64, kind: OnBase| {
             let writer = writer.clone();
             async move {
                 let docs = docs(20_000, 64, seed);
-                let id = writer
+                let mut id = writer
                     .snapshotter()
                     .create_snapshot(c, docs.clone())
                     .await
                     .unwrap();
+                if kind == OnBase::Compact {
+                    let none =
+                        futures::stream::empty::<Result<Vec<VectorDocument>, std::io::Error>>();
+                    let deletes = Change::Update {
+                        deletes: vec![docs[0].document_id],
+                    };
+                    let created = id;
+                    id = (writer.store())
+                        .try_create_on_stream(c, created, deletes, &writer.encoding(), none)
+                        .await
+                        .unwrap()
+                        .snapshot_id;
+                    // Only B names its parts now.
+                    writer.store().delete_snapshot(c, created).await.unwrap();
+                }
                 (id, docs)
             }
         };
-        // Even runs append; odd ones update, deleting the base's first document.
         let gone = dir.path().join("gone.txt");
-        let append = |base: SnapshotId, update: bool| {
+        let export = dir.path().join("export.parquet");
+        let args = |base: SnapshotId, kind: OnBase| {
             let (c, base) = (c.to_string(), base.to_string());
-            let change = if update { "--upserts" } else { "--append" };
-            let mut args: Vec<String> =
-                ["snapshot", "create", "--collection-id", &c, "--base", &base]
-                    .into_iter()
-                    .chain([change])
-                    .chain(input.to_str())
-                    .map(String::from)
-                    .collect();
-            if update {
-                args.extend(["--deletes".to_owned(), gone.to_string_lossy().into_owned()]);
-            }
+            let (input, gone, export) = (input.to_str(), gone.to_str(), export.to_str());
+            let line: Vec<Option<&str>> = match kind {
+                OnBase::Compact => vec![Some("compact"), Some("--snapshot-id"), Some(&base)],
+                _ => vec![Some("create"), Some("--base"), Some(&base)],
+            };
+            let change: Vec<Option<&str>> = match kind {
+                OnBase::Append => vec![Some("--append"), input],
+                OnBase::Update => vec![Some("--upserts"), input, Some("--deletes"), gone],
+                OnBase::Export => vec![Some("--input"), export],
+                OnBase::Compact => vec![],
+            };
+            let mut args = vec!["snapshot".to_owned()];
+            args.extend((line.into_iter().chain(change)).map(|a| a.unwrap().to_owned()));
+            args.extend(["--collection-id".to_owned(), c]);
             args
         };
-        let (first, _) = base(0).await;
-        let span = run(uri, &append(first, false));
+        let (first, _) = base(0, OnBase::Append).await;
+        let span = run(uri, &args(first, OnBase::Append));
         let (mut killed, mut committed) = (0, 0);
         // Some runs end before their kill; the delete comes at a quarter, half or three
         // quarters of the way to it.
         for (i, at) in points(span.mul_f64(1.5), kills()).enumerate() {
-            let (b, old) = base(i as u64 + 1).await;
-            let update = i % 2 == 1;
+            let kind = KINDS[i % KINDS.len()];
+            let (b, old) = base(i as u64 + 1, kind).await;
             std::fs::write(&gone, old[0].document_id.to_string()).unwrap();
+            let fresh = docs(20_000, 64, 1_000 + i as u64);
+            if kind == OnBase::Export {
+                let all = [&old[1..], &fresh[..]].concat();
+                let header = SnapshotHeader::new(
+                    c,
+                    SnapshotId::from_uuid(uuid::Uuid::now_v7()),
+                    Timestamp::from_millis(0),
+                );
+                let (bytes, _) = encode_parquet(&all, &header, &ParquetConfig::default()).unwrap();
+                std::fs::write(&export, bytes).unwrap();
+            }
             if let Some(root) = &root {
                 let parts = writer.store().metadata(c, b).await.unwrap().parts;
                 let when = std::time::SystemTime::now() - 2 * GRACE;
-                for part in parts {
+                for key in parts.iter().flat_map(PartEntry::keys) {
                     let file = std::fs::File::options()
                         .write(true)
-                        .open(root.join(&part.key))
+                        .open(root.join(key))
                         .unwrap();
                     file.set_modified(when).unwrap();
                 }
             }
-            let (uri_owned, args) = (uri.to_owned(), append(b, update));
-            let appending = tokio::task::spawn_blocking(move || run_killed(&uri_owned, &args, at));
+            let (uri_owned, args) = (uri.to_owned(), args(b, kind));
+            let running = tokio::task::spawn_blocking(move || run_killed(&uri_owned, &args, at));
             tokio::time::sleep(at.mul_f64((i % 3 + 1) as f64 / 4.0)).await;
             writer.store().delete_snapshot(c, b).await.unwrap();
             writer.store().gc(GRACE).await.unwrap();
-            killed += usize::from(appending.await.unwrap());
+            killed += usize::from(running.await.unwrap());
             tokio::time::sleep(SETTLE).await;
             for id in checker.listed(c).await {
                 let m = checker.backend.store().metadata(c, id).await.unwrap();
-                if m.parent_snapshot_id == Some(b) {
-                    committed += 1;
-                    let restored = checker.restore(c, id).await;
-                    // An update deleted the base's first document.
-                    let kept = &old[usize::from(update)..];
-                    assert_eq!(restored.len(), kept.len() + 20_000);
-                    assert_eq!(
-                        restored[..kept.len()],
-                        kept[..],
-                        "the base's documents first"
+                if m.parent_snapshot_id != Some(b) {
+                    continue;
+                }
+                committed += 1;
+                let mut restored = checker.restore(c, id).await;
+                // All but an append lose the base's first document.
+                let kept = &old[usize::from(kind != OnBase::Append)..];
+                if kind == OnBase::Compact {
+                    let mut kept = kept.to_vec();
+                    kept.sort_by_key(|d| d.document_id);
+                    restored.sort_by_key(|d| d.document_id);
+                    assert!(restored == kept, "{kind:?}: the base's documents");
+                    continue;
+                }
+                assert_eq!(restored.len(), kept.len() + 20_000, "{kind:?}");
+                assert!(
+                    restored[..kept.len()] == kept[..],
+                    "{kind:?}: the base's documents first"
+                );
+                if kind == OnBase::Export {
+                    assert!(
+                        restored[kept.len()..] == fresh[..],
+                        "{kind:?}: then the new ones"
                     );
                 }
             }
@@ -428,12 +497,13 @@ async fn killed_appends_racing_a_delete_of_their_base_and_gc_lose_no_listed_snap
                 .all(|e| !e.metadata().is_file())
         );
         figures.push(format!(
-            "{}: {killed} kills of {} appends and updates racing a delete and gc, {committed} committed",
+            "{}: {killed} kills of {} appends, updates, exports and compactions racing a delete \
+             and gc, {committed} committed",
             store.name,
             kills()
         ));
     }
-    record("crashes-append", &figures.join("; "));
+    record("crashes-on-base", &figures.join("; "));
 }
 
 /// Each source's documents are in the store: in the source itself or in its conversion.

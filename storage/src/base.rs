@@ -58,40 +58,16 @@ pub(crate) struct Base {
 }
 
 impl Base {
-    /// Records the parts of snapshot `base` for the create of `target`, then checks that the
-    /// base still exists (in this order: see gc.rs) and reads its ids. On failure the record
-    /// is removed.
+    /// Reserves snapshot `base` for the create of `target` ([`reserve_parts`]) and reads its
+    /// content. On failure the record is removed.
     pub(crate) async fn reserve(
         store: &SnapshotStore,
         target: Target,
         base: SnapshotId,
         change: Change,
     ) -> Result<Base> {
-        let (Some(collection_id), Some(snapshot_id)) = (target.collection_id, target.snapshot_id)
-        else {
-            return Err(Error::Internal {
-                reason: "a create on a base for no snapshot".to_owned(),
-            });
-        };
-        let metadata = store.metadata(collection_id, base).await?;
-        if !metadata.is_manifest() {
-            return Err(Error::validation(
-                target,
-                format!(
-                    "base snapshot {base} is format v1, one file that cannot be shared: `snapshot \
-                     migrate --from-format parquet-v1 --to-format parquet` makes it parts"
-                ),
-            ));
-        }
-        store.record_reused(target, &metadata).await?;
+        let metadata = reserve_parts(store, target, base).await?;
         let reserved = async {
-            let again = store.metadata(collection_id, base).await?;
-            if again != metadata {
-                return Err(Error::corruption(
-                    target,
-                    format!("the manifest of base snapshot {base} changed while it was read"),
-                ));
-            }
             let (content, sources) = store.content_of(&metadata).await?;
             tracing::info!(%base, parts = metadata.parts.len(), documents = content.len(),
                 indexes_read = sources.indexed, parts_read_whole = sources.read, "base reserved");
@@ -112,7 +88,7 @@ impl Base {
         }
         .await;
         if reserved.is_err() {
-            store.remove_pending(collection_id, snapshot_id).await;
+            store.remove_pending(target).await;
         }
         reserved
     }
@@ -261,5 +237,46 @@ impl Base {
             .map_err(|e| Error::store(target, "write", &key, e))?;
         metrics::record_upload(store.scheme(), len);
         Ok(Some(PartEntry::new(key, PartKind::Tombstones, &summary)))
+    }
+}
+
+/// Records the parts of snapshot `base` (format v2) under `pending/` for the create of
+/// `target`, then checks that the base still exists, unchanged: in this order, a delete of the
+/// base and a gc meanwhile cannot take its parts (see gc.rs). Returns the base's manifest; on
+/// failure the record is removed.
+pub(crate) async fn reserve_parts(
+    store: &SnapshotStore,
+    target: Target,
+    base: SnapshotId,
+) -> Result<SnapshotMetadata> {
+    let Some(collection_id) = target.collection_id else {
+        return Err(Error::Internal {
+            reason: "a create on a base for no collection".to_owned(),
+        });
+    };
+    let metadata = store.metadata(collection_id, base).await?;
+    if !metadata.is_manifest() {
+        return Err(Error::validation(
+            target,
+            format!(
+                "snapshot {base} is format v1, one file that cannot be shared: `snapshot \
+                 migrate --from-format parquet-v1 --to-format parquet` makes it parts"
+            ),
+        ));
+    }
+    store.record_reused(target, &metadata).await?;
+    match store.metadata(collection_id, base).await {
+        Ok(again) if again == metadata => Ok(metadata),
+        Ok(_) => {
+            store.remove_pending(target).await;
+            Err(Error::corruption(
+                target,
+                format!("the manifest of snapshot {base} changed while it was read"),
+            ))
+        }
+        Err(e) => {
+            store.remove_pending(target).await;
+            Err(e)
+        }
     }
 }

@@ -135,6 +135,10 @@ pub struct StorageBackendConfig {
     pub part_rows: u64,
     /// How many parts of a create are in flight at once. Default: the number of cores.
     pub concurrency: Option<usize>,
+    /// A create on a base compacts the new snapshot when tombstones would hide more than this
+    /// percent of its stored rows; 0 never does. Default
+    /// [`DEFAULT_AUTO_COMPACT_PERCENT`](crate::DEFAULT_AUTO_COMPACT_PERCENT).
+    pub auto_compact_percent: u32,
     /// How Parquet snapshots are written.
     pub parquet: ParquetConfig,
     /// Retries of transient store failures.
@@ -151,6 +155,7 @@ impl Default for StorageBackendConfig {
             format_version: Layout::default().format_version,
             part_rows: Layout::default().part_rows,
             concurrency: None,
+            auto_compact_percent: Layout::default().auto_compact_percent,
             parquet: ParquetConfig::default(),
             retry: RetryConfig::default(),
             timeout: TimeoutConfig::default(),
@@ -202,6 +207,7 @@ impl StorageBackendConfig {
         Layout {
             format_version: self.format_version,
             part_rows: self.part_rows,
+            auto_compact_percent: self.auto_compact_percent,
         }
     }
 
@@ -298,6 +304,10 @@ enable_dictionary = true           # for external_id and metadata_json, never fo
             ("[storage.timeout]\nio_secs = 0", "io_secs"),
             ("[storage]\nformat_version = 3", "format_version 3"),
             ("[storage]\npart_rows = 0", "part_rows"),
+            (
+                "[storage]\nauto_compact_percent = 100",
+                "auto_compact_percent",
+            ),
             ("[storage]\nconcurrency = 0", "concurrency"),
             ("[storage]\nuri = 3", "uri"),
         ] {

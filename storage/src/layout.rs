@@ -6,6 +6,12 @@ use crate::error::{Error, Result};
 /// How many documents a part holds at most, by default: docs/DECISIONS.md says why.
 pub const DEFAULT_PART_ROWS: u64 = 100_000;
 
+/// The share of stored rows, in percent, that tombstones may hide before a create on a base
+/// compacts, by default. A restore reads every stored row of a snapshot's data parts, hidden or
+/// not, so at 15 it reads at most 1 / 0.85 ≈ 1.18 times the rows it returns (docs/INCREMENTAL.md,
+/// "Compaction").
+pub const DEFAULT_AUTO_COMPACT_PERCENT: u32 = 15;
+
 /// How a store lays out the Parquet snapshots it creates. JSON snapshots are always one file
 /// (format v1). Every snapshot restores whatever layout it was written in.
 ///
@@ -14,6 +20,7 @@ pub const DEFAULT_PART_ROWS: u64 = 100_000;
 ///
 /// let layout = Layout::default();
 /// assert_eq!((layout.format_version, layout.part_rows), (2, 100_000));
+/// assert_eq!(layout.auto_compact_percent, 15);
 /// assert_eq!(Layout::default().with_part_rows(5_000).part_rows, 5_000);
 /// assert_eq!(Layout::v1().format_version, 1);
 /// ```
@@ -25,6 +32,9 @@ pub struct Layout {
     pub format_version: u32,
     /// The most documents a part holds. Default [`DEFAULT_PART_ROWS`].
     pub part_rows: u64,
+    /// A create on a base compacts the new snapshot when tombstones would hide more than this
+    /// percent of its stored rows; 0 never does. Default [`DEFAULT_AUTO_COMPACT_PERCENT`].
+    pub auto_compact_percent: u32,
 }
 
 impl Default for Layout {
@@ -32,6 +42,7 @@ impl Default for Layout {
         Layout {
             format_version: 2,
             part_rows: DEFAULT_PART_ROWS,
+            auto_compact_percent: DEFAULT_AUTO_COMPACT_PERCENT,
         }
     }
 }
@@ -51,7 +62,21 @@ impl Layout {
         self
     }
 
-    /// A configuration error for a version this crate does not write, or parts of no rows.
+    /// Compacts when tombstones hide more than `percent` of the stored rows (0: never).
+    pub fn with_auto_compact_percent(mut self, percent: u32) -> Self {
+        self.auto_compact_percent = percent;
+        self
+    }
+
+    /// Whether a snapshot of `stored` rows in its data parts, `hidden` of them by tombstones,
+    /// is to be compacted.
+    pub(crate) fn compacts(&self, stored: u64, hidden: u64) -> bool {
+        self.auto_compact_percent > 0
+            && u128::from(hidden) * 100 > u128::from(stored) * u128::from(self.auto_compact_percent)
+    }
+
+    /// A configuration error for a version this crate does not write, parts of no rows, or a
+    /// compaction share of 100% or more.
     pub fn validate(&self) -> Result<()> {
         if !(1..=2).contains(&self.format_version) {
             return Err(Error::config(format!(
@@ -61,6 +86,12 @@ impl Layout {
         }
         if self.part_rows == 0 {
             return Err(Error::config("part_rows must be at least 1"));
+        }
+        if self.auto_compact_percent >= 100 {
+            return Err(Error::config(format!(
+                "auto_compact_percent {} is not below 100 (0 turns automatic compaction off)",
+                self.auto_compact_percent
+            )));
         }
         Ok(())
     }

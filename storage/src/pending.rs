@@ -280,7 +280,8 @@ impl SnapshotStore {
         self.begun(collection_id, snapshot_id).await?;
         let parts = self.pending_parts(collection_id, snapshot_id).await?;
         self.remove_uncommitted(&parts).await;
-        self.remove_pending(collection_id, snapshot_id).await;
+        self.remove_pending(Target::snapshot(collection_id, snapshot_id))
+            .await;
         tracing::info!(%collection_id, %snapshot_id, parts = parts.len(), "snapshot aborted");
         Ok(())
     }
@@ -387,11 +388,11 @@ impl SnapshotStore {
     }
 
     /// Removes a pending snapshot's records; what cannot be removed gc removes later.
-    pub(crate) async fn remove_pending(
-        &self,
-        collection_id: CollectionId,
-        snapshot_id: SnapshotId,
-    ) {
+    pub(crate) async fn remove_pending(&self, target: Target) {
+        let (Some(collection_id), Some(snapshot_id)) = (target.collection_id, target.snapshot_id)
+        else {
+            return;
+        };
         let prefix = keys::pending_prefix(collection_id, snapshot_id);
         if let Err(e) = self.operator().delete_with(&prefix).recursive(true).await {
             tracing::warn!(%prefix, error = %e, "could not remove pending records; gc will");

@@ -106,13 +106,15 @@ impl SnapshotStore {
     ///
     /// ```
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// use akidb_snapshot::{Change, Encoding, SnapshotStore};
+    /// use akidb_snapshot::{Change, Encoding, Layout, SnapshotStore};
     /// use akidb_snapshot::codec::{CollectionId, ParquetConfig, VectorDocument};
     /// use futures::{TryStreamExt, stream};
     /// use uuid::Uuid;
     ///
+    /// // Never compacted by itself, so that each change shows as it is written.
     /// let store = SnapshotStore::new(opendal::Operator::new(
-    ///     opendal::services::Memory::default()).unwrap());
+    ///     opendal::services::Memory::default()).unwrap())
+    ///     .with_layout(Layout::default().with_auto_compact_percent(0));
     /// let encoding = Encoding::Parquet(ParquetConfig::default());
     /// let collection = CollectionId::from_uuid(Uuid::now_v7());
     /// let docs: Vec<VectorDocument> =
@@ -200,7 +202,10 @@ impl SnapshotStore {
                 return Err(e);
             }
         };
-        self.manifest_of(header, encoding, Some(base), hidden, parts, dimension)
+        let (manifest, written) = self
+            .manifest_of(header, encoding, Some(base), hidden, parts, dimension)
+            .await?;
+        self.compacted_if_due(encoding, manifest, written, base.id())
             .await
     }
 
@@ -268,8 +273,7 @@ impl SnapshotStore {
                 Ok(written) => written,
                 Err(e) => {
                     if base.is_some() {
-                        self.remove_pending(header.collection_id, header.snapshot_id)
-                            .await;
+                        self.remove_pending(target).await;
                     }
                     return Err(e);
                 }

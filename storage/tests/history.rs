@@ -1,8 +1,10 @@
-//! Random histories of a collection: full creates, appends and updates built on earlier
-//! snapshots, deletes, prunes and gc, each step possibly struck by a store fault (retried away,
-//! or one that fails the step). A model holds what each snapshot must contain. After every step
-//! the listing is the model's snapshots (a failed step adds none), every listed snapshot
-//! restores to exactly its model content, so no part a listed snapshot names is ever missing.
+//! Random histories of a collection: full creates; appends, updates and full exports built on
+//! earlier snapshots (some of which compact themselves, the store compacting at 20% hidden
+//! rows); compactions, deletes, prunes and gc, each step possibly struck by a store fault
+//! (retried away, or one that fails the step). A model holds what each snapshot must contain.
+//! After every step the listing is the model's snapshots (a failed step adds none), every
+//! listed snapshot restores to exactly its model content, so no part a listed snapshot names is
+//! ever missing.
 
 mod support;
 
@@ -34,6 +36,17 @@ enum Step {
         replace: Vec<usize>,
         new: usize,
         delete: Vec<usize>,
+    },
+    /// A full export of the base's content with some documents dropped, some changed and some
+    /// new, compared with the base.
+    Export {
+        base: usize,
+        drop: Vec<usize>,
+        change: Vec<usize>,
+        new: usize,
+    },
+    Compact {
+        at: usize,
     },
     Delete {
         at: usize,
@@ -68,6 +81,19 @@ fn step() -> impl Strategy<Value = Step> {
                 new,
                 delete
             }),
+        (
+            0..8usize,
+            prop::collection::vec(0..40usize, 0..4),
+            prop::collection::vec(0..40usize, 0..4),
+            0..4usize,
+        )
+            .prop_map(|(base, drop, change, new)| Step::Export {
+                base,
+                drop,
+                change,
+                new
+            }),
+        (0..8usize).prop_map(|at| Step::Compact { at }),
         (0..8usize).prop_map(|at| Step::Delete { at }),
         (1..4usize).prop_map(|keep| Step::Prune { keep }),
         Just(Step::Gc),
@@ -101,6 +127,7 @@ impl World {
             .layer(FaultLayer(Arc::clone(&faults)));
         let mut config = StorageBackendConfig::with_uri("memory://");
         config.part_rows = 7;
+        config.auto_compact_percent = 20;
         config.retry.min_delay_ms = 1;
         config.retry.max_delay_ms = 2;
         World {
@@ -196,6 +223,44 @@ impl World {
                 content.extend(upserts);
                 self.model.insert(made.snapshot_id, content);
             }
+            Step::Export {
+                base,
+                drop,
+                change,
+                new,
+            } => {
+                let Some(base) = self.pick(*base) else {
+                    return Ok(());
+                };
+                let old = self.model[&base].clone();
+                let mut export: Vec<VectorDocument> = (old.iter().enumerate())
+                    .filter(|(i, _)| !drop.contains(i))
+                    .map(|(i, d)| {
+                        let mut d = d.clone();
+                        if change.contains(&i) {
+                            d.vector[0] += 1.0;
+                        }
+                        d
+                    })
+                    .collect();
+                export.extend(self.fresh(*new));
+                if export.is_empty() {
+                    return Ok(());
+                }
+                export.reverse();
+                let made = store
+                    .try_create_on_stream(c, base, Change::Export, &encoding, one(export.clone()))
+                    .await?;
+                self.model.insert(made.snapshot_id, export);
+            }
+            Step::Compact { at } => {
+                let Some(id) = self.pick(*at) else {
+                    return Ok(());
+                };
+                let made = store.compact_snapshot(c, id, &encoding).await?;
+                let content = self.model[&id].clone();
+                self.model.insert(made.snapshot_id, content);
+            }
             Step::Delete { at } => {
                 let Some(id) = self.pick(*at) else {
                     return Ok(());
@@ -230,6 +295,11 @@ impl World {
             );
         }
         self.model.retain(|id, _| listed.contains(id));
+        // A snapshot's content is a set of documents: compaction changes their order.
+        let sorted = |mut docs: Vec<VectorDocument>| {
+            docs.sort_by_key(|d| d.document_id);
+            docs
+        };
         for (id, content) in &self.model {
             let restored = self
                 .backend
@@ -239,7 +309,7 @@ impl World {
             let restored =
                 restored.unwrap_or_else(|e| panic!("{after}: {id} does not restore: {e}"));
             assert!(
-                restored == *content,
+                sorted(restored) == sorted(content.clone()),
                 "{after}: {id} restores to other documents"
             );
         }

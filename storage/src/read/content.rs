@@ -89,6 +89,57 @@ impl SnapshotFiles {
     }
 }
 
+impl SnapshotFiles {
+    /// Reads every data part's id index and checks it: its size and SHA-256 against the
+    /// manifest, the part it describes (SHA-256 and rows) against the part's entry, and its
+    /// own rules (docs/FORMAT.md, "Id index"). Returns how many there are.
+    pub(crate) async fn check_indexes(self) -> Result<usize> {
+        let mut checked = 0;
+        for file in &self.files {
+            if let Some(index) = &file.claim.index {
+                file.indexed_rows(index).await?;
+                checked += 1;
+            }
+        }
+        Ok(checked)
+    }
+
+    /// For each data part, in order: its position in the manifest, its rows, and how many of
+    /// them the tombstone parts after it hide; `None` for a part without an id index, whose
+    /// ids are not known without reading it.
+    pub(crate) async fn hidden_rows(self) -> Result<Vec<(usize, u64, Option<u64>)>> {
+        let SnapshotFiles {
+            files, tombstones, ..
+        } = self;
+        let mut hiding: Vec<(usize, Tombstones)> = Vec::new();
+        for part in tombstones {
+            let position = part.claim.position;
+            hiding.push((position, part.tombstones().await?));
+        }
+        let mut counted = Vec::with_capacity(files.len());
+        for file in files {
+            let (position, rows) = (file.claim.position, file.claim.rows);
+            let Some(index) = file.claim.index.clone() else {
+                counted.push((position, rows, None));
+                continue;
+            };
+            let later: Vec<&Tombstones> = (hiding.iter())
+                .filter(|(at, _)| *at > position)
+                .map(|(_, t)| t)
+                .collect();
+            let hidden = if later.is_empty() {
+                0
+            } else {
+                (file.indexed_rows(&index).await?.iter())
+                    .filter(|(id, _)| later.iter().any(|t| t.contains(id)))
+                    .count() as u64
+            };
+            counted.push((position, rows, Some(hidden)));
+        }
+        Ok(counted)
+    }
+}
+
 impl DataFile {
     /// The id and content hash of each of the part's rows, from its id index if it has one;
     /// with the part's position in the manifest, and whether the index was read.

@@ -155,7 +155,8 @@ impl SnapshotStore {
     }
 
     /// Reads and checks a snapshot completely (size, SHA-256, every row group, count and
-    /// dimension) without keeping the documents. Returns its metadata when every check passed.
+    /// dimension of each file, and each data part's id index) without keeping the documents.
+    /// Returns its metadata when every check passed.
     #[tracing::instrument(skip_all, fields(%collection_id, %snapshot_id,
         vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
     pub async fn verify_snapshot(
@@ -165,6 +166,10 @@ impl SnapshotStore {
     ) -> Result<SnapshotMetadata> {
         let started = Instant::now();
         let metadata = self.read_metadata(collection_id, snapshot_id).await?;
+        let indexes = SnapshotFiles::of(self.clone(), &metadata)?
+            .check_indexes()
+            .await?;
+        tracing::debug!(indexes, "id indexes checked");
         let span = tracing::Span::current();
         SnapshotFiles::of(self.clone(), &metadata)?
             .stream::<VectorDocument>(move || spans::finish(&span, started, "snapshot verified"))
@@ -454,6 +459,13 @@ impl SnapshotFiles {
         self.files.iter().fold((0, 0), |(rows, bytes), f| {
             (rows + f.claim.rows, bytes + f.claim.size_bytes)
         })
+    }
+
+    /// Only the data files at these positions of the manifest, with every tombstone part.
+    pub(crate) fn only(mut self, positions: &std::collections::BTreeSet<usize>) -> Self {
+        self.files.retain(|f| positions.contains(&f.claim.position));
+        self.expected_rows = None;
+        self
     }
 
     /// Only the data files of `shard` (counted among data files), with every tombstone part.
