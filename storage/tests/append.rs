@@ -14,7 +14,7 @@ use akidb_snapshot::{Change, Error, ErrorKind, StorageBackend, StorageBackendCon
 use futures::stream;
 use opendal::{Operator, services};
 use support::faults::{Fault, FaultLayer, Faults, Op};
-use support::{TestStore, collection, docs, keys_under, random};
+use support::{TestStore, collection, docs, keys_under, random, update};
 
 /// A backend on `store` writing parts of 25 documents.
 fn backend(store: &TestStore) -> StorageBackend {
@@ -243,25 +243,6 @@ async fn appends_racing_a_delete_of_their_base_and_gc_never_lose_a_listed_snapsh
             outcomes[0], outcomes[1]
         ),
     );
-}
-
-async fn update(
-    backend: &StorageBackend,
-    c: CollectionId,
-    base: SnapshotId,
-    upserts: Vec<VectorDocument>,
-    deletes: Vec<uuid::Uuid>,
-) -> Result<akidb_snapshot::codec::SnapshotMetadata, Error> {
-    backend
-        .store()
-        .try_create_on_stream(
-            c,
-            base,
-            Change::Update { deletes },
-            &backend.encoding(),
-            stream::iter([Ok::<_, std::io::Error>(upserts)]),
-        )
-        .await
 }
 
 #[tokio::test]

@@ -14,14 +14,7 @@ use akidb_snapshot::{Change, Encoding, ErrorKind, StorageBackend};
 use futures::stream;
 use support::{TestStore, collection, docs, keys_under};
 
-/// A backend on `store` writing parts of 25 documents, compacting by itself at `percent`.
-fn backend(store: &TestStore, percent: u32) -> StorageBackend {
-    let mut config = store.config();
-    config.part_rows = 25;
-    config.auto_compact_percent = percent;
-    StorageBackend::from_config(config).unwrap()
-}
-
+/// An update (upserts and deletes) that must succeed.
 async fn update(
     backend: &StorageBackend,
     c: CollectionId,
@@ -29,17 +22,17 @@ async fn update(
     upserts: Vec<VectorDocument>,
     deletes: Vec<uuid::Uuid>,
 ) -> SnapshotMetadata {
-    backend
-        .store()
-        .try_create_on_stream(
-            c,
-            base,
-            Change::Update { deletes },
-            &backend.encoding(),
-            stream::iter([Ok::<_, std::io::Error>(upserts)]),
-        )
+    support::update(backend, c, base, upserts, deletes)
         .await
         .unwrap()
+}
+
+/// A backend on `store` writing parts of 25 documents, compacting by itself at `percent`.
+fn backend(store: &TestStore, percent: u32) -> StorageBackend {
+    let mut config = store.config();
+    config.part_rows = 25;
+    config.auto_compact_percent = percent;
+    StorageBackend::from_config(config).unwrap()
 }
 
 /// What `id` restores to, sorted by id: a snapshot's content is a set.

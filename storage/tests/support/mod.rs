@@ -287,3 +287,24 @@ pub async fn keys_under(backend: &StorageBackend, prefix: &str) -> Vec<String> {
     keys.sort();
     keys
 }
+
+/// A snapshot of collection `c` built on `base`: `upserts` added (replacing the base's
+/// documents of the same ids) and the base's `deletes` removed.
+pub async fn update(
+    backend: &StorageBackend,
+    c: CollectionId,
+    base: akidb_snapshot::codec::SnapshotId,
+    upserts: Vec<VectorDocument>,
+    deletes: Vec<Uuid>,
+) -> Result<akidb_snapshot::codec::SnapshotMetadata, akidb_snapshot::Error> {
+    backend
+        .store()
+        .try_create_on_stream(
+            c,
+            base,
+            akidb_snapshot::Change::Update { deletes },
+            &backend.encoding(),
+            futures::stream::iter([Ok::<_, std::io::Error>(upserts)]),
+        )
+        .await
+}
