@@ -343,14 +343,14 @@ pub(crate) fn retain_rows(
             .map(|&row| array.is_valid(row).then(|| array.value(row)))
             .collect()
     };
-    let ids: Vec<u8> = rows
-        .iter()
-        .flat_map(|&row| columns.ids.value(row).to_vec())
-        .collect();
-    let floats: Vec<f32> = rows
-        .iter()
-        .flat_map(|&row| columns.vector(row).iter().copied())
-        .collect();
+    // One copy of each kept row's bytes, a slice at a time: this runs on every row group that
+    // a later tombstone part touches.
+    let mut ids: Vec<u8> = Vec::with_capacity(rows.len() * 16);
+    let mut floats: Vec<f32> = Vec::with_capacity(rows.len() * columns.dimension());
+    for &row in &rows {
+        ids.extend_from_slice(columns.ids.value(row));
+        floats.extend_from_slice(columns.vector(row));
+    }
     Parts {
         ids: FixedSizeBinaryArray::new(16, Buffer::from_vec(ids), None),
         external_ids: strings(columns.external_ids),

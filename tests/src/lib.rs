@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 /// The collection of the v1 fixture store.
 pub const V1_COLLECTION: &str = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 
+/// The collection of the v2 fixture store, written by the first format v2 (parts without id
+/// indexes; tests/fixtures/make_v2_store.py).
+pub const V2_COLLECTION: &str = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c";
+
 /// The folder of the fixtures.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -21,6 +25,17 @@ pub fn v1_input() -> PathBuf {
 /// so that a test may change it without touching the committed one.
 pub fn copy_v1_store(to: &Path) -> std::io::Result<()> {
     copy_dir(&fixtures().join("v1-store"), to)
+}
+
+/// Copies the v2 fixture store to `to`, as [`copy_v1_store`] does the v1 one.
+pub fn copy_v2_store(to: &Path) -> std::io::Result<()> {
+    copy_dir(&fixtures().join("v2-store"), to)
+}
+
+/// The v2 fixture store's snapshots by name (`full`, `appended`, `updated`, `sharded`,
+/// `imported`), as tests/fixtures/v2-store.json holds them: a JSON object of names to ids.
+pub fn v2_snapshots() -> std::io::Result<String> {
+    std::fs::read_to_string(fixtures().join("v2-store.json"))
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
