@@ -5,7 +5,6 @@
 //! hashes, no vectors), and writes only what changed: a tombstone part for the ids it replaces
 //! or deletes, and data parts for the documents it adds.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use akidb_snapshot_codec::{
@@ -151,7 +150,7 @@ impl Base {
             batch.ids().map(|id| (id, None)).collect()
         };
         let mut replaced = Vec::new();
-        let mut changed = HashSet::new();
+        let mut changed = IdSet::with_capacity(rows.len());
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         for (row, (id, hash)) in rows.into_iter().enumerate() {
             if !seen.insert(id) {
@@ -212,7 +211,7 @@ impl Base {
         }
         if self.change == Change::Export {
             let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-            if seen.len() == 0 {
+            if seen.is_empty() {
                 return Err(Error::validation(
                     target,
                     "the export holds no documents; a snapshot holds at least one",

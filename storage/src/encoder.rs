@@ -4,7 +4,6 @@
 //! blocking pool into a [`Spool`], whose bytes the writer (write.rs) then hands to the store.
 //! Batches are cut to at most one row group, so the spool holds about one row group's bytes.
 
-use std::collections::HashSet;
 use std::io;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,6 +19,7 @@ use opendal::Buffer;
 use uuid::Uuid;
 
 use crate::error::{Error, Result, Target};
+use crate::ids::IdSet;
 use crate::store::blocking;
 
 /// How new snapshots are written.
@@ -106,10 +106,7 @@ impl Batch {
 
     /// Only the rows whose id `keep` holds, in order (the batch itself if it keeps them all),
     /// or `None` if it keeps none.
-    pub(crate) fn retain(
-        self,
-        keep: &HashSet<Uuid>,
-    ) -> akidb_snapshot_codec::Result<Option<Batch>> {
+    pub(crate) fn retain(self, keep: &IdSet) -> akidb_snapshot_codec::Result<Option<Batch>> {
         if keep.is_empty() {
             return Ok(None);
         }
@@ -119,7 +116,7 @@ impl Batch {
         Ok(match self {
             Batch::Documents { docs, range } => {
                 let kept: Vec<VectorDocument> = (docs[range].iter())
-                    .filter(|d| keep.contains(&d.document_id))
+                    .filter(|d| keep.contains(d.document_id))
                     .cloned()
                     .collect();
                 Some(Batch::Documents {
@@ -127,7 +124,7 @@ impl Batch {
                     docs: Arc::new(kept),
                 })
             }
-            Batch::Arrow(batch) => DecodedRow::retain(vec![batch], &|id| keep.contains(id))?
+            Batch::Arrow(batch) => DecodedRow::retain(vec![batch], &|id| keep.contains(*id))?
                 .into_iter()
                 .next()
                 .map(Batch::Arrow),

@@ -3,21 +3,20 @@
 //! index (written before indexes, or imported) is read whole instead. Tombstones apply as they
 //! do for a restore (docs/FORMAT.md, "The content rule").
 
-use std::collections::HashMap;
-
 use akidb_snapshot_codec::{
-    ContentHash, IndexFile, Sha256Digest, Tombstones, batch_content_hashes, decode_id_index,
+    ContentHash, IndexFile, Sha256Digest, batch_content_hashes, decode_id_index,
 };
 use arrow_array::RecordBatch;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use uuid::Uuid;
 
-use super::{DataFile, READ_AHEAD, SnapshotFiles};
+use super::{DataFile, Hiding, READ_AHEAD, SnapshotFiles};
 use crate::error::{Error, Result};
+use crate::ids::IdMap;
 use crate::store::blocking;
 
 /// The documents of a snapshot: each one's id and the hash of its content.
-pub(crate) type Content = HashMap<Uuid, ContentHash>;
+pub(crate) type Content = IdMap<ContentHash>;
 
 /// How a snapshot's content was found: data parts whose id index was read, and those read
 /// whole for want of one.
@@ -39,13 +38,9 @@ impl SnapshotFiles {
             expected_rows,
             ..
         } = self;
-        let mut hiding: Vec<(usize, Tombstones)> = Vec::new();
-        for part in tombstones {
-            let position = part.claim.position;
-            hiding.push((position, part.tombstones().await?));
-        }
+        let hiding = Hiding::read(tombstones, 0).await?;
         let capacity = usize::try_from(expected_rows.unwrap_or(0)).unwrap_or(0);
-        let mut content = Content::with_capacity(capacity);
+        let mut content = Content::with_capacity_and_hasher(capacity, Default::default());
         let mut sources = Sources::default();
         let mut parts = stream::iter(files)
             .map(DataFile::content_rows)
@@ -56,12 +51,9 @@ impl SnapshotFiles {
             } else {
                 sources.read += 1;
             }
-            let later: Vec<&Tombstones> = (hiding.iter())
-                .filter(|(at, _)| *at > position)
-                .map(|(_, t)| t)
-                .collect();
+            let hidden = hiding.of(position);
             for (id, hash) in rows {
-                if later.iter().any(|t| t.contains(&id)) {
+                if hidden.as_ref().is_some_and(|h| h.contains(id)) {
                     continue;
                 }
                 if content.insert(id, hash).is_some() {
@@ -111,11 +103,7 @@ impl SnapshotFiles {
         let SnapshotFiles {
             files, tombstones, ..
         } = self;
-        let mut hiding: Vec<(usize, Tombstones)> = Vec::new();
-        for part in tombstones {
-            let position = part.claim.position;
-            hiding.push((position, part.tombstones().await?));
-        }
+        let hiding = Hiding::read(tombstones, 0).await?;
         let mut counted = Vec::with_capacity(files.len());
         for file in files {
             let (position, rows) = (file.claim.position, file.claim.rows);
@@ -123,16 +111,11 @@ impl SnapshotFiles {
                 counted.push((position, rows, None));
                 continue;
             };
-            let later: Vec<&Tombstones> = (hiding.iter())
-                .filter(|(at, _)| *at > position)
-                .map(|(_, t)| t)
-                .collect();
-            let hidden = if later.is_empty() {
-                0
-            } else {
-                (file.indexed_rows(&index).await?.iter())
-                    .filter(|(id, _)| later.iter().any(|t| t.contains(id)))
-                    .count() as u64
+            let hidden = match hiding.of(position) {
+                None => 0,
+                Some(ids) => (file.indexed_rows(&index).await?.iter())
+                    .filter(|(id, _)| ids.contains(*id))
+                    .count() as u64,
             };
             counted.push((position, rows, Some(hidden)));
         }

@@ -35,6 +35,9 @@ use crate::spans;
 use crate::store::{SnapshotStore, blocking};
 
 mod content;
+mod hiding;
+
+use hiding::Hiding;
 
 pub(crate) use content::Content;
 
@@ -501,23 +504,16 @@ impl SnapshotFiles {
             on_verified();
             return Ok(stream::empty().boxed());
         };
-        let mut hiding: Vec<(usize, Arc<Tombstones>)> = Vec::new();
-        for part in tombstones.into_iter().filter(|t| t.claim.position > first) {
-            let position = part.claim.position;
-            hiding.push((position, Arc::new(part.tombstones().await?)));
-        }
+        let hiding = Hiding::read(tombstones, first).await?;
         let rows = stream::iter(files)
             .map(move |file| {
-                let later: Vec<Arc<Tombstones>> = (hiding.iter())
-                    .filter(|(at, _)| *at > file.claim.position)
-                    .map(|(_, t)| Arc::clone(t))
-                    .collect();
+                let hidden = hiding.of(file.claim.position);
                 async move {
                     let rows = file.stream::<T>(|_| {}).await?;
-                    if later.is_empty() {
+                    let Some(hidden) = hidden else {
                         return Ok(rows);
-                    }
-                    let keep = move |id: &Uuid| !later.iter().any(|t| t.contains(id));
+                    };
+                    let keep = move |id: &Uuid| !hidden.contains(*id);
                     Ok(rows
                         .map(move |batch| {
                             batch.and_then(|b| {
