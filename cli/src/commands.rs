@@ -709,11 +709,22 @@ async fn files(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
     let query = output::duckdb_query(&kinds);
     let with_tombstones = kinds.iter().any(|(k, _)| *k == PartKind::Tombstones);
     if global.json {
-        let files: Vec<_> = files
+        let files: Vec<serde_json::Value> = files
             .iter()
             .zip(&locations)
             .map(|(f, location)| {
-                serde_json::json!({
+                // A data part's id index (docs/FORMAT.md, "Id index"), for tools that look
+                // documents up by id.
+                let index = match &f.index {
+                    Some(i) => Some(serde_json::json!({
+                        "location": backend.location_of(&i.key)?,
+                        "key": i.key,
+                        "size_bytes": i.size_bytes,
+                        "checksum_sha256": i.checksum_sha256,
+                    })),
+                    None => None,
+                };
+                Ok(serde_json::json!({
                     "location": location,
                     "key": f.key,
                     "kind": f.kind,
@@ -721,9 +732,10 @@ async fn files(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
                     "rows": f.rows,
                     "size_bytes": f.size_bytes,
                     "checksum_sha256": f.checksum_sha256,
-                })
+                    "index": index,
+                }))
             })
-            .collect();
+            .collect::<Result<_, CliError>>()?;
         return output::print_json(&serde_json::json!({
             "snapshot_id": metadata.snapshot_id,
             "vector_count": metadata.vector_count,

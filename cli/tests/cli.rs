@@ -612,6 +612,19 @@ fn a_full_export_on_a_base_writes_only_what_changed() {
         .map(|p| (p["kind"].as_str().unwrap(), p["rows"].as_u64().unwrap()))
         .collect();
     assert_eq!(shape, [("data", 6), ("tombstones", 2), ("data", 2)]);
+    // `files` names each data part's id index, where other tools find it.
+    let listed = cli.json(&format!(
+        "snapshot files --collection-id {c} --snapshot-id latest"
+    ));
+    for file in listed["files"].as_array().unwrap() {
+        match file["kind"].as_str() {
+            Some("data") => {
+                let index = file["index"]["location"].as_str().unwrap();
+                assert!(Path::new(index).is_file(), "{index}");
+            }
+            _ => assert!(file["index"].is_null(), "{file}"),
+        }
+    }
     cli.ok(&format!(
         "snapshot restore --collection-id {c} --snapshot-id latest --output back.jsonl"
     ));
