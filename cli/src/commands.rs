@@ -427,6 +427,7 @@ async fn list(global: &Global, collection_id: CollectionId) -> Result<(), CliErr
             .map(|(m, only)| {
                 let mut value = serde_json::to_value(m).unwrap_or_default();
                 if let Some(fields) = value.as_object_mut() {
+                    fields.insert("stored_bytes".to_owned(), m.stored_bytes().into());
                     fields.insert("exclusive_bytes".to_owned(), (*only).into());
                 }
                 value
@@ -453,7 +454,7 @@ async fn list(global: &Global, collection_id: CollectionId) -> Result<(), CliErr
             m.format.extension(),
             m.vector_count,
             m.dimension,
-            output::megabytes(m.size_bytes),
+            output::megabytes(m.stored_bytes()),
             output::megabytes(*only),
             m.compression
         );
@@ -461,7 +462,7 @@ async fn list(global: &Global, collection_id: CollectionId) -> Result<(), CliErr
     if exclusive
         .iter()
         .zip(&snapshots)
-        .any(|(only, m)| *only < m.size_bytes)
+        .any(|(only, m)| *only < m.stored_bytes())
     {
         eprintln!(
             "ONLY ITS OWN: what deleting a snapshot frees once gc has run; the rest of its size \
@@ -522,6 +523,7 @@ async fn inspect(global: &Global, args: InspectArgs) -> Result<(), CliError> {
     if global.json {
         return output::print_json(&serde_json::json!({
             "metadata": metadata,
+            "stored_bytes": metadata.stored_bytes(),
             "exclusive_bytes": exclusive,
             "file": info.as_ref().map(output::info_json),
         }));

@@ -199,6 +199,12 @@ pub(crate) fn print_metadata(m: &SnapshotMetadata) {
         megabytes(m.size_bytes),
         m.size_bytes
     );
+    if m.stored_bytes() != m.size_bytes {
+        println!(
+            "stored       {} with the parts' id indexes",
+            megabytes(m.stored_bytes())
+        );
+    }
     println!(
         "compression  {} ({:.2}x compression of the raw float32)",
         m.compression,

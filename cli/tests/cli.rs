@@ -712,6 +712,16 @@ fn an_update_replaces_and_deletes_writing_only_the_change() {
         .sum();
     let listed = cli.json(&format!("snapshot list --collection-id {c}"));
     assert_eq!(own(&listed), [new_bytes, 0], "newest first");
+    // What each names in all: parts and their id indexes; the update's includes the base's.
+    let base_bytes = listed[1]["stored_bytes"].as_u64().unwrap();
+    assert!(
+        base_bytes > listed[1]["size_bytes"].as_u64().unwrap(),
+        "with its index"
+    );
+    assert_eq!(
+        listed[0]["stored_bytes"].as_u64(),
+        Some(base_bytes + new_bytes)
+    );
     let inspected = cli.json(&format!(
         "snapshot inspect --collection-id {c} --snapshot-id latest"
     ));

@@ -280,6 +280,32 @@ impl SnapshotMetadata {
         self.schema_version >= MANIFEST_VERSION
     }
 
+    /// The bytes the snapshot's files take in the store: a v1 snapshot's data file, or a v2
+    /// snapshot's parts and their id indexes ([`size_bytes`](Self::size_bytes) counts the parts
+    /// only). Parts may be shared with other snapshots.
+    ///
+    /// ```
+    /// use akidb_snapshot_codec::*;
+    /// use uuid::Uuid;
+    ///
+    /// let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
+    ///     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
+    /// let part = FileSummary::read(3, 2, 100, Sha256Digest::of(b"part"));
+    /// let index = FileSummary::read(3, 0, 40, Sha256Digest::of(b"index"));
+    /// let parts = vec![PartEntry::new("parts/c/p.parquet", PartKind::Data, &part)
+    ///     .with_index("parts/c/p.ids.parquet", &index)];
+    /// let m = SnapshotMetadata::manifest(&header, Compression::default(), 2, parts, None)?;
+    /// assert_eq!((m.size_bytes, m.stored_bytes()), (100, 140));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn stored_bytes(&self) -> u64 {
+        if self.is_manifest() {
+            self.parts.iter().map(PartEntry::stored_bytes).sum()
+        } else {
+            self.size_bytes
+        }
+    }
+
     /// Parses and checks a metadata file. Unreadable JSON, missing fields and malformed values
     /// are [`Error::DataCorruption`]; a newer schema version is
     /// [`Error::UnsupportedSchemaVersion`].
