@@ -61,8 +61,8 @@ pub struct PartEntry {
     pub size_bytes: u64,
     /// SHA-256 of its bytes, lowercase hex.
     pub checksum_sha256: Sha256Digest,
-    /// A data part's id index, where it has one (parts written before indexes, and imported
-    /// ones, have none): its ids and content hashes, for diffs and lookups that need no vector.
+    /// A data part's id index, where it has one (parts written before indexes existed have
+    /// none): its ids and content hashes, for diffs and lookups that need no vector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<IndexFile>,
 }

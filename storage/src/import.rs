@@ -1,13 +1,14 @@
 //! Adopting Parquet files written elsewhere (Spark, DuckDB, pyarrow) in the snapshot schema as
 //! the parts of a new snapshot, without rewriting them: each is copied into `parts/` (a
 //! server-side copy where the store has one), read whole and checked as a restore checks a
-//! part, hashed, and named by the manifest that commits the snapshot.
+//! part, hashed, given its id index (gathered in the same read), and named by the manifest that
+//! commits the snapshot.
 
 use std::time::Instant;
 
 use akidb_snapshot_codec::{
-    CollectionId, Compression, PartEntry, PartKind, SnapshotHeader, SnapshotId, SnapshotMetadata,
-    columns,
+    CollectionId, Compression, IdIndexBuilder, PartEntry, PartKind, SnapshotHeader, SnapshotId,
+    SnapshotMetadata, columns,
 };
 use arrow_array::RecordBatch;
 use tracing::Instrument;
@@ -17,7 +18,8 @@ use uuid::Uuid;
 use crate::error::{Error, ErrorKind, Result, Target};
 use crate::ids::{IdSet, ids_of};
 use crate::keys;
-use crate::store::{SnapshotStore, now};
+use crate::metrics;
+use crate::store::{SnapshotStore, blocking, now};
 
 /// Bytes read and written at a time where a store cannot copy by itself.
 const COPY_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
@@ -117,14 +119,20 @@ impl SnapshotStore {
                     format!("{twice} is named twice"),
                 )));
             }
-            let key = keys::part_key(header.collection_id, Uuid::now_v7(), PartKind::Data);
+            let part_id = Uuid::now_v7();
+            let key = keys::part_key(header.collection_id, part_id, PartKind::Data);
             self.copy_object(target, source, &key)
                 .await
                 .map_err(not_importable)?;
             copied.push(key.clone());
             let mut row = 0;
+            // The part's id index, gathered in the same read, as a create writes one.
+            let mut index = IdIndexBuilder::new();
             let (summary, compression) = self
                 .read_new_part(target, &key, |batch| {
+                    index
+                        .push_batch(row, batch)
+                        .map_err(|e| Error::codec(target, e))?;
                     add_distinct(&mut ids, batch, &mut row)
                         .map_err(|reason| Error::validation(target, reason))
                 })
@@ -143,9 +151,24 @@ impl SnapshotStore {
                 }
                 Some(_) => {}
             }
+            let index_key = keys::index_key(header.collection_id, part_id);
+            let part_summary = summary.clone();
+            let (bytes, index_summary) = blocking(move || index.finish(&header, &part_summary))
+                .await?
+                .map_err(|e| not_importable(Error::codec(target, e)))?;
+            copied.push(index_key.clone());
+            let len = bytes.len() as u64;
+            self.operator()
+                .write_with(&index_key, bytes)
+                .if_not_exists(true)
+                .await
+                .map_err(|e| Error::store(target, "write", &index_key, e))?;
+            metrics::record_upload(self.scheme(), len);
             tracing::info!(%source, part = %key, rows = summary.vector_count,
                 bytes = summary.size_bytes, "file adopted");
-            parts.push(PartEntry::new(key, PartKind::Data, &summary));
+            parts.push(
+                PartEntry::new(key, PartKind::Data, &summary).with_index(index_key, &index_summary),
+            );
         }
         let (dimension, compression) = first
             .map(|(_, d, c)| (d, c.unwrap_or(Compression::None)))

@@ -99,7 +99,7 @@ impl SnapshotStore {
     /// checks that the base still exists: a delete of the base and a gc meanwhile cannot take
     /// them (docs/FORMAT.md, "Append"). It then reads the base's content (ids and content
     /// hashes) from its parts' id indexes, without reading a vector; a part without one
-    /// (written before indexes, or imported) is read whole instead.
+    /// (written before indexes existed) is read whole instead.
     ///
     /// A document the change refuses (an id twice in `batches`, an append of an id the base
     /// holds, an upsert also deleted) is [`Error::Codec`] of kind validation, naming it.

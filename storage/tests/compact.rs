@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use akidb_snapshot::codec::{
-    CollectionId, PartEntry, PartKind, SnapshotId, SnapshotMetadata, VectorDocument,
+    CollectionId, PartEntry, PartKind, SnapshotHeader, SnapshotId, SnapshotMetadata, VectorDocument,
 };
 use akidb_snapshot::{Change, Encoding, ErrorKind, StorageBackend};
 use futures::stream;
@@ -194,10 +194,26 @@ async fn parts_without_an_id_index_are_read_whole_and_rewritten_with_one() {
         .await
         .unwrap();
     let written = backend.store().metadata(c, written).await.unwrap();
-    // Imported parts have no id index.
-    let keys: Vec<String> = written.parts.iter().map(|p| p.key.clone()).collect();
-    let imported = backend.store().import_parts(c, &keys).await.unwrap();
-    assert!(imported.parts.iter().all(|p| p.index.is_none()));
+    // The same parts as a snapshot written before id indexes: a manifest without them.
+    let bare: Vec<PartEntry> = (written.parts.iter().cloned())
+        .map(|mut p| {
+            p.index = None;
+            p
+        })
+        .collect();
+    let header = SnapshotHeader::new(
+        c,
+        SnapshotId::from_uuid(uuid::Uuid::now_v7()),
+        written.created_at,
+    );
+    let imported =
+        SnapshotMetadata::manifest(&header, written.compression, written.dimension, bare, None)
+            .unwrap();
+    let marker = format!("snapshots/{c}/{}.metadata.json", imported.snapshot_id);
+    let op = backend.store().operator().clone();
+    op.write(&marker, imported.to_json().unwrap())
+        .await
+        .unwrap();
 
     // A full export on it reads its parts whole to learn its content.
     let mut export = old[1..].to_vec();

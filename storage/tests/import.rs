@@ -65,6 +65,8 @@ async fn files_written_elsewhere_become_a_snapshot_without_a_rewrite() {
             "{name}: a copy, not a rewrite"
         );
         assert!(imported.parts[0].key.starts_with("parts/"), "{name}");
+        // Each adopted file gets its id index, as a part a create writes does (verify checks it).
+        assert!(imported.parts.iter().all(|p| p.index.is_some()), "{name}");
 
         let restored = backend
             .snapshotter()

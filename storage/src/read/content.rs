@@ -1,6 +1,6 @@
 //! A snapshot's content as document ids and content hashes, for a create that builds on it
 //! (base.rs): read from the id indexes of its data parts, without a vector; a part with no
-//! index (written before indexes, or imported) is read whole instead. Tombstones apply as they
+//! index (written before indexes existed) is read whole instead. Tombstones apply as they
 //! do for a restore (docs/FORMAT.md, "The content rule").
 
 use akidb_snapshot_codec::{
