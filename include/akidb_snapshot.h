@@ -410,6 +410,19 @@ akidb_result akidb_store_create_incremental(const akidb_store *store_ptr,
                                             uint8_t (*snapshot_id_out)[16],
                                             akidb_error **error_out);
 
+// Compacts snapshot `snapshot_id` of collection `collection_id` into a new snapshot of the same
+// content without tombstones (only the parts tombstones touch are rewritten) and writes the new
+// snapshot's UUID to `snapshot_id_out`: the snapshot's own UUID when it is compact already. A
+// create on a base also compacts by itself past the store's `auto_compact_percent`.
+//
+// # Safety
+// Every pointer is NULL or valid for the call as its documentation says.
+akidb_result akidb_store_compact(const akidb_store *store_ptr,
+                                 const uint8_t (*collection_id)[16],
+                                 const uint8_t (*snapshot_id)[16],
+                                 uint8_t (*snapshot_id_out)[16],
+                                 akidb_error **error_out);
+
 // Encodes `docs` as a Parquet snapshot file of collection `collection_id`, snapshot
 // `snapshot_id`, made at `created_at_ms`, with `options` (NULL for the defaults). On success,
 // `*bytes_out` is a new buffer the caller frees with `akidb_bytes_free`.

@@ -1,7 +1,8 @@
 //! Snapshots built on another, its base, whose parts they share: `akidb_store_append` (new
-//! documents), `akidb_store_update` (upserts and deletes from a change the host knows) and
-//! `akidb_store_create_incremental` (a full export, compared with the base). The rules live in
-//! the storage crate (`Change`); this marshals.
+//! documents), `akidb_store_update` (upserts and deletes from a change the host knows),
+//! `akidb_store_create_incremental` (a full export, compared with the base), and
+//! `akidb_store_compact`. The rules live in the storage crate (`Change`, `compact_snapshot`);
+//! this marshals.
 
 use std::convert::Infallible;
 
@@ -114,7 +115,34 @@ pub unsafe extern "C" fn akidb_store_create_incremental(
     })
 }
 
-/// The create of the three entry points above, once their input is marshalled.
+/// Compacts snapshot `snapshot_id` of collection `collection_id` into a new snapshot of the same
+/// content without tombstones (only the parts tombstones touch are rewritten) and writes the new
+/// snapshot's UUID to `snapshot_id_out`: the snapshot's own UUID when it is compact already. A
+/// create on a base also compacts by itself past the store's `auto_compact_percent`.
+///
+/// # Safety
+/// Every pointer is NULL or valid for the call as its documentation says.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn akidb_store_compact(
+    store_ptr: *const akidb_store,
+    collection_id: *const [u8; 16],
+    snapshot_id: *const [u8; 16],
+    snapshot_id_out: *mut [u8; 16],
+    error_out: *mut *mut akidb_error,
+) -> akidb_result {
+    guard(error_out, || {
+        let (store, c, s) = snapshot_of(store_ptr, collection_id, snapshot_id)?;
+        let out = marshal::out(snapshot_id_out, "snapshot_id_out")?;
+        let encoding = store.backend.encoding();
+        let compacted = store
+            .runtime
+            .block_on(store.backend.store().compact_snapshot(c, s, &encoding))?;
+        *out = compacted.snapshot_id.as_uuid().into_bytes();
+        Ok(())
+    })
+}
+
+/// The create of the three creating entry points above, once their input is marshalled.
 fn create_on(
     store_ptr: *const akidb_store,
     collection_id: *const [u8; 16],

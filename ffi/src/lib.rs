@@ -28,7 +28,9 @@ pub use arrow::{
     akidb_decode_parquet_arrow, akidb_encode_parquet_arrow, akidb_store_create_arrow,
     akidb_store_restore_arrow,
 };
-pub use changes::{akidb_store_append, akidb_store_create_incremental, akidb_store_update};
+pub use changes::{
+    akidb_store_append, akidb_store_compact, akidb_store_create_incremental, akidb_store_update,
+};
 pub use codec::{
     akidb_compression, akidb_decode_parquet, akidb_encode_parquet, akidb_inspect_parquet,
     akidb_parquet_options, akidb_snapshot_info,

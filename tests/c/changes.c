@@ -1,7 +1,7 @@
 /* Snapshots built on another, from C: an append of new documents, an update that replaces one
  * document and deletes another, a delete-only update, and full exports (identical, and with a
- * document changed and some gone); each restores to what the change says, shares the base's
- * parts, and the refusals (a document of the base appended again, delete ids NULL with a count,
+ * document changed and some gone), and a compaction; each restores to what the change says,
+ * shares the base's parts, and the refusals (a document of the base appended again, delete ids NULL with a count,
  * no export) leave nothing. `changes DIR`. */
 #include <stdint.h>
 #include <string.h>
@@ -122,6 +122,18 @@ int main(int argc, char **argv) {
   akidb_documents_free(docs);
   CHECK_FAILS(AKIDB_ERR_NULL_ARGUMENT,
               akidb_store_create_incremental(store, &collection, &base, NULL, &exported, &err));
+
+  /* Compaction of the update (a tombstone part, too few rows hidden to compact by itself): the
+     same documents, as a new snapshot; again, nothing to do, and the same snapshot back. */
+  uint8_t compacted[16], same_again[16];
+  CHECK_OK(akidb_store_compact(store, &collection, &updated, &compacted, &err));
+  CHECK(memcmp(compacted, updated, 16) != 0);
+  CHECK(count(store, &collection, &compacted, &docs) == BASE - 1);
+  akidb_documents_free(docs);
+  CHECK_OK(akidb_store_compact(store, &collection, &compacted, &same_again, &err));
+  CHECK(memcmp(same_again, compacted, 16) == 0);
+  CHECK_FAILS(AKIDB_ERR_NULL_ARGUMENT,
+              akidb_store_compact(store, &collection, &compacted, NULL, &err));
 
   akidb_store_free(store);
   printf("changes: 1 passed, 0 failed\n");
