@@ -4,7 +4,8 @@
 use crate::error::{DocumentRef, Error, Result, nil_id};
 use crate::metadata::SnapshotFormat;
 use crate::model::VectorDocument;
-use crate::record_batch::SnapshotColumns;
+use crate::record_batch::{Origin, SnapshotColumns};
+use arrow_array::RecordBatch;
 use uuid::Uuid;
 
 /// Checks documents as they arrive, in batches, counting positions across batches.
@@ -86,9 +87,44 @@ impl DocumentValidator {
         Ok(())
     }
 
+    /// Checks the next batch in Arrow form, as
+    /// [`ParquetWriter::write_batch`](crate::ParquetWriter::write_batch) takes it: its columns,
+    /// then its documents. On error nothing of the batch is accepted.
+    ///
+    /// ```
+    /// use akidb_snapshot_codec::*;
+    /// use arrow_buffer::Buffer;
+    /// use uuid::Uuid;
+    ///
+    /// let mut validator = DocumentValidator::new(SnapshotFormat::Parquet);
+    /// let two = matrix_batch(&[Uuid::from_u128(1)], 2, Buffer::from_vec(vec![1.0f32, 2.0]),
+    ///     Timestamp::from_millis(0))?;
+    /// validator.check_arrow(&two)?;
+    /// let three = matrix_batch(&[Uuid::from_u128(2)], 3, Buffer::from_vec(vec![1.0f32; 3]),
+    ///     Timestamp::from_millis(0))?;
+    /// let err = validator.check_arrow(&three).unwrap_err();
+    /// assert!(err.to_string().contains("document #1"), "{err}");
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn check_arrow(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.checked_columns(batch).map(drop)
+    }
+
+    /// [`check_arrow`](Self::check_arrow), handing the checked columns on.
+    pub(crate) fn checked_columns<'a>(
+        &mut self,
+        batch: &'a RecordBatch,
+    ) -> Result<SnapshotColumns<'a>> {
+        let first = self.position();
+        let columns = SnapshotColumns::of(batch, Origin::Caller { first })?;
+        columns.check_metadata_json()?;
+        self.check_batch(&columns)?;
+        Ok(columns)
+    }
+
     /// Checks the next batch in Arrow form, whose columns are already checked. Only the Parquet
     /// writer takes Arrow batches, so only the rules of every format apply.
-    pub(crate) fn check_batch(&mut self, columns: &SnapshotColumns<'_>) -> Result<()> {
+    fn check_batch(&mut self, columns: &SnapshotColumns<'_>) -> Result<()> {
         if columns.rows() == 0 {
             return Ok(());
         }

@@ -8,8 +8,8 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use akidb_snapshot_codec::{
-    ContentHash, DocumentRef, PartEntry, PartKind, SnapshotHeader, SnapshotId, SnapshotMetadata,
-    encode_tombstones,
+    ContentHash, DocumentRef, DocumentValidator, PartEntry, PartKind, SnapshotFormat,
+    SnapshotHeader, SnapshotId, SnapshotMetadata, encode_tombstones,
 };
 use futures::stream::{Stream, StreamExt, TryStreamExt};
 use uuid::Uuid;
@@ -54,6 +54,9 @@ pub(crate) struct Base {
     replaced: Arc<Mutex<Vec<Uuid>>>,
     /// Every id of the input so far.
     seen: Arc<Mutex<IdSet>>,
+    /// The input's documents, checked as they come, so that an error names the document by
+    /// its place in the input even where an export then leaves it out.
+    validator: Arc<Mutex<DocumentValidator>>,
 }
 
 impl Base {
@@ -83,6 +86,7 @@ impl Base {
                 deletes,
                 replaced: Arc::default(),
                 seen: Arc::default(),
+                validator: Arc::new(Mutex::new(DocumentValidator::new(SnapshotFormat::Parquet))),
             })
         }
         .await;
@@ -140,6 +144,30 @@ impl Base {
                 reason,
             },
         };
+        let mut validator = self
+            .validator
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match &batch {
+            Batch::Documents { docs, range } => validator.check(&docs[range.clone()]),
+            Batch::Arrow(b) => validator.check_arrow(b),
+        }
+        .map_err(|e| Error::codec(target, e))?;
+        if let Some(dimension) = validator.dimension()
+            && dimension != self.dimension() as usize
+            && let Some(id) = batch.ids().next()
+        {
+            return Err(refuse(
+                0,
+                id,
+                format!(
+                    "its vector has dimension {dimension}, those of base snapshot {} {}",
+                    self.id(),
+                    self.dimension()
+                ),
+            ));
+        }
+        drop(validator);
         let rows: Vec<(Uuid, Option<ContentHash>)> = if self.change == Change::Export {
             (batch.content_hashes())
                 .map_err(|e| Error::codec(target, e))?

@@ -153,6 +153,24 @@ async fn what_an_export_cannot_be_is_refused_and_nothing_is_left() {
     let err = export(&backend, c, base, Vec::new()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
     assert!(err.to_string().contains("no documents"), "{err}");
+    // A bad document among unchanged ones is named by its place in the export, not among the
+    // documents written; a dimension other than the base's, at the first document.
+    let mut bad = old.clone();
+    bad[20].vector.push(1.0);
+    let err = export(&backend, c, base, bad).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
+    assert!(err.to_string().contains("document #20"), "{err}");
+    let wider: Vec<VectorDocument> = (old.iter().cloned())
+        .map(|mut d| {
+            d.vector.push(0.0);
+            d
+        })
+        .collect();
+    let err = export(&backend, c, base, wider).await.unwrap_err();
+    assert!(
+        err.to_string().contains("document #0") && err.to_string().contains("dimension 5"),
+        "{err}"
+    );
     assert_eq!(backend.store().list_snapshots(c).await.unwrap().len(), 1);
     assert_eq!(keys_under(&backend, "parts/").await, files);
     assert!(keys_under(&backend, "pending/").await.is_empty());

@@ -32,7 +32,6 @@ use crate::id_index::IdIndexBuilder;
 use crate::metadata::{SnapshotFormat, SnapshotHeader};
 use crate::model::VectorDocument;
 use crate::parallel::{map_ordered, workers};
-use crate::record_batch::{Origin, SnapshotColumns};
 use crate::schema::index::VECTOR;
 use crate::schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys};
 use crate::summary::FileSummary;
@@ -238,9 +237,7 @@ impl<W: Write + Send> ParquetWriter<W> {
     pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         self.check_usable()?;
         let first = self.validator.position();
-        let columns = SnapshotColumns::of(batch, Origin::Caller { first })?;
-        columns.check_metadata_json()?;
-        self.validator.check_batch(&columns)?;
+        let columns = self.validator.checked_columns(batch)?;
         // Rebuilt once around the caller's buffers; row groups take slices of it.
         let batch = columns.to_snapshot_batch()?;
         self.append(columns.rows(), |rows, _| {
