@@ -497,6 +497,10 @@ fn the_manifest_in_format_md_verifies() {
     let manifest = SnapshotMetadata::from_json(json.as_bytes()).unwrap();
     assert!(manifest.is_manifest());
     assert_eq!((manifest.vector_count, manifest.parts.len()), (50, 1));
+    assert!(
+        manifest.parts[0].index.is_some(),
+        "the part's id index is named"
+    );
     let changed = json.replacen("\"rows\": 50", "\"rows\": 51", 1);
     assert_eq!(
         SnapshotMetadata::from_json(changed.as_bytes())
