@@ -1,11 +1,12 @@
 //! The command line.
 
+use std::ops::Range;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use akidb_snapshot::Shard;
-use akidb_snapshot::codec::{CollectionId, Compression, SnapshotId};
+use akidb_snapshot::codec::{CollectionId, Compression, SnapshotId, Timestamp};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 /// Back up, inspect and restore vector collections as Parquet snapshots.
@@ -278,6 +279,74 @@ pub(crate) struct RestoreArgs {
     /// snapshot, so that COUNT workers restore it together, every document exactly once.
     #[arg(long, value_name = "INDEX/COUNT", default_value = "0/1")]
     pub(crate) shard: Shard,
+    #[command(flatten)]
+    pub(crate) select: SelectArgs,
+}
+
+/// A partial restore's selectors: each given narrows what comes back, and a document comes back
+/// only if it passes all of them (and is in --shard). A v2 snapshot is read by its pages, each
+/// checked against checksums recorded at create time; older snapshots are read whole.
+#[derive(Debug, Args, Default)]
+pub(crate) struct SelectArgs {
+    /// Only the documents with these ids: a file of UUIDs, one a line (blank lines and lines
+    /// starting with # are skipped).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ids: Option<PathBuf>,
+    /// Only the documents with these external ids: a file of them, one a line (blank lines are
+    /// skipped; nothing else is trimmed).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) external_ids: Option<PathBuf>,
+    /// Only documents inserted at or after T: RFC 3339 (2026-12-01T00:00:00Z) or milliseconds
+    /// since the epoch.
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub(crate) since: Option<Timestamp>,
+    /// Only documents inserted at or before T (as --since).
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub(crate) until: Option<Timestamp>,
+    /// Only the documents at positions A to B (from 0, B excluded) of what the restore would
+    /// write without this option: the snapshot's order, or the shard's.
+    #[arg(long, value_name = "A..B", value_parser = parse_rows)]
+    pub(crate) rows: Option<Range<u64>>,
+    /// Fail, writing nothing, if an id or external id asked for is not in the snapshot (exit
+    /// code 4, as for a snapshot not found); without it they are counted in the summary.
+    #[arg(long)]
+    pub(crate) strict: bool,
+}
+
+impl SelectArgs {
+    /// Whether any selector was given.
+    pub(crate) fn any(&self) -> bool {
+        self.ids.is_some()
+            || self.external_ids.is_some()
+            || self.since.is_some()
+            || self.until.is_some()
+            || self.rows.is_some()
+    }
+}
+
+/// RFC 3339, or milliseconds since the epoch.
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    if let Ok(millis) = text.parse::<i64>() {
+        return Ok(Timestamp::from_millis(millis));
+    }
+    text.parse()
+        .map_err(|e| format!("{e}: write RFC 3339 (2026-12-01T00:00:00Z) or epoch milliseconds"))
+}
+
+/// `A..B`, with A at most B.
+fn parse_rows(text: &str) -> Result<Range<u64>, String> {
+    let usage = || format!("`{text}` is not a range of rows: write A..B, e.g. 0..1000");
+    let (start, end) = text.split_once("..").ok_or_else(usage)?;
+    let (start, end): (u64, u64) = (
+        start.trim().parse().map_err(|_| usage())?,
+        end.trim().parse().map_err(|_| usage())?,
+    );
+    if start > end {
+        return Err(format!(
+            "{text}: the first row, {start}, is after the end, {end}"
+        ));
+    }
+    Ok(start..end)
 }
 
 #[derive(Debug, Args)]

@@ -7,8 +7,8 @@ use akidb_snapshot::codec::{
     decode_json, inspect_parquet,
 };
 use akidb_snapshot::{
-    Change, Error, RetentionPolicy, Shard, SnapshotterType, StorageBackend, StorageBackendConfig,
-    exclusive_bytes,
+    Change, Error, RetentionPolicy, Selection, Shard, SnapshotterType, StorageBackend,
+    StorageBackendConfig, exclusive_bytes,
 };
 use clap::ValueEnum as _;
 use futures::TryStreamExt;
@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{
     BeginArgs, Cli, Command, CreateArgs, Format, Global, ImportArgs, InspectArgs, MigrateArgs,
-    PendingArgs, PruneArgs, RestoreArgs, SnapshotArgs, SnapshotCommand, SnapshotRef,
+    PendingArgs, PruneArgs, RestoreArgs, SelectArgs, SnapshotArgs, SnapshotCommand, SnapshotRef,
 };
 use crate::exit::CliError;
 use crate::input::{Input, InputError, Rows};
@@ -370,6 +370,9 @@ async fn restore(global: &Global, args: RestoreArgs) -> Result<(), CliError> {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     let shard = args.shard;
+    if args.select.any() {
+        return restore_selected(global, &backend, &metadata, &args, extension.as_deref()).await;
+    }
     let whole = shard == Shard::ALL;
     let rows = shard.rows_of(&metadata);
     let bar = progress(global, Some(rows), "restoring");
@@ -393,10 +396,7 @@ async fn restore(global: &Global, args: RestoreArgs) -> Result<(), CliError> {
             let batches = store.restore_shard_arrow(collection_id, id, shard).await?;
             output::write_npy(&args.output, (rows, metadata.dimension), batches, &bar).await
         }
-        _ => Err(CliError::file(format!(
-            "{}: unknown output type; use .jsonl, .npy or .parquet",
-            args.output.display()
-        ))),
+        _ => Err(unknown_output(&args.output)),
     };
     bar.finish_and_clear();
     let written = written?;
@@ -413,6 +413,113 @@ async fn restore(global: &Global, args: RestoreArgs) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+fn unknown_output(path: &Path) -> CliError {
+    CliError::file(format!(
+        "{}: unknown output type; use .jsonl, .npy or .parquet",
+        path.display()
+    ))
+}
+
+/// `snapshot restore` with selectors: only the documents they keep, read by pages where the
+/// snapshot allows it.
+async fn restore_selected(
+    global: &Global,
+    backend: &StorageBackend,
+    metadata: &SnapshotMetadata,
+    args: &RestoreArgs,
+    extension: Option<&str>,
+) -> Result<(), CliError> {
+    let (c, id, shard) = (metadata.collection_id, metadata.snapshot_id, args.shard);
+    let selection = selection(&args.select)?;
+    let store = backend.store();
+    // How many come back is known only at the end: the bar counts up.
+    let bar = progress(global, None, "restoring");
+    let (written, report) = match extension {
+        Some("parquet" | "jsonl" | "ndjson") => {
+            let mut rows = store
+                .restore_selected_stream(c, id, shard, &selection)
+                .await?;
+            let written = if extension == Some("parquet") {
+                output::write_parquet(&args.output, metadata, &mut rows, &bar).await
+            } else {
+                output::write_json_lines(&args.output, &mut rows, &bar).await
+            };
+            (written, rows.report())
+        }
+        Some("npy") => {
+            let mut rows = store
+                .restore_selected_arrow(c, id, shard, &selection)
+                .await?;
+            let shape = (shard.rows_of(metadata), metadata.dimension);
+            let written = output::write_npy(&args.output, shape, &mut rows, &bar).await;
+            (written, rows.report())
+        }
+        _ => return Err(unknown_output(&args.output)),
+    };
+    bar.finish_and_clear();
+    let written = written?;
+    if global.json {
+        return output::print_json(&serde_json::json!({
+            "snapshot": metadata,
+            "output": args.output,
+            "documents": written,
+            "missing_ids": report.missing_ids,
+            "missing_external_ids": report.missing_external_ids,
+            "parts_read_by_pages": report.parts_read_by_pages,
+            "files_read_whole": report.files_read_whole,
+            "bytes_read": report.bytes_read,
+            "reads": report.reads,
+        }));
+    }
+    if !global.quiet {
+        let missing = report.missing_ids.len() + report.missing_external_ids.len();
+        let how = if report.files_read_whole > 0 {
+            format!(
+                "{} files read whole, each checked by its SHA-256",
+                report.files_read_whole
+            )
+        } else {
+            format!(
+                "{} bytes read from {} parts, every page checked",
+                report.bytes_read, report.parts_read_by_pages
+            )
+        };
+        println!(
+            "restored {written} selected documents of snapshot {id} into {} ({how}){}",
+            args.output.display(),
+            if missing > 0 {
+                format!("; {missing} ids asked for are not in the snapshot (--json lists them)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+/// The selection the restore options ask for.
+fn selection(args: &SelectArgs) -> Result<Selection, CliError> {
+    let mut selection = Selection::all()
+        .inserted_within(args.since, args.until)
+        .strict(args.strict);
+    if let Some(path) = &args.ids {
+        selection = selection.with_ids(read_ids(path)?);
+    }
+    if let Some(path) = &args.external_ids {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::file(format!("{}: {e}", path.display())))?;
+        let ids = (text.lines())
+            .map(|line| line.strip_suffix('\r').unwrap_or(line))
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned);
+        selection = selection.with_external_ids(ids.collect::<Vec<_>>());
+    }
+    if let Some(rows) = &args.rows {
+        selection = selection.with_rows(rows.clone());
+    }
+    Ok(selection)
 }
 
 async fn list(global: &Global, collection_id: CollectionId) -> Result<(), CliError> {

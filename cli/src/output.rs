@@ -1,18 +1,16 @@
 //! Writing restored documents to the user's files, and printing results.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use akidb_snapshot::codec::{
     ParquetConfig, ParquetWriter, PartKind, SnapshotHeader, SnapshotInfo, SnapshotMetadata,
-    arrow_schema, batch_matrix,
+    VectorDocument, arrow_schema, batch_matrix,
 };
-use akidb_snapshot::{DocumentStream, RowStream};
 use arrow_array::RecordBatch;
 use futures::TryStreamExt;
 use indicatif::ProgressBar;
-use npyz::{DType, WriteOptions, WriterBuilder};
 
 use crate::exit::CliError;
 
@@ -77,7 +75,7 @@ impl Drop for OutputFile {
 /// Writes every document as a JSON line, as `snapshot create` reads them back.
 pub(crate) async fn write_json_lines(
     path: &Path,
-    mut batches: DocumentStream,
+    mut batches: impl Batches<VectorDocument>,
     progress: &ProgressBar,
 ) -> Result<u64, CliError> {
     let (output, mut writer) = OutputFile::create(path)?;
@@ -102,25 +100,17 @@ pub(crate) async fn write_json_lines(
 
 /// Writes the vectors as a float32 matrix, one row per document, in the snapshot's order: the
 /// floats of each batch as they are in memory, under a header that names this machine's byte
-/// order.
+/// order. The header says `rows` rows; if fewer come (a partial restore, whose count is known
+/// only at the end), it is written again with the count, at the same length.
 pub(crate) async fn write_npy(
     path: &Path,
     (rows, dimension): (u64, u32),
-    mut batches: RowStream<RecordBatch>,
+    mut batches: impl Batches<RecordBatch>,
     progress: &ProgressBar,
 ) -> Result<u64, CliError> {
     let (output, mut writer) = OutputFile::create(path)?;
-    let native = if cfg!(target_endian = "little") {
-        "<f4"
-    } else {
-        ">f4"
-    };
-    let dtype = DType::Plain(native.parse().map_err(|e| output.write_error(e))?);
-    WriteOptions::new_header_only()
-        .dtype(dtype)
-        .shape(&[rows, u64::from(dimension)])
-        .writer(&mut writer)
-        .write_header_only()
+    writer
+        .write_all(&npy_header(rows, dimension))
         .map_err(|e| output.write_error(e))?;
     let mut count = 0u64;
     while let Some(group) = batches.try_next().await? {
@@ -133,9 +123,47 @@ pub(crate) async fn write_npy(
             progress.inc(batch.num_rows() as u64);
         }
     }
+    if count != rows {
+        writer
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| writer.write_all(&npy_header(count, dimension)))
+            .map_err(|e| output.write_error(e))?;
+    }
     output.commit(writer)?;
     Ok(count)
 }
+
+/// The header of an NPY 1.0 file of `rows` × `dimension` float32 in this machine's byte order.
+/// Its length does not depend on `rows`: the count is padded to 20 characters (numpy reads the
+/// shape as a Python literal, where the spaces are nothing), so it can be written again.
+fn npy_header(rows: u64, dimension: u32) -> Vec<u8> {
+    let order = if cfg!(target_endian = "little") {
+        '<'
+    } else {
+        '>'
+    };
+    let mut dict = format!(
+        "{{'descr': '{order}f4', 'fortran_order': False, 'shape': ({rows:>20}, {dimension}), }}"
+    );
+    // Magic (6), version (2), length (2), the dict and a newline: a multiple of 64 bytes.
+    let unpadded = 10 + dict.len() + 1;
+    dict.extend(std::iter::repeat_n(
+        ' ',
+        unpadded.next_multiple_of(64) - unpadded,
+    ));
+    dict.push('\n');
+    let mut header = b"\x93NUMPY\x01\x00".to_vec();
+    header.extend((dict.len() as u16).to_le_bytes());
+    header.extend(dict.as_bytes());
+    header
+}
+
+/// A stream of restored batches: a whole restore's, or a partial one's.
+pub(crate) trait Batches<T>:
+    futures::Stream<Item = akidb_snapshot::Result<Vec<T>>> + Unpin
+{
+}
+impl<T, S: futures::Stream<Item = akidb_snapshot::Result<Vec<T>>> + Unpin> Batches<T> for S {}
 
 /// Writes bytes that were already checked (a Parquet snapshot file, unchanged).
 pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
@@ -149,7 +177,7 @@ pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 pub(crate) async fn write_parquet(
     path: &Path,
     metadata: &SnapshotMetadata,
-    mut batches: DocumentStream,
+    mut batches: impl Batches<VectorDocument>,
     progress: &ProgressBar,
 ) -> Result<u64, CliError> {
     let (output, writer) = OutputFile::create(path)?;
@@ -165,6 +193,13 @@ pub(crate) async fn write_parquet(
         parquet.write(&batch).map_err(|e| output.write_error(e))?;
         count += batch.len() as u64;
         progress.inc(batch.len() as u64);
+    }
+    if count == 0 {
+        return Err(CliError::file(format!(
+            "no document was selected, so {} was not written (a .jsonl or .npy output may be \
+             empty; a Parquet file needs a document to know its dimension)",
+            path.display()
+        )));
     }
     let (writer, _) = parquet.finish().map_err(|e| output.write_error(e))?;
     output.commit(writer)?;

@@ -521,6 +521,120 @@ fn import_adopts_files_in_the_store_by_location_or_key() {
 }
 
 #[test]
+fn a_partial_restore_brings_back_only_what_is_asked() {
+    let cli = Cli {
+        config: Some("akidb.toml"),
+        ..Cli::local()
+    };
+    std::fs::write(cli.path("akidb.toml"), "[storage]\npart_rows = 100\n").unwrap();
+    let c = collection().to_string();
+    let id = |i: u32| format!("00000000-0000-4000-8000-{i:012}");
+    let lines: String = (1..=300)
+        .map(|i| {
+            format!(
+                "{{\"document_id\": \"{}\", \"external_id\": \"doc-{i}\", \"vector\": [{i}, 0.5], \"inserted_at\": {}}}\n",
+                id(i),
+                1_700_000_000_000u64 + u64::from(i) * 1_000
+            )
+        })
+        .collect();
+    std::fs::write(cli.path("all.jsonl"), lines).unwrap();
+    cli.ok(&format!(
+        "snapshot create --collection-id {c} --input all.jsonl"
+    ));
+    let restore = |options: &str, output: &str| {
+        format!(
+            "snapshot restore --collection-id {c} --snapshot-id latest --output {output} {options}"
+        )
+    };
+    let numbers = |path: &str| -> Vec<u64> {
+        read_jsonl(&cli.path(path))
+            .iter()
+            .map(|d| d["document_id"].as_str().unwrap()[24..].parse().unwrap())
+            .collect()
+    };
+
+    // Ids: the ones held come back in the snapshot's order; the one not held is counted.
+    let missing = "00000000-0000-4000-8000-000000009999";
+    std::fs::write(
+        cli.path("ids.txt"),
+        format!(
+            "# wanted\n{}\n\n{}\n{missing}\n{}\n",
+            id(250),
+            id(7),
+            id(101)
+        ),
+    )
+    .unwrap();
+    let report = cli.json(&restore("--ids ids.txt", "ids.jsonl"));
+    assert_eq!(numbers("ids.jsonl"), [7, 101, 250]);
+    assert_eq!(report["documents"], 3);
+    assert_eq!(report["missing_ids"], serde_json::json!([missing]));
+    assert_eq!(report["parts_read_by_pages"], 3);
+    let said = cli.ok(&restore("--ids ids.txt", "ids-again.jsonl"));
+    assert!(
+        said.contains("restored 3 selected documents")
+            && said.contains("1 ids asked for are not in the snapshot"),
+        "{said}"
+    );
+
+    // Strict: exit 4, naming the id, and no output left behind.
+    let err = cli.fails(4, &restore("--ids ids.txt --strict", "strict.jsonl"));
+    assert!(err.contains(missing), "{err}");
+    assert!(!cli.path("strict.jsonl").exists());
+    assert!(!cli.path("strict.jsonl.partial").exists());
+
+    // External ids, a time range, rows, and all of them with a shard.
+    std::fs::write(cli.path("names.txt"), "doc-3\ndoc-299\nnobody\n").unwrap();
+    let report = cli.json(&restore("--external-ids names.txt", "names.jsonl"));
+    assert_eq!(numbers("names.jsonl"), [3, 299]);
+    assert_eq!(
+        report["missing_external_ids"],
+        serde_json::json!(["nobody"])
+    );
+    cli.ok(&restore(
+        "--since 2023-11-14T22:13:30Z --until 1700000015000",
+        "time.jsonl",
+    ));
+    assert_eq!(numbers("time.jsonl"), (10..=15).collect::<Vec<_>>());
+    cli.ok(&restore("--rows 98..103", "rows.npy"));
+    let (shape, floats) = read_npy(&cli.path("rows.npy"));
+    assert_eq!(shape, [5, 2]);
+    assert_eq!(
+        floats,
+        [99.0, 0.5, 100.0, 0.5, 101.0, 0.5, 102.0, 0.5, 103.0, 0.5]
+    );
+    cli.ok(&restore(
+        "--shard 1/3 --rows 48..60 --since 1700000150000",
+        "shard.jsonl",
+    ));
+    assert_eq!(numbers("shard.jsonl"), (150..=160).collect::<Vec<_>>());
+    cli.ok(&restore(
+        "--ids ids.txt --since 1700000100000",
+        "both.parquet",
+    ));
+    let both = std::fs::read(cli.path("both.parquet")).unwrap();
+    let both = akidb_snapshot::codec::decode_parquet(both.into(), &Default::default()).unwrap();
+    let both: Vec<f32> = both.iter().map(|d| d.vector[0]).collect();
+    assert_eq!(both, [101.0, 250.0]);
+
+    // Nothing selected: an empty .jsonl, and a clear refusal for .parquet.
+    cli.ok(&restore("--rows 5000..6000", "none.jsonl"));
+    assert!(read_jsonl(&cli.path("none.jsonl")).is_empty());
+    let err = cli.fails(8, &restore("--rows 5000..6000", "none.parquet"));
+    assert!(err.contains("no document was selected"), "{err}");
+
+    // Bad selectors are usage errors.
+    cli.fails(2, &restore("--rows 9..3", "bad.jsonl"));
+    cli.fails(2, &restore("--since yesterday", "bad.jsonl"));
+    let err = cli.fails(8, &restore("--ids names.txt", "bad.jsonl"));
+    assert!(
+        err.contains("names.txt:1") && err.contains("not a document id"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_append_builds_on_a_snapshot_and_writes_only_the_new_documents() {
     let cli = Cli::local();
     let c = collection().to_string();

@@ -1,7 +1,7 @@
-//! SHA-256 of data files: computed while writing, checked before decoding.
+//! SHA-256 of data files: computed while writing ([`HashingWriter`](crate::HashingWriter)),
+//! checked before decoding.
 
 use std::fmt;
-use std::io::{self, Write};
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -100,60 +100,6 @@ impl<'de> Deserialize<'de> for Sha256Digest {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// A `Write` that hashes and counts what passes through it, so a writer learns the checksum and
-/// size of a file without reading it back.
-///
-/// ```
-/// use std::io::Write;
-/// use akidb_snapshot_codec::{HashingWriter, Sha256Digest};
-///
-/// let mut w = HashingWriter::new(Vec::new());
-/// w.write_all(b"abc").unwrap();
-/// let (inner, digest, len) = w.finish();
-/// assert_eq!(inner, b"abc");
-/// assert_eq!(digest, Sha256Digest::of(b"abc"));
-/// assert_eq!(len, 3);
-/// ```
-#[derive(Debug)]
-pub struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    written: u64,
-}
-
-impl<W: Write> HashingWriter<W> {
-    /// Wraps `inner`.
-    pub fn new(inner: W) -> Self {
-        HashingWriter {
-            inner,
-            hasher: Sha256::new(),
-            written: 0,
-        }
-    }
-
-    /// The inner writer, the digest and the count of everything written.
-    pub fn finish(self) -> (W, Sha256Digest, u64) {
-        (
-            self.inner,
-            Sha256Digest(self.hasher.finalize().into()),
-            self.written,
-        )
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.written += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }
 

@@ -13,15 +13,16 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
-use parquet::file::metadata::KeyValue;
+use parquet::file::metadata::{KeyValue, ParquetMetaData};
 use parquet::file::properties::WriterProperties;
 
-use crate::checksum::HashingWriter;
 use crate::config::{Compression, Limits};
 use crate::decode::{checked_metadata, parse_key as parse, reader_schema};
 use crate::error::{Error, Result};
+use crate::hashing::HashingWriter;
 use crate::metadata::SnapshotHeader;
 use crate::model::{CollectionId, SnapshotId, Timestamp};
+use crate::page_checksums::FileLayout;
 use crate::schema::{SCHEMA_VERSION, footer_keys};
 use crate::summary::FileSummary;
 
@@ -32,16 +33,26 @@ pub(crate) struct IdFileKind {
     pub(crate) name: &'static str,
 }
 
+/// How an id file is cut into row groups and pages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdFileLayout {
+    pub(crate) row_group_rows: usize,
+    /// Rows per page, where a reader fetches single pages (an id index); else parquet's
+    /// default page size.
+    pub(crate) page_rows: Option<usize>,
+}
+
 /// Writes `batch` (of `schema`, whose every column is required) as an id file of `kind` for the
-/// snapshot `header` names, compressed with zstd, with `extra` footer keys, in row groups of
-/// `row_group_rows`. Statistics stay on: a reader looking for a few ids skips the row groups
-/// whose `document_id` range misses them.
+/// snapshot `header` names, compressed with zstd, with `extra` footer keys, cut as `layout`
+/// says. Statistics stay on: a reader looking for a few ids skips the row groups (and, with
+/// the page index, the pages) whose `document_id` range misses them. The file's own pages
+/// and their checksums are recorded in its footer ([`footer_keys::PAGES`]).
 pub(crate) fn write_id_file(
     kind: IdFileKind,
     header: &SnapshotHeader,
     batch: &RecordBatch,
     extra: Vec<(&'static str, String)>,
-    row_group_rows: usize,
+    layout: IdFileLayout,
 ) -> Result<(Vec<u8>, FileSummary)> {
     let rows = batch.num_rows();
     let footer = [
@@ -56,20 +67,36 @@ pub(crate) fn write_id_file(
     .chain(extra)
     .map(|(k, v)| KeyValue::new(k.to_owned(), v))
     .collect();
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_created_by(concat!("akidb-snapshot-codec ", env!("CARGO_PKG_VERSION")).to_owned())
         .set_compression(Compression::default().to_parquet()?)
         .set_key_value_metadata(Some(footer))
         .set_dictionary_enabled(false)
-        .set_max_row_group_row_count(Some(row_group_rows.max(1)))
-        .build();
+        .set_max_row_group_row_count(Some(layout.row_group_rows.max(1)));
+    if let Some(page_rows) = layout.page_rows {
+        // Columns without levels end a page only between write batches.
+        props = props
+            .set_data_page_row_count_limit(page_rows.max(1))
+            .set_write_batch_size(page_rows.max(1));
+    }
     let failed = |what: &str| format!("could not {what} the {}", kind.name);
-    let mut sink = HashingWriter::new(Vec::new());
-    let mut writer = ArrowWriter::try_new(&mut sink, batch.schema(), Some(props))
+    let mut sink = HashingWriter::walking_pages(Vec::new());
+    let mut writer = ArrowWriter::try_new(&mut sink, batch.schema(), Some(props.build()))
         .map_err(|e| Error::encoding(failed("start"), e))?;
     writer
         .write(batch)
         .map_err(|e| Error::encoding(failed("write"), e))?;
+    writer
+        .flush()
+        .and_then(|()| writer.sync().map_err(Into::into))
+        .map_err(|e| Error::encoding(failed("write"), e))?;
+    // Every page has reached the sink: record them before the footer is written.
+    writer.inner_mut().end_pages()?;
+    let pages = FileLayout::of_pages(writer.inner().pages().to_vec());
+    writer.append_key_value_metadata(KeyValue::new(
+        footer_keys::PAGES.to_owned(),
+        pages.to_text(),
+    ));
     writer
         .close()
         .map_err(|e| Error::encoding(failed("finish"), e))?;
@@ -77,18 +104,20 @@ pub(crate) fn write_id_file(
     Ok((file, summary))
 }
 
-/// An id file's footer, checked, and a reader of its rows.
-pub(crate) struct IdFile {
+/// An id file's footer, checked.
+#[derive(Debug, Clone)]
+pub(crate) struct IdFileFooter {
     /// Collection, snapshot and creation time of the snapshot that wrote it.
     pub(crate) header: SnapshotHeader,
     /// The rows its footer says it holds.
     pub(crate) count: u64,
     /// Every footer key, for those only one kind has.
     pub(crate) keys: BTreeMap<String, String>,
-    pub(crate) rows: ParquetRecordBatchReader,
+    /// Its metadata, as parquet reads it with the columns of the kind's schema.
+    pub(crate) arrow: ArrowReaderMetadata,
 }
 
-impl IdFile {
+impl IdFileFooter {
     /// A footer key that must be there.
     pub(crate) fn key(&self, key: &'static str) -> Result<&str> {
         self.keys
@@ -96,6 +125,12 @@ impl IdFile {
             .map(String::as_str)
             .ok_or_else(|| Error::decoding(format!("the footer key `{key}` is missing")))
     }
+}
+
+/// An id file's footer, checked, and a reader of its rows.
+pub(crate) struct IdFile {
+    pub(crate) footer: IdFileFooter,
+    pub(crate) rows: ParquetRecordBatchReader,
 }
 
 /// Opens an id file of `kind` whose columns are those of `schema`. Its footer is checked as a
@@ -107,7 +142,20 @@ pub(crate) fn open_id_file(
     kind: IdFileKind,
     schema: &SchemaRef,
 ) -> Result<IdFile> {
-    let metadata = checked_metadata(&file, limits)?;
+    let footer = check_id_file(checked_metadata(&file, limits)?, kind, schema)?;
+    let rows = ParquetRecordBatchReaderBuilder::new_with_metadata(file, footer.arrow.clone())
+        .build()
+        .map_err(|e| Error::corruption_from(format!("the {} is unreadable", kind.name), e))?;
+    Ok(IdFile { footer, rows })
+}
+
+/// Checks that `metadata` is the footer of an id file of `kind` whose columns are those of
+/// `schema`: required columns of those names, plain-encoded, the kind's footer keys.
+pub(crate) fn check_id_file(
+    metadata: ParquetMetaData,
+    kind: IdFileKind,
+    schema: &SchemaRef,
+) -> Result<IdFileFooter> {
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     // Required columns have no definition levels, whose decoder panics on levels that run past
     // their buffer (docs/FUZZING.md, finding 4).
@@ -189,13 +237,10 @@ pub(crate) fn open_id_file(
             kind.name
         ))
     })?;
-    let rows = ParquetRecordBatchReaderBuilder::new_with_metadata(file, arrow)
-        .build()
-        .map_err(|e| Error::corruption_from(format!("the {} is unreadable", kind.name), e))?;
-    Ok(IdFile {
+    Ok(IdFileFooter {
         header,
         count,
         keys,
-        rows,
+        arrow,
     })
 }

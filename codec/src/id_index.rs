@@ -19,7 +19,7 @@ use crate::config::Limits;
 use crate::content_hash::ContentHash;
 use crate::decode::{guard, parse_key};
 use crate::error::{DocumentRef, Error, Result};
-use crate::id_file::{IdFile, IdFileKind, open_id_file, write_id_file};
+use crate::id_file::{IdFile, IdFileKind, IdFileLayout, open_id_file, write_id_file};
 use crate::metadata::SnapshotHeader;
 use crate::model::VectorDocument;
 use crate::record_batch::{Origin, SnapshotColumns, with_fixed_ids};
@@ -29,7 +29,7 @@ use crate::summary::FileSummary;
 /// What the `akidb.kind` footer key of an id index says.
 pub const ID_INDEX_KIND: &str = "ids";
 
-const KIND: IdFileKind = IdFileKind {
+pub(crate) const KIND: IdFileKind = IdFileKind {
     key: ID_INDEX_KIND,
     name: "an id index",
 };
@@ -39,11 +39,14 @@ const ROW: &str = "row";
 /// The column of a row's content hash.
 const CONTENT_HASH: &str = "content_hash";
 
-/// Ids per row group: a reader looking up a few ids reads, per id, one group of at most 64 Ki
-/// entries (2.5 MB before compression), chosen by the `document_id` statistics.
+/// Ids per row group.
 const ROW_GROUP_ROWS: usize = 65_536;
 
-fn schema() -> SchemaRef {
+/// Ids per page: a reader looking up an id fetches one page of ids and one of rows, about
+/// 6 KB, chosen by the `document_id` page statistics.
+const PAGE_ROWS: usize = 256;
+
+pub(crate) fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new(columns::DOCUMENT_ID, DataType::FixedSizeBinary(16), false)
             .with_extension_type(UuidExtension),
@@ -210,8 +213,15 @@ impl IdIndexBuilder {
             ],
         )
         .map_err(|e| Error::encoding("could not build the id index's batch", e))?;
-        let extra = vec![(footer_keys::PART_SHA256, part.checksum_sha256.to_string())];
-        write_id_file(KIND, header, &batch, extra, ROW_GROUP_ROWS)
+        let mut extra = vec![(footer_keys::PART_SHA256, part.checksum_sha256.to_string())];
+        if let Some(layout) = &part.layout {
+            extra.push((footer_keys::PART_LAYOUT, layout.to_text()));
+        }
+        let layout = IdFileLayout {
+            row_group_rows: ROW_GROUP_ROWS,
+            page_rows: Some(PAGE_ROWS),
+        };
+        write_id_file(KIND, header, &batch, extra, layout)
     }
 }
 
@@ -259,17 +269,15 @@ impl IdIndex {
 /// count that disagrees with the footer, unreadable Parquet.
 pub fn decode_id_index(file: Bytes, limits: &Limits) -> Result<IdIndex> {
     guard(|| {
-        let file = open_id_file(file, limits, KIND, &schema())?;
+        let IdFile {
+            footer,
+            rows: batches,
+        } = open_id_file(file, limits, KIND, &schema())?;
         let part_checksum = parse_key(
             footer_keys::PART_SHA256,
-            file.key(footer_keys::PART_SHA256)?,
+            footer.key(footer_keys::PART_SHA256)?,
         )?;
-        let IdFile {
-            header,
-            count,
-            rows: batches,
-            ..
-        } = file;
+        let (header, count) = (footer.header, footer.count);
         let mut rows: Vec<IndexedRow> = Vec::new();
         for batch in batches {
             let batch =

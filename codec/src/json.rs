@@ -6,9 +6,9 @@ use std::io::{BufWriter, Write};
 use arrow_array::RecordBatch;
 use serde::Deserialize;
 
-use crate::checksum::HashingWriter;
 use crate::decode::append_documents;
 use crate::error::{DocumentRef, Error, Result};
+use crate::hashing::HashingWriter;
 use crate::metadata::{SnapshotFormat, SnapshotHeader};
 use crate::model::{CollectionId, SnapshotId, Timestamp, VectorDocument};
 use crate::record_batch::Origin;

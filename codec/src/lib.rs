@@ -50,22 +50,28 @@ mod file;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod hashing;
 mod id_file;
 mod id_index;
+mod id_lookup;
 mod json;
 mod manifest;
 mod metadata;
 mod model;
+mod page_checksums;
+mod pages;
 mod parallel;
 mod record_batch;
 mod schema;
+mod selection;
 mod stats;
 mod summary;
+mod thrift;
 mod tombstones;
 mod validate;
 
 pub use assemble::matrix_batch;
-pub use checksum::{HashingWriter, ParseDigestError, Sha256Digest};
+pub use checksum::{ParseDigestError, Sha256Digest};
 pub use config::{Compression, Limits, ParquetConfig, ParseConfigError, VectorEncoding};
 pub use content_hash::{ContentHash, batch_content_hashes};
 pub use decode::{
@@ -75,13 +81,17 @@ pub use decode::{
 pub use encode::{ParquetWriter, encode_parquet};
 pub use error::{BoxError, DocumentRef, Error, ErrorKind, Result};
 pub use file::SnapshotFile;
+pub use hashing::HashingWriter;
 pub use id_index::{ID_INDEX_KIND, IdIndex, IdIndexBuilder, IndexedRow, decode_id_index};
+pub use id_lookup::IdLookup;
 pub use json::{JsonSnapshot, JsonWriter, decode_json, encode_json};
-pub use manifest::{IndexFile, MANIFEST_VERSION, PartEntry, PartKind};
+pub use manifest::{FileTail, IndexFile, MANIFEST_VERSION, PartEntry, PartKind};
 pub use metadata::{SnapshotFormat, SnapshotHeader, SnapshotMetadata};
 pub use model::{CollectionId, SnapshotId, Timestamp, VectorDocument};
+pub use page_checksums::{FileLayout, PageChecksum};
 pub use record_batch::batch_matrix;
 pub use schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys, spark_schema};
+pub use selection::{DocumentFilter, RowKey};
 pub use stats::{DimensionStats, NormHistogram, VectorStats, VectorStatsBuilder};
 pub use summary::FileSummary;
 pub use tombstones::{TOMBSTONES_KIND, Tombstones, decode_tombstones, encode_tombstones};

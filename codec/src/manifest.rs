@@ -77,6 +77,21 @@ pub struct IndexFile {
     pub size_bytes: u64,
     /// SHA-256 of its bytes, lowercase hex.
     pub checksum_sha256: Sha256Digest,
+    /// Its tail (page index and footer), so a reader can look up a few ids from it and the
+    /// pages it names without reading the whole index; absent in indexes written before
+    /// partial restores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail: Option<FileTail>,
+}
+
+/// The tail of a file: its last `bytes` bytes (page index and footer) and their SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FileTail {
+    /// Its length in bytes.
+    pub bytes: u64,
+    /// SHA-256 of those bytes, lowercase hex.
+    pub sha256: Sha256Digest,
 }
 
 impl PartEntry {
@@ -99,6 +114,10 @@ impl PartEntry {
             key: key.into(),
             size_bytes: summary.size_bytes,
             checksum_sha256: summary.checksum_sha256,
+            tail: summary.layout.as_ref().map(|layout| FileTail {
+                bytes: layout.tail_bytes,
+                sha256: layout.tail_sha256,
+            }),
         });
         self
     }

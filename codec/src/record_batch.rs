@@ -19,7 +19,9 @@ use uuid::Uuid;
 
 use crate::assemble::Parts;
 use crate::error::{DocumentRef, Error, Result};
+use crate::model::Timestamp;
 use crate::schema::{columns, index};
+use crate::selection::RowKey;
 
 /// Who made a batch, which decides what a broken rule is.
 #[derive(Debug, Clone, Copy)]
@@ -325,15 +327,20 @@ pub fn batch_matrix(batch: &RecordBatch) -> Result<(usize, ScalarBuffer<f32>)> {
     Ok((columns.dimension(), columns.floats.values().clone()))
 }
 
-/// The rows of `batch` (of the snapshot schema) whose id `keep` accepts, in order, as a batch of
-/// the snapshot schema; `batch` itself when it keeps them all.
+/// The rows of `batch` (of the snapshot schema) whose key `keep` accepts, in order, as a batch
+/// of the snapshot schema; `batch` itself when it keeps them all.
 pub(crate) fn retain_rows(
     batch: &RecordBatch,
-    keep: &dyn Fn(&Uuid) -> bool,
+    keep: &dyn Fn(&RowKey<'_>) -> bool,
 ) -> Result<RecordBatch> {
     let columns = SnapshotColumns::of(batch, Origin::File { first: 0 })?;
     let rows: Vec<usize> = (0..columns.rows())
-        .filter(|&row| keep(&columns.id(row)))
+        .filter(|&row| {
+            let external =
+                (!columns.external_ids.is_null(row)).then(|| columns.external_ids.value(row));
+            let inserted = Timestamp::from_millis(columns.inserted.value(row));
+            keep(&RowKey::new(columns.id(row), external, inserted))
+        })
         .collect();
     if rows.len() == columns.rows() {
         return Ok(batch.clone());

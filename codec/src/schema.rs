@@ -45,6 +45,13 @@ pub mod footer_keys {
     pub const KIND: &str = "akidb.kind";
     /// In an id index: the SHA-256 of the data part it describes, lowercase hex.
     pub const PART_SHA256: &str = "akidb.part_sha256";
+    /// In an id index: the pages of the data part it describes, with their checksums, and its
+    /// tail's length and SHA-256 ([`FileLayout::to_text`](crate::FileLayout::to_text)), so a
+    /// reader can check each page of the part it fetches.
+    pub const PART_LAYOUT: &str = "akidb.part_layout";
+    /// In an id index: its own pages, with their checksums (the same text, its tail left
+    /// empty: the manifest records the index's tail).
+    pub const PAGES: &str = "akidb.pages";
 }
 
 /// The Arrow schema of a snapshot whose vectors have `dimension` floats.

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::config::Limits;
 use crate::decode::guard;
 use crate::error::{DocumentRef, Error, Result};
-use crate::id_file::{IdFile, IdFileKind, open_id_file, write_id_file};
+use crate::id_file::{IdFile, IdFileKind, IdFileLayout, open_id_file, write_id_file};
 use crate::metadata::SnapshotHeader;
 use crate::record_batch::with_fixed_ids;
 use crate::schema::{columns, footer_keys};
@@ -98,7 +98,16 @@ pub fn encode_tombstones(
     let batch = RecordBatch::try_new(schema(), vec![Arc::new(array) as ArrayRef])
         .map_err(|e| Error::encoding("could not build the tombstones' batch", e))?;
     // One row group: a tombstone part is read whole.
-    write_id_file(KIND, header, &batch, Vec::new(), ids.len())
+    write_id_file(
+        KIND,
+        header,
+        &batch,
+        Vec::new(),
+        IdFileLayout {
+            row_group_rows: ids.len(),
+            page_rows: None,
+        },
+    )
 }
 
 /// Reads a tombstone part: its footer is checked as a data file's is (every range inside the
@@ -112,12 +121,8 @@ pub fn encode_tombstones(
 /// repeated, a count that disagrees with the footer, unreadable Parquet.
 pub fn decode_tombstones(file: Bytes, limits: &Limits) -> Result<Tombstones> {
     guard(|| {
-        let IdFile {
-            header,
-            count,
-            rows,
-            ..
-        } = open_id_file(file, limits, KIND, &schema())?;
+        let IdFile { footer, rows } = open_id_file(file, limits, KIND, &schema())?;
+        let (header, count) = (footer.header, footer.count);
         let mut ids: Vec<Uuid> = Vec::new();
         for batch in rows {
             let batch =

@@ -412,7 +412,7 @@ proptest! {
             .filter(|(_, drop)| **drop)
             .map(|(d, _)| d.document_id)
             .collect();
-        let keep = |id: &Uuid| !dropped.contains(id);
+        let keep = |row: &RowKey<'_>| !dropped.contains(&row.id);
         let batches = DecodedRow::retain(arrow_batches(file), &keep).unwrap();
         let expected = DecodedRow::retain(docs.clone(), &keep).unwrap();
         prop_assert!(batches.iter().all(|b| b.num_rows() > 0));

@@ -124,7 +124,7 @@ impl Batch {
                     docs: Arc::new(kept),
                 })
             }
-            Batch::Arrow(batch) => DecodedRow::retain(vec![batch], &|id| keep.contains(*id))?
+            Batch::Arrow(batch) => DecodedRow::retain(vec![batch], &|row| keep.contains(row.id))?
                 .into_iter()
                 .next()
                 .map(Batch::Arrow),

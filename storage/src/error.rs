@@ -138,6 +138,17 @@ pub enum Error {
         /// What is wrong, naming the column or document where one is known.
         reason: String,
     },
+    /// A strict partial restore asked for documents the snapshot does not hold; nothing was
+    /// restored.
+    #[error("{target} does not hold {count} of the documents asked for, among them {first}")]
+    MissingDocuments {
+        /// Which snapshot.
+        target: Target,
+        /// How many ids and external ids are missing.
+        count: usize,
+        /// The first few of them.
+        first: String,
+    },
     /// A bug in this library (a task panicked or was cancelled); please report it.
     #[error("internal error: {reason}")]
     Internal {
@@ -336,7 +347,7 @@ impl Error {
         match self {
             Error::Codec { source, .. } => source.kind().into(),
             Error::DataCorruption { .. } => ErrorKind::DataCorruption,
-            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::NotFound { .. } | Error::MissingDocuments { .. } => ErrorKind::NotFound,
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
             Error::Storage { .. } => ErrorKind::Storage,
             Error::Config { .. } => ErrorKind::Config,

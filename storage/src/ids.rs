@@ -45,6 +45,11 @@ impl IdSet {
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The ids, in no order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.0.iter().map(|&id| Uuid::from_u128(id))
+    }
 }
 
 /// The ids of a batch with a `document_id` column of 16-byte values, in row order; none for a

@@ -77,7 +77,7 @@ pub use encoder::Encoding;
 pub use error::{BoxError, Error, ErrorKind, Result, StoreFailure, Target};
 pub use layout::{DEFAULT_AUTO_COMPACT_PERCENT, DEFAULT_PART_ROWS, Layout};
 pub use pending::ShardReceipt;
-pub use read::{DocumentStream, RowStream, StoredFile};
+pub use read::{DocumentStream, RowStream, SelectedRows, Selection, SelectionReport, StoredFile};
 pub use retention::RetentionPolicy;
 pub use shard::{ParseShardError, Shard};
 pub use snapshotter::{JsonSnapshotter, ParquetSnapshotter, Snapshotter};

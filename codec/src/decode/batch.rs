@@ -5,7 +5,7 @@ use arrow_array::{Array, RecordBatch};
 use crate::error::Result;
 use crate::model::{Timestamp, VectorDocument};
 use crate::record_batch::{Origin, SnapshotColumns, retain_rows};
-use uuid::Uuid;
+use crate::selection::RowKey;
 
 /// What a [`ParquetReader`](super::ParquetReader) yields rows as: [`VectorDocument`]s, or Arrow
 /// [`RecordBatch`]es of the snapshot schema ([`arrow_schema`](crate::arrow_schema)), checked as
@@ -17,9 +17,9 @@ pub trait DecodedRow: sealed::Sealed {
     /// The same rows as `docs` (which a JSON snapshot decodes to), already validated.
     fn from_documents(docs: Vec<VectorDocument>) -> Result<Vec<Self>>;
 
-    /// Only the rows of `items` whose document id `keep` accepts, in order: what a data part
-    /// holds once the tombstone parts after it are applied (docs/FORMAT.md, "The content
-    /// rule").
+    /// Only the rows of `items` whose key (id, external id, insertion time) `keep` accepts, in
+    /// order: what a data part holds once the tombstone parts after it are applied
+    /// (docs/FORMAT.md, "The content rule"), or what a partial restore asked for.
     ///
     /// ```
     /// use akidb_snapshot_codec::{DecodedRow, Timestamp, VectorDocument, matrix_batch};
@@ -29,13 +29,13 @@ pub trait DecodedRow: sealed::Sealed {
     /// let ids = [Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3)];
     /// let batch = matrix_batch(&ids, 2, Buffer::from_vec(vec![1.0f32, 1.0, 2.0, 2.0, 3.0, 3.0]),
     ///     Timestamp::from_millis(0))?;
-    /// let kept = DecodedRow::retain(vec![batch], &|id| *id != ids[1])?;
+    /// let kept = DecodedRow::retain(vec![batch], &|row| row.id != ids[1])?;
     /// assert_eq!(kept[0].num_rows(), 2);
     /// let docs: Vec<VectorDocument> = ids.iter().map(|&id| VectorDocument::new(id, vec![0.0])).collect();
-    /// assert_eq!(DecodedRow::retain(docs, &|id| *id == ids[2])?.len(), 1);
+    /// assert_eq!(DecodedRow::retain(docs, &|row| row.id == ids[2])?.len(), 1);
     /// # Ok::<(), akidb_snapshot_codec::Error>(())
     /// ```
-    fn retain(items: Vec<Self>, keep: &dyn Fn(&Uuid) -> bool) -> Result<Vec<Self>>;
+    fn retain(items: Vec<Self>, keep: &dyn Fn(&RowKey<'_>) -> bool) -> Result<Vec<Self>>;
 }
 
 impl DecodedRow for VectorDocument {
@@ -47,8 +47,14 @@ impl DecodedRow for VectorDocument {
         Ok(docs)
     }
 
-    fn retain(mut items: Vec<Self>, keep: &dyn Fn(&Uuid) -> bool) -> Result<Vec<Self>> {
-        items.retain(|doc| keep(&doc.document_id));
+    fn retain(mut items: Vec<Self>, keep: &dyn Fn(&RowKey<'_>) -> bool) -> Result<Vec<Self>> {
+        items.retain(|doc| {
+            keep(&RowKey::new(
+                doc.document_id,
+                doc.external_id.as_deref(),
+                doc.inserted_at,
+            ))
+        });
         Ok(items)
     }
 }
@@ -66,7 +72,7 @@ impl DecodedRow for RecordBatch {
         Ok(vec![batch])
     }
 
-    fn retain(items: Vec<Self>, keep: &dyn Fn(&Uuid) -> bool) -> Result<Vec<Self>> {
+    fn retain(items: Vec<Self>, keep: &dyn Fn(&RowKey<'_>) -> bool) -> Result<Vec<Self>> {
         let mut kept = Vec::with_capacity(items.len());
         for batch in items {
             let batch = retain_rows(&batch, keep)?;

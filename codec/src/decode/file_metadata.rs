@@ -4,11 +4,11 @@
 //! (docs/FUZZING.md, findings 5 and 7): it reserves room for every child a schema element
 //! declares before reading one (a `num_children` of 1,461,542,906 asked for 11.7 GB), and its
 //! skip of a field it does not know costs the declared length of a container, not its bytes.
-//! The walk reads the whole footer with the codec's bounded reader ([`thrift`](super::thrift))
+//! The walk reads the whole footer with the codec's bounded reader ([`thrift`](crate::thrift))
 //! and holds each schema element's children to the elements after it, so parquet decodes only
 //! a footer whose every count fits its bytes.
 
-use super::thrift::{Cursor, Wire};
+use crate::thrift::{Cursor, Wire};
 
 // Field ids of parquet.thrift.
 const FILE_METADATA_SCHEMA: i16 = 2;

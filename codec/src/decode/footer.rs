@@ -265,13 +265,15 @@ impl ParquetFooter {
             .checked_sub(tail.len() as u64)
             .and_then(|start| FileSlice::new(start, tail, file_len));
         if let Some(tail) = tail {
-            self.load_offset_index_from(&tail);
+            self.load_offset_index_from(&tail, false);
         }
     }
 
     /// Loads the offset index from the bytes held by `file`; see
-    /// [`load_offset_index`](Self::load_offset_index).
-    pub(crate) fn load_offset_index_from(&mut self, file: &FileSlice) {
+    /// [`load_offset_index`](Self::load_offset_index). With `column_index`, the column index
+    /// too (page statistics), which parquet parses without the codec's walk first: only from
+    /// bytes whose checksum held.
+    pub(crate) fn load_offset_index_from(&mut self, file: &FileSlice, column_index: bool) {
         let metadata = self.arrow.metadata();
         let in_file = |range: Option<Range<u64>>| range.is_some_and(|r| file.holds(&r));
         let all_in_file = metadata
@@ -284,7 +286,11 @@ impl ParquetFooter {
         }
         let mut reader = ParquetMetaDataReader::new_with_metadata(metadata.as_ref().clone())
             .with_offset_index_policy(PageIndexPolicy::Optional)
-            .with_column_index_policy(PageIndexPolicy::Skip);
+            .with_column_index_policy(if column_index {
+                PageIndexPolicy::Optional
+            } else {
+                PageIndexPolicy::Skip
+            });
         let Ok(with_index) = reader
             .read_page_indexes(file)
             .and_then(|()| reader.finish())
@@ -471,15 +477,10 @@ pub fn inspect_parquet(file: &[u8], limits: &Limits) -> Result<SnapshotInfo> {
 /// The metadata of a whole Parquet file that is not a snapshot's data file (a tombstone part),
 /// checked as a data file's is before parquet reads it: every column chunk inside the file,
 /// every row group within `limits`, the row counts consistent, every page header walked
-/// ([`pages`](super::pages)).
+/// ([`pages`](crate::pages)).
 pub(crate) fn checked_metadata(file: &[u8], limits: &Limits) -> Result<ParquetMetaData> {
     check_head(file)?;
-    let needed = declared_tail_len(file, file.len() as u64)? as usize;
-    let metadata = decode_footer(&file[file.len() - needed..file.len() - FOOTER_TAIL as usize])?;
-    let rows = u64::try_from(metadata.file_metadata().num_rows())
-        .map_err(|_| Error::corruption("the footer declares a negative row count"))?;
-    Limits::check("the row count", "max_rows", rows, limits.max_rows)?;
-    let row_groups = check_row_groups(&metadata, None, rows, file.len() as u64, limits)?;
+    let (metadata, row_groups) = checked_footer(file, file.len() as u64, limits)?;
     // Every page header too, as a data file's row group is before it is decoded.
     for (i, (rg, checked)) in metadata.row_groups().iter().zip(&row_groups).enumerate() {
         for column in rg.columns() {
@@ -492,10 +493,54 @@ pub(crate) fn checked_metadata(file: &[u8], limits: &Limits) -> Result<ParquetMe
             let chunk = file
                 .get(start..start.saturating_add(column.compressed_size() as usize))
                 .ok_or_else(|| bad("its bytes lie beyond the file".to_owned()))?;
-            super::pages::check_pages(chunk, checked.uncompressed_bytes).map_err(bad)?;
+            crate::pages::check_pages(chunk, checked.uncompressed_bytes, false).map_err(bad)?;
         }
     }
     Ok(metadata)
+}
+
+/// The metadata of a Parquet file that is not a snapshot's data file, from `tail`, its last
+/// bytes, once their SHA-256 held (an id index read by ranges): checked as
+/// [`checked_metadata`] checks it but for the page headers, which a reader checks as it
+/// fetches pages; with the page index, which the tail holds.
+pub(crate) fn checked_tail_metadata(
+    tail: &Bytes,
+    file_len: u64,
+    limits: &Limits,
+) -> Result<ParquetMetaData> {
+    let (metadata, _) = checked_footer(tail, file_len, limits)?;
+    let start = file_len.saturating_sub(tail.len() as u64);
+    let slice = FileSlice::new(start, tail.clone(), file_len)
+        .ok_or_else(|| Error::corruption("the tail is longer than the file"))?;
+    let mut reader = ParquetMetaDataReader::new_with_metadata(metadata)
+        .with_offset_index_policy(PageIndexPolicy::Required)
+        .with_column_index_policy(PageIndexPolicy::Optional);
+    reader
+        .read_page_indexes(&slice)
+        .and_then(|()| reader.finish())
+        .map_err(|e| Error::corruption_from("the file's page index is unreadable", e))
+}
+
+/// The footer at the end of `tail` (the last bytes of a file of `file_len` bytes), with its
+/// row groups checked against the file's length and `limits`.
+fn checked_footer(
+    tail: &[u8],
+    file_len: u64,
+    limits: &Limits,
+) -> Result<(ParquetMetaData, Vec<RowGroupInfo>)> {
+    let needed = declared_tail_len(tail, file_len)? as usize;
+    let at = tail.len().checked_sub(needed).ok_or_else(|| {
+        Error::corruption(format!(
+            "the footer claims {needed} bytes, more than the {} read",
+            tail.len()
+        ))
+    })?;
+    let metadata = decode_footer(&tail[at..tail.len() - FOOTER_TAIL as usize])?;
+    let rows = u64::try_from(metadata.file_metadata().num_rows())
+        .map_err(|_| Error::corruption("the footer declares a negative row count"))?;
+    Limits::check("the row count", "max_rows", rows, limits.max_rows)?;
+    let row_groups = check_row_groups(&metadata, None, rows, file_len, limits)?;
+    Ok((metadata, row_groups))
 }
 
 /// The footer's Thrift (without the length and magic after it), walked by the codec's own

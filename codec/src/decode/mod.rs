@@ -5,24 +5,20 @@
 mod batch;
 mod file_metadata;
 mod footer;
-mod pages;
+mod select;
 mod slice;
-mod thrift;
 
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use arrow_array::RecordBatch;
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::{
-    ParquetRecordBatchReaderBuilder, RowSelection, RowSelectionPolicy, RowSelector,
-};
-use parquet::file::reader::ChunkReader;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelectionPolicy};
 
 pub use batch::DecodedRow;
 pub(crate) use batch::append_documents;
 pub use footer::{FooterParse, ParquetFooter, RowGroupInfo, SnapshotInfo, inspect_parquet};
-pub(crate) use footer::{checked_metadata, parse_key, reader_schema};
+pub(crate) use footer::{checked_metadata, checked_tail_metadata, parse_key, reader_schema};
 
 use crate::checksum::Sha256Digest;
 use crate::config::{Limits, arrow_batch_rows};
@@ -30,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::model::VectorDocument;
 use crate::parallel::{map_ordered, workers};
 use crate::record_batch::with_fixed_ids;
+pub(crate) use select::{check_held_pages, page_ranges, selection};
 pub(crate) use slice::FileSlice;
 
 /// Decodes a whole Parquet snapshot. Row groups are decoded on all cores (feature `parallel`).
@@ -82,7 +79,7 @@ pub fn decode_parquet_verified(
         Err(e) => return Err(expected.verify(&file).err().unwrap_or(e)),
     };
     if footer.parts_per_group(workers(usize::MAX)) > 1 {
-        footer.load_offset_index_from(&FileSlice::whole(file.clone()));
+        footer.load_offset_index_from(&FileSlice::whole(file.clone()), false);
     }
     footer.decode_whole(file, Some(expected))
 }
@@ -355,14 +352,25 @@ impl ParquetFooter {
         index: usize,
         rows: Range<usize>,
     ) -> Result<Vec<T>> {
+        self.decode_runs(reader, index, std::slice::from_ref(&rows))
+    }
+
+    /// Decodes the rows `runs` of row group `index`: ranges counted within the group, in
+    /// ascending order, none overlapping or empty.
+    pub(crate) fn decode_runs<T: DecodedRow>(
+        &self,
+        reader: FileSlice,
+        index: usize,
+        runs: &[Range<usize>],
+    ) -> Result<Vec<T>> {
         let mut decoded = Vec::new();
-        self.decode_batches(reader, index, rows, &mut |batch, first| {
+        self.decode_batches(reader, index, runs, &mut |batch, first| {
             T::append(batch, first, &mut decoded)
         })?;
         Ok(decoded)
     }
 
-    /// Hands the rows `rows` of row group `index` to `sink` batch by batch, with the file's
+    /// Hands the rows `runs` of row group `index` to `sink` batch by batch, with the file's
     /// number of each batch's first row. Not generic, so that parquet's reader is compiled
     /// once, here, at this crate's opt-level, whichever crate asks for rows (the release
     /// profile builds the storage crate for size).
@@ -370,7 +378,7 @@ impl ParquetFooter {
         &self,
         reader: FileSlice,
         index: usize,
-        rows: Range<usize>,
+        runs: &[Range<usize>],
         sink: &mut dyn FnMut(RecordBatch, u64) -> Result<()>,
     ) -> Result<()> {
         guard(|| {
@@ -384,75 +392,129 @@ impl ParquetFooter {
             let unreadable = |e: crate::error::BoxError| {
                 Error::corruption_from(format!("row group {index} is unreadable"), e)
             };
+            let wanted: usize = runs.iter().map(Range::len).sum();
+            let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
+                return Ok(());
+            };
+            let ordered = runs.windows(2).all(|w| w[0].end < w[1].start);
+            if !ordered || runs.iter().any(|r| r.is_empty()) || last.end > group_rows {
+                return Err(Error::validation(
+                    crate::error::DocumentRef::NONE,
+                    format!(
+                        "rows {runs:?} were asked for, but row group {index} holds {group_rows}"
+                    ),
+                ));
+            }
             self.check_pages(&reader, index)?;
             // Skipping rows makes parquet peek at page headers, and parquet 60 panics on some
             // hostile ones there (found by the decode_parquet fuzz target:
             // tests/data/bad/data-page-without-header.parquet), which on wasm aborts. So rows
             // are skipped only in a file whose checksum was verified (the offset index is loaded
-            // only then); elsewhere the group is read from its start and the rows before
-            // `rows` are dropped, stopping at `rows.end`.
-            let skip = rows.len() != group_rows && self.vector_pages(index).is_some();
-            let mut position = if skip { rows.start } else { 0 };
-            let batch_rows = arrow_batch_rows(dimension).min((rows.end - position).max(1));
+            // only then); elsewhere the group is read from its start and the rows before each
+            // run are dropped, stopping at the last run's end.
+            let skip = wanted != group_rows && self.vector_pages(index).is_some();
+            // The group's rows that the decoded batches hold, in order.
+            let from_start = 0..last.end;
+            let decoded_runs = if skip {
+                runs.to_vec()
+            } else {
+                vec![from_start]
+            };
+            let batch_rows = arrow_batch_rows(dimension).min(wanted.max(1));
             let mut builder =
                 ParquetRecordBatchReaderBuilder::new_with_metadata(reader, self.arrow().clone())
                     .with_row_groups(vec![index])
                     .with_batch_size(batch_rows);
             if skip {
-                let selection = RowSelection::from(vec![
-                    RowSelector::skip(rows.start),
-                    RowSelector::select(rows.len()),
-                    RowSelector::skip(group_rows - rows.end),
-                ]);
                 builder = builder
-                    .with_row_selection(selection)
+                    .with_row_selection(select::selection(runs, group_rows))
                     .with_row_selection_policy(RowSelectionPolicy::Selectors);
             }
-            // Counted batch by batch from decoded data: `rows` is only what the footer declares.
+            // Counted batch by batch from decoded data: `runs` is only what was asked.
             let mut decoded_rows = 0;
+            let mut cursor = RunCursor::new(&decoded_runs);
+            let mut next_wanted = 0;
             for batch in builder.build().map_err(|e| unreadable(e.into()))? {
                 let batch = batch.map_err(|e| unreadable(e.into()))?;
-                let (from, to) = (
-                    rows.start.max(position),
-                    rows.end.min(position + batch.num_rows()),
-                );
-                if from < to {
-                    let first = group_first_row + from as u64;
-                    let wanted = with_fixed_ids(batch.slice(from - position, to - from), first)?;
-                    sink(wanted, first)?;
-                    decoded_rows += to - from;
+                for (in_batch, group_rows) in cursor.advance(batch.num_rows()) {
+                    // The wanted rows among `group_rows`, which batch rows `in_batch` hold.
+                    while next_wanted < runs.len() && runs[next_wanted].end <= group_rows.start {
+                        next_wanted += 1;
+                    }
+                    for run in runs[next_wanted..]
+                        .iter()
+                        .take_while(|r| r.start < group_rows.end)
+                    {
+                        let (from, to) =
+                            (run.start.max(group_rows.start), run.end.min(group_rows.end));
+                        if from < to {
+                            let at = in_batch.start + (from - group_rows.start);
+                            let first_row = group_first_row + from as u64;
+                            let piece = with_fixed_ids(batch.slice(at, to - from), first_row)?;
+                            sink(piece, first_row)?;
+                            decoded_rows += to - from;
+                        }
+                    }
                 }
-                position += batch.num_rows();
-                if position >= rows.end {
+                if cursor.done() {
                     break;
                 }
             }
-            if decoded_rows != rows.len() {
+            if decoded_rows != wanted {
                 return Err(Error::corruption(format!(
-                    "row group {index} should give {} rows here but gives {decoded_rows}",
-                    rows.len(),
+                    "row group {index} should give {wanted} rows from row {} here but gives \
+                     {decoded_rows}",
+                    first.start
                 )));
             }
             Ok(())
         })
     }
 
-    /// Checks the page headers of row group `index` before parquet sizes buffers by them
-    /// ([`pages`]). The footer checks put each column chunk inside the file.
-    fn check_pages<R: ChunkReader>(&self, reader: &R, index: usize) -> Result<()> {
-        let group = self.arrow().metadata().row_group(index);
+    /// Checks the page headers of row group `index` that `reader` holds before parquet sizes
+    /// buffers by them ([`select::check_held_pages`]).
+    fn check_pages(&self, reader: &FileSlice, index: usize) -> Result<()> {
         let max_page_bytes = self.info().row_groups[index].uncompressed_bytes;
-        for column in group.columns() {
-            let path = column.column_path().string();
-            let bad =
-                |why: String| Error::corruption(format!("row group {index}, column {path}: {why}"));
-            let start = footer::chunk_start(column) as u64;
-            let bytes = reader
-                .get_bytes(start, column.compressed_size() as usize)
-                .map_err(|e| bad(e.to_string()))?;
-            pages::check_pages(&bytes, max_page_bytes).map_err(bad)?;
+        select::check_held_pages(self.arrow().metadata(), reader, index, max_page_bytes)
+    }
+}
+
+/// Walks runs of rows in order, a batch's worth at a time.
+struct RunCursor<'a> {
+    runs: &'a [Range<usize>],
+    /// The next run, and the next row in it.
+    run: usize,
+    at: usize,
+}
+
+impl<'a> RunCursor<'a> {
+    fn new(runs: &'a [Range<usize>]) -> Self {
+        RunCursor {
+            runs,
+            run: 0,
+            at: runs.first().map_or(0, |r| r.start),
         }
-        Ok(())
+    }
+
+    /// The next `n` rows: pieces of the batch (its row ranges) and the rows each holds.
+    fn advance(&mut self, mut n: usize) -> Vec<(Range<usize>, Range<usize>)> {
+        let mut pieces = Vec::new();
+        let mut in_batch = 0;
+        while n > 0 && self.run < self.runs.len() {
+            let end = self.runs[self.run].end;
+            let take = n.min(end - self.at);
+            pieces.push((in_batch..in_batch + take, self.at..self.at + take));
+            (in_batch, n, self.at) = (in_batch + take, n - take, self.at + take);
+            if self.at == end {
+                self.run += 1;
+                self.at = self.runs.get(self.run).map_or(end, |r| r.start);
+            }
+        }
+        pieces
+    }
+
+    fn done(&self) -> bool {
+        self.run >= self.runs.len()
     }
 }
 

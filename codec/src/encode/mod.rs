@@ -20,14 +20,14 @@ use parquet::arrow::arrow_writer::{
 };
 use parquet::basic::Encoding;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesPtr};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 use crate::assemble::to_record_batch;
-use crate::checksum::HashingWriter;
 use crate::config::{ParquetConfig, VectorEncoding, arrow_batch_rows};
 use crate::error::{Error, Result};
+use crate::hashing::HashingWriter;
 use crate::id_index::IdIndexBuilder;
 use crate::metadata::{SnapshotFormat, SnapshotHeader};
 use crate::model::VectorDocument;
@@ -124,6 +124,8 @@ struct OpenFile<W: Write + Send> {
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     dimension: usize,
+    /// The vector column's properties: the file's, with larger write batches.
+    vector_props: WriterPropertiesPtr,
     /// The row group being filled, and its row count.
     filling: Vec<RecordBatch>,
     filling_rows: usize,
@@ -150,7 +152,7 @@ impl<W: Write + Send> ParquetWriter<W> {
             header,
             config,
             validator: DocumentValidator::new(SnapshotFormat::Parquet),
-            state: WriterState::Waiting(HashingWriter::new(sink)),
+            state: WriterState::Waiting(HashingWriter::walking_pages(sink)),
             index: None,
         })
     }
@@ -287,6 +289,10 @@ impl<W: Write + Send> ParquetWriter<W> {
             file.encode_group(rest)?;
         }
         let OpenFile { mut file, .. } = *file;
+        // Every page has reached the sink: what follows is the page index and the footer.
+        file.flush()
+            .map_err(|e| Error::encoding("writing the last row group failed", e))?;
+        file.inner_mut().end_pages()?;
         file.append_key_value_metadata(KeyValue::new(
             footer_keys::VECTOR_COUNT.to_owned(),
             vector_count.to_string(),
@@ -304,7 +310,7 @@ impl<W: Write + Send> ParquetWriter<W> {
         };
         // DocumentValidator bounds the dimension by i32::MAX.
         let schema = arrow_schema(dimension as i32);
-        let props = writer_properties(&self.config, &self.header, dimension)?;
+        let (props, vector_props) = writer_properties(&self.config, &self.header, dimension)?;
         // ArrowWriter puts the Arrow schema in the footer (other readers need it to see a
         // fixed-size list); its low-level parts let row groups be encoded in parallel.
         let (file, factory) = ArrowWriter::try_new(sink, Arc::clone(&schema), Some(props))
@@ -315,6 +321,7 @@ impl<W: Write + Send> ParquetWriter<W> {
             factory,
             schema,
             dimension,
+            vector_props,
             filling: Vec::new(),
             filling_rows: 0,
         }));
@@ -364,7 +371,7 @@ impl<W: Write + Send> OpenFile<W> {
         drop(others.remove(VECTOR));
         let others = Mutex::new(Some(others));
         let descr = self.file.schema_descr().column(VECTOR);
-        let props = self.file.properties();
+        let props = &self.vector_props;
         let (schema, dimension) = (&self.schema, self.dimension);
         let encoded = map_ordered(parts, |i| -> ParquetResult<(vectors::Part, Vec<Chunk>)> {
             let range = rows * i / parts..rows * (i + 1) / parts;
@@ -468,13 +475,25 @@ fn append_row_group<W: Write + Send>(
     row_group.close().map(drop)
 }
 
+/// Rows per write batch of the columns other than vectors: their pages end on a multiple of it,
+/// so it bounds how far past their target size they run.
+const SMALL_WRITE_BATCH: usize = 64;
+
+/// The properties of the file, and of its vector column (the same, but for write batches of
+/// parquet's default size: small ones would cut every vector into its own batch).
+///
+/// Pages are small so that a partial restore reads little around each document it wants
+/// (docs/DECISIONS.md, "Partial restore"): vector pages of about `page_bytes`, the others'
+/// about a quarter of it, and dictionaries no larger than a page. Page statistics, and so a
+/// column index, only for `inserted_at`, which time ranges select by; ids are in no order,
+/// and strings' statistics would only grow the footer.
 fn writer_properties(
     config: &ParquetConfig,
     header: &SnapshotHeader,
     dimension: usize,
-) -> Result<WriterProperties> {
+) -> Result<(WriterProperties, WriterPropertiesPtr)> {
     let created_at = header.created_at_rfc3339()?;
-    let footer = [
+    let footer: Vec<KeyValue> = [
         (footer_keys::SCHEMA_VERSION, SCHEMA_VERSION.to_string()),
         (footer_keys::COLLECTION_ID, header.collection_id.to_string()),
         (footer_keys::SNAPSHOT_ID, header.snapshot_id.to_string()),
@@ -490,21 +509,35 @@ fn writer_properties(
         "list".to_owned(),
         columns::VECTOR_ELEMENT.to_owned(),
     ]);
-    let mut props = WriterProperties::builder()
-        .set_created_by(concat!("akidb-snapshot-codec ", env!("CARGO_PKG_VERSION")).to_owned())
-        .set_compression(config.compression().to_parquet()?)
-        .set_max_row_group_row_count(Some(config.row_group_size()))
-        .set_key_value_metadata(Some(footer))
-        .set_dictionary_enabled(false)
-        // Min/max of embedding floats prune nothing and cost a pass over every value.
-        .set_column_statistics_enabled(vector.clone(), EnabledStatistics::None);
-    if config.enable_dictionary() {
-        for column in [columns::EXTERNAL_ID, columns::METADATA_JSON] {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(column), true);
+    let small_pages = (config.page_bytes() / 4).max(1024);
+    let build = |write_batch: usize| -> Result<WriterProperties> {
+        let mut props = WriterProperties::builder()
+            .set_created_by(concat!("akidb-snapshot-codec ", env!("CARGO_PKG_VERSION")).to_owned())
+            .set_compression(config.compression().to_parquet()?)
+            .set_max_row_group_row_count(Some(config.row_group_size()))
+            .set_key_value_metadata(Some(footer.clone()))
+            .set_dictionary_enabled(false)
+            .set_write_batch_size(write_batch)
+            .set_data_page_size_limit(small_pages)
+            .set_dictionary_page_size_limit(small_pages)
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_column_statistics_enabled(
+                ColumnPath::from(columns::INSERTED_AT),
+                EnabledStatistics::Page,
+            )
+            .set_column_data_page_size_limit(vector.clone(), config.page_bytes())
+            // Min/max of embedding floats prune nothing and cost a pass over every value.
+            .set_column_statistics_enabled(vector.clone(), EnabledStatistics::None);
+        if config.enable_dictionary() {
+            for column in [columns::EXTERNAL_ID, columns::METADATA_JSON] {
+                props = props.set_column_dictionary_enabled(ColumnPath::from(column), true);
+            }
         }
-    }
-    if config.vector_encoding() == VectorEncoding::ByteStreamSplit {
-        props = props.set_column_encoding(vector, Encoding::BYTE_STREAM_SPLIT);
-    }
-    Ok(props.build())
+        if config.vector_encoding() == VectorEncoding::ByteStreamSplit {
+            props = props.set_column_encoding(vector.clone(), Encoding::BYTE_STREAM_SPLIT);
+        }
+        Ok(props.build())
+    };
+    let vector_batch = WriterProperties::builder().build().write_batch_size();
+    Ok((build(SMALL_WRITE_BATCH)?, Arc::new(build(vector_batch)?)))
 }

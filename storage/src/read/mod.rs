@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use akidb_snapshot_codec::{
     CollectionId, Compression, DecodedRow, FileSummary, FooterParse, HashingWriter, IndexFile,
-    ParquetFooter, PartKind, Sha256Digest, SnapshotFormat, SnapshotId, SnapshotInfo,
+    ParquetFooter, PartKind, RowKey, Sha256Digest, SnapshotFormat, SnapshotId, SnapshotInfo,
     SnapshotMetadata, Tombstones, VectorDocument, decode_json, decode_tombstones,
 };
 use arrow_array::RecordBatch;
@@ -24,7 +24,6 @@ use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use tracing::Span;
 use tracing::field::Empty;
-use uuid::Uuid;
 
 use crate::encoder::Encoding;
 use crate::error::{Error, ErrorKind, Result, Target};
@@ -36,10 +35,12 @@ use crate::store::{SnapshotStore, blocking};
 
 mod content;
 mod hiding;
+mod select;
 
 use hiding::Hiding;
 
 pub(crate) use content::Content;
+pub use select::{SelectedRows, Selection, SelectionReport};
 
 /// Documents restored a batch (a row group) at a time.
 pub type DocumentStream = RowStream<VectorDocument>;
@@ -513,7 +514,7 @@ impl SnapshotFiles {
                     let Some(hidden) = hidden else {
                         return Ok(rows);
                     };
-                    let keep = move |id: &Uuid| !hidden.contains(*id);
+                    let keep = move |row: &RowKey<'_>| !hidden.contains(row.id);
                     Ok(rows
                         .map(move |batch| {
                             batch.and_then(|b| {
@@ -731,6 +732,7 @@ impl DataFile {
         on_verified: impl FnOnce(Sha256Digest) + Send + 'static,
     ) -> Result<RowStream<T>> {
         let (tail, tail_len, mut footer) = self.footer(len).await?;
+        let (tail, tail_len) = self.with_page_index(&footer, len, tail, tail_len).await?;
         let plan = ReadPlan::of(&footer, len, tail_len).map_err(|r| self.corruption(r))?;
 
         // With fewer row groups than cores, each group is decoded in parts on several cores,
@@ -801,6 +803,31 @@ impl DataFile {
         let checks = Verifier::new(Arc::clone(&file));
         let at_end = move |verifier: &mut Verifier| verifier.hash(&trailing);
         Ok(checked(decodes, checks, at_end, on_verified))
+    }
+
+    /// `tail` (the file's last `tail_len` bytes) grown back to the end of the last row group,
+    /// so that it holds the page index, which lies between the row groups and the footer and
+    /// outgrows a first tail read in files of many small pages.
+    async fn with_page_index(
+        &self,
+        footer: &ParquetFooter,
+        len: u64,
+        tail: Bytes,
+        tail_len: u64,
+    ) -> Result<(Bytes, u64)> {
+        let tail_start = len - tail_len;
+        let data_end = (footer.info().row_groups.iter())
+            .map(|rg| rg.byte_range.end)
+            .max()
+            .unwrap_or(0);
+        if data_end == 0 || data_end >= tail_start {
+            return Ok((tail, tail_len));
+        }
+        let gap = self.read(data_end..tail_start).await?;
+        let mut whole = Vec::with_capacity(gap.len() + tail.len());
+        whole.extend_from_slice(&gap);
+        whole.extend_from_slice(&tail);
+        Ok((Bytes::from(whole), len - data_end))
     }
 
     async fn json<T: Row>(

@@ -1,12 +1,12 @@
 //! A reader of the Thrift compact protocol, for the walks that check what parquet would
-//! otherwise trust: the footer ([`file_metadata`](super::file_metadata)) and page headers
-//! ([`pages`](super::pages)). parquet does not expose its own, and its skip of an unknown field
+//! otherwise trust: the footer (`decode::file_metadata`) and page headers
+//! (the `pages` module). parquet does not expose its own, and its skip of an unknown field
 //! is not bounded by the input (docs/FUZZING.md, finding 5): here a container's declared length
 //! is held to the bytes left, so no input costs more than its size to walk.
 
 /// The wire types of the Thrift compact protocol.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Wire {
+pub(crate) enum Wire {
     True,
     False,
     Byte,
@@ -23,7 +23,7 @@ pub(super) enum Wire {
 }
 
 impl Wire {
-    pub(super) fn of(nibble: u8) -> Result<Wire, String> {
+    pub(crate) fn of(nibble: u8) -> Result<Wire, String> {
         Ok(match nibble {
             1 => Wire::True,
             2 => Wire::False,
@@ -47,7 +47,7 @@ impl Wire {
 const MAX_DEPTH: usize = 32;
 
 /// A position in Thrift compact bytes.
-pub(super) struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],
     at: usize,
     depth: usize,
@@ -55,7 +55,7 @@ pub(super) struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     /// A cursor at byte `at` of `bytes`.
-    pub(super) fn new(bytes: &'a [u8], at: usize) -> Self {
+    pub(crate) fn new(bytes: &'a [u8], at: usize) -> Self {
         Cursor {
             bytes,
             at,
@@ -64,11 +64,11 @@ impl<'a> Cursor<'a> {
     }
 
     /// The byte the cursor is at.
-    pub(super) fn position(&self) -> usize {
+    pub(crate) fn position(&self) -> usize {
         self.at
     }
 
-    pub(super) fn byte(&mut self) -> Result<u8, String> {
+    pub(crate) fn byte(&mut self) -> Result<u8, String> {
         let byte = *self.bytes.get(self.at).ok_or("it ends early")?;
         self.at += 1;
         Ok(byte)
@@ -83,7 +83,7 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
-    pub(super) fn varint(&mut self) -> Result<u64, String> {
+    pub(crate) fn varint(&mut self) -> Result<u64, String> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let byte = self.byte()?;
@@ -95,14 +95,14 @@ impl<'a> Cursor<'a> {
         Err("a varint longer than 64 bits".into())
     }
 
-    pub(super) fn read_i32(&mut self) -> Result<i32, String> {
+    pub(crate) fn read_i32(&mut self) -> Result<i32, String> {
         let zigzag = u32::try_from(self.varint()?).map_err(|_| "an i32 out of range")?;
         Ok((zigzag >> 1) as i32 ^ -((zigzag & 1) as i32))
     }
 
     /// Reads a struct's fields up to its stop byte, handing each id and wire type to `field`,
     /// which reads or skips the value.
-    pub(super) fn read_struct(
+    pub(crate) fn read_struct(
         &mut self,
         mut field: impl FnMut(&mut Self, i16, Wire) -> Result<(), String>,
     ) -> Result<(), String> {
@@ -141,7 +141,7 @@ impl<'a> Cursor<'a> {
     /// Skips a value of type `wire`. A boolean field carries its value in its type; a boolean
     /// inside a list, set or map takes a byte. Each element takes at least a byte, so a
     /// declared count larger than what is left is refused before any is read.
-    pub(super) fn skip(&mut self, wire: Wire) -> Result<(), String> {
+    pub(crate) fn skip(&mut self, wire: Wire) -> Result<(), String> {
         match wire {
             Wire::True | Wire::False => Ok(()),
             Wire::Byte => self.advance(1),
@@ -171,7 +171,7 @@ impl<'a> Cursor<'a> {
 
     /// Reads a list's or set's header: how many elements it declares, held to the bytes left,
     /// and their wire type.
-    pub(super) fn list_header(&mut self) -> Result<(u64, Wire), String> {
+    pub(crate) fn list_header(&mut self) -> Result<(u64, Wire), String> {
         let head = self.byte()?;
         let count = match head >> 4 {
             15 => self.varint()?,

@@ -11,20 +11,27 @@
 //! dictionary page before it, and a dictionary page of no entries that has bytes.
 //!
 //! The headers are Thrift compact structs, which parquet does not expose a parser for; they are
-//! walked with the codec's own reader ([`thrift`](super::thrift)). Only the fields checked here
+//! walked with the codec's own reader ([`thrift`](crate::thrift)). Only the fields checked here
 //! are read; every other field is skipped by its wire type, so a writer's optional fields
 //! (statistics, size statistics, a CRC) pass through.
 
-use super::thrift::{Cursor, Wire};
+use crate::thrift::{Cursor, Wire};
 
 /// Checks every page header of the column chunk `chunk` (its bytes, from its first page to its
 /// end). No page may be larger uncompressed than `max_page_bytes`, end beyond the chunk,
 /// declare a dictionary of more entries than its bytes could hold (or of none, with bytes), or
 /// be dictionary-encoded with no dictionary page before it. The error says which page and why.
-pub(crate) fn check_pages(chunk: &[u8], max_page_bytes: u64) -> Result<(), String> {
+///
+/// `after_dictionary` says the bytes are pages after their chunk's dictionary page (a partial
+/// read's), which is held apart.
+pub(crate) fn check_pages(
+    chunk: &[u8],
+    max_page_bytes: u64,
+    after_dictionary: bool,
+) -> Result<(), String> {
     let mut at = 0;
     let mut page = 0usize;
-    let mut dictionary_seen = false;
+    let mut dictionary_seen = after_dictionary;
     while at < chunk.len() {
         let mut cursor = Cursor::new(chunk, at);
         let header = read_page_header(&mut cursor)
@@ -73,6 +80,17 @@ pub(crate) fn check_pages(chunk: &[u8], max_page_bytes: u64) -> Result<(), Strin
         page += 1;
     }
     Ok(())
+}
+
+/// The length of the page header at the start of `bytes` and the length of the page's body
+/// after it, for the walk that checksums a file's pages as they are written
+/// (the `PageWalker` of `page_checksums`). Fails on a header that is truncated or malformed.
+pub(crate) fn page_extent(bytes: &[u8]) -> Result<(usize, usize), String> {
+    let mut cursor = Cursor::new(bytes, 0);
+    let header = read_page_header(&mut cursor)?;
+    let body = usize::try_from(header.compressed_page_size)
+        .map_err(|_| "a negative compressed size".to_owned())?;
+    Ok((cursor.position(), body))
 }
 
 /// The fields of a Thrift `PageHeader` (parquet.thrift) that bound what parquet allocates.
@@ -208,18 +226,18 @@ mod tests {
     #[test]
     fn a_well_formed_chunk_passes() {
         let bytes = chunk(&[(header(40, 10, Some(5)), 10), (header(100, 30, None), 30)]);
-        assert_eq!(check_pages(&bytes, 1000), Ok(()));
+        assert_eq!(check_pages(&bytes, 1000, false), Ok(()));
     }
 
     #[test]
     fn dictionary_encoded_pages_need_a_dictionary_page_first() {
         let with = chunk(&[(header(40, 10, Some(5)), 10), (data_page(20, 10, 8), 10)]);
-        assert_eq!(check_pages(&with, 1000), Ok(()));
+        assert_eq!(check_pages(&with, 1000, false), Ok(()));
         let plain = chunk(&[(data_page(20, 10, 0), 10)]);
-        assert_eq!(check_pages(&plain, 1000), Ok(()));
+        assert_eq!(check_pages(&plain, 1000, false), Ok(()));
         for encoding in [2, 8] {
             let without = chunk(&[(data_page(20, 10, encoding), 10)]);
-            let why = check_pages(&without, 1000).unwrap_err();
+            let why = check_pages(&without, 1000, false).unwrap_err();
             assert!(why.contains("with no dictionary page before it"), "{why}");
         }
     }
@@ -227,17 +245,17 @@ mod tests {
     #[test]
     fn an_empty_dictionary_with_bytes_is_refused() {
         assert_eq!(
-            check_pages(&chunk(&[(header(0, 0, Some(0)), 0)]), 1000),
+            check_pages(&chunk(&[(header(0, 0, Some(0)), 0)]), 1000, false),
             Ok(())
         );
-        let why = check_pages(&chunk(&[(header(8, 8, Some(0)), 8)]), 1000).unwrap_err();
+        let why = check_pages(&chunk(&[(header(8, 8, Some(0)), 8)]), 1000, false).unwrap_err();
         assert!(why.contains("declares 0 entries in 8 bytes"), "{why}");
     }
 
     #[test]
     fn a_dictionary_of_more_entries_than_bytes_is_refused() {
         let bytes = chunk(&[(header(40, 10, Some(1_657_113_367)), 10)]);
-        let why = check_pages(&bytes, 1000).unwrap_err();
+        let why = check_pages(&bytes, 1000, false).unwrap_err();
         assert!(
             why.contains("dictionary declares 1657113367 entries in 40 bytes"),
             "{why}"
@@ -247,7 +265,7 @@ mod tests {
     #[test]
     fn a_page_larger_than_its_row_group_is_refused() {
         let bytes = chunk(&[(header(40, 10, None), 10), (header(i32::MAX, 5, None), 5)]);
-        let why = check_pages(&bytes, 1000).unwrap_err();
+        let why = check_pages(&bytes, 1000, false).unwrap_err();
         assert!(why.starts_with("page 1 at byte"), "{why}");
         assert!(why.contains("2147483647 bytes uncompressed"), "{why}");
     }
@@ -269,7 +287,7 @@ mod tests {
                 "declares -3 entries",
             ),
         ] {
-            let why = check_pages(&bytes, 1000).unwrap_err();
+            let why = check_pages(&bytes, 1000, false).unwrap_err();
             assert!(why.contains(expected), "{why} should say {expected}");
         }
     }
@@ -278,7 +296,7 @@ mod tests {
     fn truncated_and_malformed_headers_are_refused_without_panicking() {
         let whole = header(40, 10, Some(5));
         for end in 0..whole.len() {
-            let why = check_pages(&whole[..end.max(1)], 1000).unwrap_err();
+            let why = check_pages(&whole[..end.max(1)], 1000, false).unwrap_err();
             assert!(why.contains("header is unreadable"), "{end}: {why}");
         }
         // A list declaring more elements than there are bytes, and a runaway nesting.
@@ -286,13 +304,13 @@ mod tests {
         huge_list.pop();
         huge_list.extend([0x49, 0xf1, 0xff, 0xff, 0xff, 0x0f]);
         assert!(
-            check_pages(&huge_list, 1000)
+            check_pages(&huge_list, 1000, false)
                 .unwrap_err()
                 .contains("elements declared")
         );
         let deep: Vec<u8> = std::iter::repeat_n(0x1c, 40).collect();
         assert!(
-            check_pages(&deep, 1000)
+            check_pages(&deep, 1000, false)
                 .unwrap_err()
                 .contains("nested more than")
         );

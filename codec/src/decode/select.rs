@@ -1,0 +1,255 @@
+//! Reading a few rows of a Parquet file from the pages that hold them (a partial restore):
+//! which byte ranges to fetch, and the rows decoded from what was fetched, every fetched page
+//! checked first against the checksums recorded when the file was written
+//! ([`FileLayout`]). The offset index says where each page of each column lies and which rows
+//! it holds; it is trusted only from a tail whose SHA-256 held.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
+
+use super::batch::DecodedRow;
+use super::footer::{FooterParse, ParquetFooter, chunk_start};
+use super::slice::FileSlice;
+use crate::config::Limits;
+use crate::error::{DocumentRef, Error, Result};
+use crate::page_checksums::{FileLayout, merge_ranges};
+use crate::pages::check_pages;
+use crate::schema::columns;
+
+impl ParquetFooter {
+    /// The footer of a file of `file_len` bytes with its page index (offsets and statistics of
+    /// every page), from `tail`, the file's last [`tail_bytes`](FileLayout::tail_bytes), once
+    /// their SHA-256 is the one `layout` recorded: what
+    /// [`pages_of_rows`](Self::pages_of_rows) needs to say which pages hold a row.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DataCorruption`] if the tail is not the one written, or holds no usable footer
+    /// and page index; the footer's own errors as [`parse`](Self::parse) gives them.
+    pub fn from_checked_tail(
+        tail: Bytes,
+        file_len: u64,
+        layout: &FileLayout,
+        limits: &Limits,
+    ) -> Result<ParquetFooter> {
+        layout.verify_tail(&tail)?;
+        let FooterParse::Complete(mut footer) = Self::parse(tail.clone(), file_len, limits)? else {
+            return Err(Error::corruption(
+                "the recorded tail does not hold the whole footer",
+            ));
+        };
+        let slice = FileSlice::new(layout.tail_start(file_len), tail, file_len)
+            .ok_or_else(|| Error::corruption("the recorded tail is longer than the file"))?;
+        footer.load_offset_index_from(&slice, true);
+        if footer.info().row_groups.is_empty() || footer.vector_pages(0).is_some() {
+            Ok(*footer)
+        } else {
+            Err(Error::corruption(
+                "the file's page index is missing or inconsistent, though its tail is the one \
+                 written",
+            ))
+        }
+    }
+
+    /// The byte ranges to fetch to decode the file's rows `rows` (ascending, not overlapping):
+    /// in each column, the pages that hold any of them, and the column's dictionary page; runs
+    /// of adjacent pages merged. Needs the page index
+    /// ([`from_checked_tail`](Self::from_checked_tail)).
+    pub fn pages_of_rows(&self, rows: &[Range<u64>]) -> Result<Vec<Range<u64>>> {
+        let metadata = self.arrow().metadata();
+        let mut ranges = Vec::new();
+        for (group, runs) in self.runs_by_group(rows) {
+            let columns = 0..metadata.row_group(group).num_columns();
+            ranges.extend(page_ranges(metadata, group, columns, &runs).ok_or_else(no_index)?);
+        }
+        Ok(merge_ranges(ranges))
+    }
+
+    /// Decodes the file's rows `rows` (ascending, not overlapping) from `pages`, byte ranges
+    /// of the file each with its offset, as [`pages_of_rows`](Self::pages_of_rows) named them.
+    /// Every range is checked against `layout` before any of it is decoded.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DataCorruption`] for a page whose checksum differs: never a wrong row.
+    pub fn decode_pages<T: DecodedRow>(
+        &self,
+        rows: &[Range<u64>],
+        pages: Vec<(u64, Bytes)>,
+        layout: &FileLayout,
+    ) -> Result<Vec<T>> {
+        for (offset, bytes) in &pages {
+            layout.verify_pages(*offset, bytes)?;
+        }
+        let file_len = self.info().file_bytes;
+        let slice = FileSlice::pieces(pages, file_len).ok_or_else(|| {
+            Error::validation(
+                DocumentRef::NONE,
+                format!("the pages given overlap or lie beyond the file's {file_len} bytes"),
+            )
+        })?;
+        if self.vector_pages(0).is_none() && !self.info().row_groups.is_empty() {
+            return Err(no_index());
+        }
+        let mut decoded = Vec::new();
+        for (group, runs) in self.runs_by_group(rows) {
+            decoded.extend(self.decode_runs::<T>(slice.clone(), group, &runs)?);
+        }
+        Ok(decoded)
+    }
+
+    /// The rows that may have been inserted within `since..=until` (milliseconds since the
+    /// epoch, either end open), by the `inserted_at` statistics of each page: every such row,
+    /// and the others of the pages they share, for the caller to filter exactly once decoded.
+    /// A page without statistics is kept. Needs the page index.
+    pub fn rows_inserted_within(
+        &self,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> Result<Vec<Range<u64>>> {
+        let metadata = self.arrow().metadata();
+        let index = metadata.page_index().ok_or_else(no_index)?;
+        let column = (self.leaf(columns::INSERTED_AT))
+            .ok_or_else(|| Error::decoding("the file has no inserted_at column"))?;
+        let mut rows = Vec::new();
+        let mut group_first = 0u64;
+        for (group, info) in self.info().row_groups.iter().enumerate() {
+            let pages = index
+                .offset_index(group, column)
+                .ok_or_else(no_index)?
+                .page_locations();
+            let bounds = index.column_index(group, column);
+            for (page, location) in pages.iter().enumerate() {
+                let (min, max) = match bounds {
+                    Some(ColumnIndexMetaData::INT64(index)) => (
+                        index.min_value(page).copied(),
+                        index.max_value(page).copied(),
+                    ),
+                    _ => (None, None),
+                };
+                let after_until = until.zip(min).is_some_and(|(u, min)| min > u);
+                let before_since = since.zip(max).is_some_and(|(s, max)| max < s);
+                if after_until || before_since {
+                    continue;
+                }
+                let first = location.first_row_index as u64;
+                let end = pages
+                    .get(page + 1)
+                    .map_or(info.rows, |next| next.first_row_index as u64);
+                rows.push(group_first + first..group_first + end);
+            }
+            group_first += info.rows;
+        }
+        Ok(merge_ranges(rows))
+    }
+
+    /// The leaf column named `name`.
+    fn leaf(&self, name: &str) -> Option<usize> {
+        let descr = self.arrow().metadata().file_metadata().schema_descr();
+        (0..descr.num_columns()).find(|&c| descr.column(c).path().parts()[0] == name)
+    }
+
+    /// `rows` (file rows, ascending) cut by row group: each group with its runs, counted
+    /// within it.
+    fn runs_by_group(&self, rows: &[Range<u64>]) -> Vec<(usize, Vec<Range<usize>>)> {
+        let mut by_group: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
+        for run in rows.iter().filter(|r| !r.is_empty()) {
+            for (group, local) in self.pieces(run.clone()) {
+                match by_group.last_mut() {
+                    Some((g, runs)) if *g == group => match runs.last_mut() {
+                        Some(last) if last.end == local.start => last.end = local.end,
+                        _ => runs.push(local),
+                    },
+                    _ => by_group.push((group, vec![local])),
+                }
+            }
+        }
+        by_group
+    }
+}
+
+fn no_index() -> Error {
+    Error::validation(
+        DocumentRef::NONE,
+        "the file's page index is not loaded: open the footer with from_checked_tail",
+    )
+}
+
+/// The byte ranges, in the file of `metadata`, of the pages of `columns` in row group `group`
+/// that hold any of `runs` (rows counted within the group, ascending), with each column's
+/// dictionary page; `None` without an offset index.
+pub(crate) fn page_ranges(
+    metadata: &ParquetMetaData,
+    group: usize,
+    columns: impl IntoIterator<Item = usize>,
+    runs: &[Range<usize>],
+) -> Option<Vec<Range<u64>>> {
+    let index = metadata.page_index()?;
+    let group_rows = metadata.row_group(group).num_rows() as u64;
+    let mut ranges = Vec::new();
+    for column in columns {
+        let pages = index.offset_index(group, column)?.page_locations();
+        let chunk = metadata.row_group(group).column(column);
+        if let (Some(dictionary), Some(first)) = (chunk.dictionary_page_offset(), pages.first()) {
+            ranges.push(dictionary as u64..first.offset as u64);
+        }
+        let mut run = 0;
+        for (page, location) in pages.iter().enumerate() {
+            let first = location.first_row_index as u64;
+            let end = pages
+                .get(page + 1)
+                .map_or(group_rows, |next| next.first_row_index as u64);
+            while run < runs.len() && (runs[run].end as u64) <= first {
+                run += 1;
+            }
+            if runs.get(run).is_some_and(|r| (r.start as u64) < end) {
+                let start = location.offset as u64;
+                ranges.push(start..start + location.compressed_page_size as u64);
+            }
+        }
+    }
+    Some(ranges)
+}
+
+/// The selection of rows `runs` (ascending, counted within the group) of a group of
+/// `group_rows`.
+pub(crate) fn selection(runs: &[Range<usize>], group_rows: usize) -> RowSelection {
+    let mut selectors = Vec::with_capacity(runs.len() * 2 + 1);
+    let mut at = 0;
+    for run in runs {
+        selectors.push(RowSelector::skip(run.start - at));
+        selectors.push(RowSelector::select(run.len()));
+        at = run.end;
+    }
+    selectors.push(RowSelector::skip(group_rows.saturating_sub(at)));
+    RowSelection::from(selectors)
+}
+
+/// Checks the page headers of row group `group` of the file of `metadata` that `reader`
+/// holds, before parquet sizes buffers by them ([`pages`](crate::pages)): whole column chunks,
+/// or the pages a partial read fetched (whole pages, which follow their chunk's dictionary
+/// page if it has one). No page may be larger uncompressed than `max_page_bytes`. The footer
+/// checks put each column chunk inside the file.
+pub(crate) fn check_held_pages(
+    metadata: &ParquetMetaData,
+    reader: &FileSlice,
+    group: usize,
+    max_page_bytes: u64,
+) -> Result<()> {
+    for column in metadata.row_group(group).columns() {
+        let path = column.column_path().string();
+        let bad =
+            |why: String| Error::corruption(format!("row group {group}, column {path}: {why}"));
+        let start = chunk_start(column) as u64;
+        let chunk = start..start.saturating_add(column.compressed_size() as u64);
+        for (offset, bytes) in reader.held_within(chunk) {
+            let after_dictionary = offset > start && column.dictionary_page_offset().is_some();
+            check_pages(&bytes, max_page_bytes, after_dictionary).map_err(bad)?;
+        }
+    }
+    Ok(())
+}
