@@ -362,6 +362,30 @@ akidb_result akidb_store_restore_arrow(const akidb_store *store,
                                        struct ArrowArrayStream *stream_out,
                                        akidb_error **error_out);
 
+// Restores the documents of a snapshot whose ids are among the `id_count` UUIDs at `ids`,
+// in the snapshot's order, into `*stream_out`, a new `struct ArrowArrayStream` of the schema
+// `akidb_decode_parquet_arrow` describes (empty if none is held). A v2 snapshot is read by
+// the pages that hold them, each checked against the checksums recorded when it was written
+// (a damaged one is `AKIDB_ERR_DATA_CORRUPTION`); older snapshots are read whole and checked.
+// `*missing_out`, unless NULL, receives how many of the ids the snapshot does not hold; with
+// `strict`, any such id fails the call with `AKIDB_ERR_NOT_FOUND`, naming the first few.
+// Returns once every read was checked; the caller releases the stream with its `release`
+// callback.
+//
+// # Safety
+// `store` is NULL or a store from `akidb_store_open*`; `ids` holds `id_count` UUIDs (NULL only
+// when 0); `stream_out` as for `akidb_decode_parquet_arrow`; the other pointers are NULL or
+// valid.
+akidb_result akidb_store_restore_ids_arrow(const akidb_store *store,
+                                           const uint8_t (*collection_id)[16],
+                                           const uint8_t (*snapshot_id)[16],
+                                           const uint8_t (*ids)[16],
+                                           uintptr_t id_count,
+                                           bool strict,
+                                           struct ArrowArrayStream *stream_out,
+                                           uintptr_t *missing_out,
+                                           akidb_error **error_out);
+
 // Creates a snapshot of collection `collection_id` that holds the documents of snapshot
 // `base_id` (its parts shared, not rewritten) and then `docs`, each of which must be new to
 // the base (`AKIDB_ERR_VALIDATION` naming it otherwise). Writes the new snapshot's UUID to

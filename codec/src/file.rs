@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::json::decode_json;
 use crate::metadata::{SnapshotFormat, SnapshotHeader};
 use crate::model::VectorDocument;
+use crate::selection::{DocumentFilter, RowKey};
 use crate::stats::{VectorStats, VectorStatsBuilder};
 
 /// A snapshot file held in memory, Parquet or legacy JSON, told apart by its first bytes.
@@ -179,6 +180,55 @@ impl SnapshotFile {
                 Ok(documents[rows.start as usize..rows.end as usize].to_vec())
             }
         }
+    }
+
+    /// The documents `filter` keeps, each with its position, in the file's order, reading a
+    /// Parquet file one row group at a time.
+    ///
+    /// ```
+    /// use akidb_snapshot_codec::*;
+    /// use uuid::Uuid;
+    ///
+    /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
+    /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
+    /// let docs: Vec<_> = (0..30u128).map(|i| VectorDocument::new(Uuid::from_u128(i + 1), vec![i as f32; 3])).collect();
+    /// let config = ParquetConfig::default().with_row_group_size(10);
+    /// let (parquet, _) = encode_parquet(&docs, &header, &config)?;
+    /// let file = SnapshotFile::open(parquet.into(), &Limits::default())?;
+    /// let found = file.select(&DocumentFilter::all().with_ids([Uuid::from_u128(25), Uuid::from_u128(3)]))?;
+    /// assert_eq!(found, [(2, docs[2].clone()), (24, docs[24].clone())]);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn select(&self, filter: &DocumentFilter) -> Result<Vec<(u64, VectorDocument)>> {
+        let keep = |doc: &VectorDocument| {
+            filter.accepts(&RowKey::new(
+                doc.document_id,
+                doc.external_id.as_deref(),
+                doc.inserted_at,
+            ))
+        };
+        let mut found = Vec::new();
+        match &self.contents {
+            Contents::Parquet(footer) => {
+                let mut position = 0;
+                for group in ParquetReader::<VectorDocument>::with_footer(
+                    self.bytes.clone(),
+                    (**footer).clone(),
+                ) {
+                    for doc in group? {
+                        if keep(&doc) {
+                            found.push((position, doc));
+                        }
+                        position += 1;
+                    }
+                }
+            }
+            Contents::Json { documents, .. } => {
+                let kept = (0u64..).zip(documents).filter(|(_, d)| keep(d));
+                found.extend(kept.map(|(at, d)| (at, d.clone())));
+            }
+        }
+        Ok(found)
     }
 
     /// Statistics of every vector, with the norms in `bins` bins, reading a Parquet file one

@@ -4,11 +4,12 @@
 
 use std::collections::VecDeque;
 
-use akidb_snapshot_codec::{Limits, ParquetReader, ParquetWriter};
+use akidb_snapshot_codec::{Limits, ParquetReader, ParquetWriter, arrow_schema};
 use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::{Array, RecordBatch, RecordBatchIterator, RecordBatchReader};
 use arrow_schema::{ArrowError, SchemaRef};
 use futures::TryStreamExt;
+use storage::{Selection, Shard};
 
 use crate::codec::{akidb_parquet_options, header};
 use crate::documents::akidb_bytes;
@@ -165,12 +166,77 @@ pub unsafe extern "C" fn akidb_store_restore_arrow(
                 "a verified snapshot restored no batch",
             )
         })?;
-        let batches = batches.into_iter().map(Ok);
-        let reader = RecordBatchIterator::new(batches, schema);
-        // SAFETY: as in `akidb_decode_parquet_arrow`.
-        unsafe { stream_out.write(FFI_ArrowArrayStream::new(Box::new(reader))) };
+        export(stream_out, batches, schema);
         Ok(())
     })
+}
+
+/// Restores the documents of a snapshot whose ids are among the `id_count` UUIDs at `ids`,
+/// in the snapshot's order, into `*stream_out`, a new `struct ArrowArrayStream` of the schema
+/// `akidb_decode_parquet_arrow` describes (empty if none is held). A v2 snapshot is read by
+/// the pages that hold them, each checked against the checksums recorded when it was written
+/// (a damaged one is `AKIDB_ERR_DATA_CORRUPTION`); older snapshots are read whole and checked.
+/// `*missing_out`, unless NULL, receives how many of the ids the snapshot does not hold; with
+/// `strict`, any such id fails the call with `AKIDB_ERR_NOT_FOUND`, naming the first few.
+/// Returns once every read was checked; the caller releases the stream with its `release`
+/// callback.
+///
+/// # Safety
+/// `store` is NULL or a store from `akidb_store_open*`; `ids` holds `id_count` UUIDs (NULL only
+/// when 0); `stream_out` as for `akidb_decode_parquet_arrow`; the other pointers are NULL or
+/// valid.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn akidb_store_restore_ids_arrow(
+    store: *const akidb_store,
+    collection_id: *const [u8; 16],
+    snapshot_id: *const [u8; 16],
+    ids: *const [u8; 16],
+    id_count: usize,
+    strict: bool,
+    stream_out: *mut FFI_ArrowArrayStream,
+    missing_out: *mut usize,
+    error_out: *mut *mut akidb_error,
+) -> akidb_result {
+    guard(error_out, || {
+        let store = store::store(store)?;
+        let (c, s) = (
+            store::collection(collection_id)?,
+            store::snapshot(snapshot_id)?,
+        );
+        let selection = Selection::all()
+            .with_ids(marshal::uuids(ids, id_count, "ids")?)
+            .strict(strict);
+        if stream_out.is_null() {
+            return Err(Failure::null("stream_out"));
+        }
+        let restore = async {
+            let mut selected = (store.backend.store())
+                .restore_selected_arrow(c, s, Shard::ALL, &selection)
+                .await?;
+            let mut batches = Vec::new();
+            while let Some(mut batch) = selected.try_next().await? {
+                batches.append(&mut batch);
+            }
+            Ok::<_, storage::Error>((batches, selected.report(), selected.dimension()))
+        };
+        let (batches, report, dimension) = store.runtime.block_on(restore)?;
+        // SAFETY: the header documents NULL or a valid `size_t` to write.
+        if let Some(missing) = unsafe { missing_out.as_mut() } {
+            *missing = report.missing_ids.len();
+        }
+        let schema = arrow_schema(i32::try_from(dimension).unwrap_or(i32::MAX));
+        export(stream_out, batches, schema);
+        Ok(())
+    })
+}
+
+/// Hands `batches` of `schema` to the caller as `*stream_out`.
+fn export(stream_out: *mut FFI_ArrowArrayStream, batches: Vec<RecordBatch>, schema: SchemaRef) {
+    let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+    // SAFETY: the callers checked `stream_out` is non-NULL; the header documents it valid to
+    // write, as in `akidb_decode_parquet_arrow`.
+    unsafe { stream_out.write(FFI_ArrowArrayStream::new(Box::new(reader))) };
 }
 
 /// Takes the caller's stream, leaving a released one in its place.

@@ -164,9 +164,5 @@ fn create_on(
 
 /// The ids to delete: `count` UUIDs at `ids`, which may be NULL only when `count` is 0.
 fn deletes(ids: *const [u8; 16], count: usize) -> Result<Vec<Uuid>, Failure> {
-    match marshal::optional_array(ids, count) {
-        Some(ids) => Ok(ids.iter().map(|id| Uuid::from_bytes(*id)).collect()),
-        None if count == 0 => Ok(Vec::new()),
-        None => Err(Failure::null("delete_ids")),
-    }
+    marshal::uuids(ids, count, "delete_ids")
 }

@@ -26,7 +26,7 @@ mod store;
 
 pub use arrow::{
     akidb_decode_parquet_arrow, akidb_encode_parquet_arrow, akidb_store_create_arrow,
-    akidb_store_restore_arrow,
+    akidb_store_restore_arrow, akidb_store_restore_ids_arrow,
 };
 pub use changes::{
     akidb_store_append, akidb_store_compact, akidb_store_create_incremental, akidb_store_update,

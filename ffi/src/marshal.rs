@@ -48,3 +48,12 @@ pub(crate) fn optional_array<'a, T>(data: *const T, len: usize) -> Option<&'a [T
     // SAFETY: the header documents NULL or `len` readable elements for the call.
     (!data.is_null()).then(|| unsafe { std::slice::from_raw_parts(data, len) })
 }
+
+/// `count` UUIDs at `ids` (16 bytes each); NULL only when `count` is 0.
+pub(crate) fn uuids(ids: *const [u8; 16], count: usize, name: &str) -> Result<Vec<Uuid>, Failure> {
+    match optional_array(ids, count) {
+        Some(ids) => Ok(ids.iter().map(|id| Uuid::from_bytes(*id)).collect()),
+        None if count == 0 => Ok(Vec::new()),
+        None => Err(Failure::null(name)),
+    }
+}

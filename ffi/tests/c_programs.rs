@@ -150,6 +150,11 @@ fn appends_and_updates() {
 }
 
 #[test]
+fn partial_restore_by_ids() {
+    c_test("partial", Argument::StoreFolder);
+}
+
+#[test]
 fn threads_share_one_store() {
     let printed = c_test("threads", Argument::StoreFolder);
     // What the load did, for scripts/test.sh to print beside the storage tests' figures.

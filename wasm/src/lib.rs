@@ -24,7 +24,9 @@
 mod error;
 mod view;
 
-use akidb_snapshot_codec::{DocumentRef, Error, Limits, Sha256Digest, SnapshotFile};
+use akidb_snapshot_codec::{
+    DocumentFilter, DocumentRef, Error, Limits, Sha256Digest, SnapshotFile,
+};
 use bytes::Bytes;
 use wasm_bindgen::prelude::*;
 
@@ -78,6 +80,30 @@ impl Snapshot {
         Ok(page)
     }
 
+    /// The documents whose ids are among `ids` (UUID strings), in the file's order, each as
+    /// [`readDocuments`](Self::read_documents) gives it (with its `position`); an id the file
+    /// does not hold is simply not there. Throws `Validation` for a string that is not a UUID.
+    #[wasm_bindgen(js_name = readByIds)]
+    pub fn read_by_ids(&self, ids: Vec<String>) -> Result<js_sys::Array, JsValue> {
+        let ids = ids
+            .iter()
+            .map(|id| {
+                id.trim()
+                    .parse::<uuid::Uuid>()
+                    .map_err(|e| to_js(invalid(&format!("`{id}` is not a document id: {e}"))))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let found = self
+            .file
+            .select(&DocumentFilter::all().with_ids(ids))
+            .map_err(to_js)?;
+        let docs = js_sys::Array::new_with_length(found.len() as u32);
+        for (i, (position, doc)) in found.iter().enumerate() {
+            docs.set(i as u32, view::document(doc, *position)?);
+        }
+        Ok(docs)
+    }
+
     /// Statistics of every vector, one row group at a time: `vectors`, `dimension`, `means`
     /// and `stdDevs` (one per dimension, of its finite values), `normHistogram` (`min`, `max`,
     /// `counts` in `bins` equal bins, default [`DEFAULT_NORM_BINS`], of the vectors whose values
@@ -120,6 +146,12 @@ pub fn inspect(bytes: Vec<u8>) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = readDocuments)]
 pub fn read_documents(bytes: Vec<u8>, offset: f64, limit: f64) -> Result<js_sys::Array, JsValue> {
     Snapshot::new(bytes)?.read_documents(offset, limit)
+}
+
+/// [`Snapshot::read_by_ids`] of `bytes`.
+#[wasm_bindgen(js_name = readByIds)]
+pub fn read_by_ids(bytes: Vec<u8>, ids: Vec<String>) -> Result<js_sys::Array, JsValue> {
+    Snapshot::new(bytes)?.read_by_ids(ids)
 }
 
 /// [`Snapshot::vector_stats`] of `bytes`.

@@ -7,7 +7,8 @@ use akidb_snapshot_codec::{
     VectorDocument, encode_json, encode_parquet,
 };
 use akidb_snapshot_wasm::{
-    DEFAULT_NORM_BINS, Snapshot, inspect, read_documents, vector_stats, verify, version,
+    DEFAULT_NORM_BINS, Snapshot, inspect, read_by_ids, read_documents, vector_stats, verify,
+    version,
 };
 use js_sys::{Array, Float32Array, Reflect};
 use uuid::Uuid;
@@ -166,6 +167,43 @@ fn a_page_of_documents_crosses_row_groups() {
             }
             None => assert!(get(&doc, "metadata").is_null()),
         }
+    }
+}
+
+#[wasm_bindgen_test]
+fn read_by_ids_finds_documents_across_row_groups() {
+    let expected = docs();
+    let wanted = vec![
+        expected[17].document_id.to_string(),
+        "00000000-0000-4000-8000-00000000ffff".to_owned(),
+        format!(" {} ", expected[4].document_id),
+    ];
+    for bytes in [parquet(Compression::Zstd { level: 1 }), finite_json()] {
+        let found = read_by_ids(bytes.clone(), wanted.clone()).unwrap();
+        let positions: Vec<f64> = found.iter().map(|d| number(&d, "position")).collect();
+        assert_eq!(
+            positions,
+            [4.0, 17.0],
+            "in the file's order; the unknown id absent"
+        );
+        for doc in found.iter() {
+            let id = string(&doc, "documentId");
+            let want = expected
+                .iter()
+                .find(|d| d.document_id.to_string() == id)
+                .unwrap();
+            let vector: Float32Array = get(&doc, "vector").dyn_into().unwrap();
+            assert_eq!(vector.to_vec(), want.vector);
+        }
+        let snapshot = Snapshot::new(bytes).unwrap();
+        assert!(snapshot.read_by_ids(Vec::new()).unwrap().length() == 0);
+        assert_error(
+            snapshot
+                .read_by_ids(vec!["not-a-uuid".to_owned()])
+                .unwrap_err(),
+            "Validation",
+            "not a document id",
+        );
     }
 }
 

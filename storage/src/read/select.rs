@@ -138,6 +138,7 @@ pub struct SelectionReport {
 pub struct SelectedRows<T> {
     rows: RowStream<T>,
     report: Arc<Mutex<SelectionReport>>,
+    dimension: u32,
 }
 
 impl<T> futures::Stream for SelectedRows<T> {
@@ -160,6 +161,11 @@ impl<T> std::fmt::Debug for SelectedRows<T> {
 }
 
 impl<T> SelectedRows<T> {
+    /// The snapshot's dimension, which an empty selection's schema needs too.
+    pub fn dimension(&self) -> u32 {
+        self.dimension
+    }
+
     /// What was found; complete once the stream has ended.
     pub fn report(&self) -> SelectionReport {
         self.report.lock().map(|r| r.clone()).unwrap_or_default()
@@ -220,7 +226,11 @@ impl SnapshotStore {
             Some(plans) => by_pages(files, plans, selection, Arc::clone(&report)).await?,
             None => whole(files, selection, Arc::clone(&report)).await?,
         };
-        Ok(SelectedRows { rows, report })
+        Ok(SelectedRows {
+            rows,
+            report,
+            dimension: metadata.dimension,
+        })
     }
 }
 
