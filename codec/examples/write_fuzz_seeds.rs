@@ -1,5 +1,6 @@
 //! Writes the committed seed corpora of the fuzz targets (fuzz/seeds/): small valid snapshots
-//! of several configurations, JSON snapshots, metadata files, tombstone parts and id indexes, so the fuzzer
+//! of several configurations, JSON snapshots, metadata files, tombstone parts, id indexes and a
+//! part with its layout and its index's tail (partial reads), so the fuzzer
 //! starts inside the
 //! formats. Run from the repository's folder after a format change:
 //!
@@ -46,7 +47,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let metadata = root.join("metadata");
     let tombstones = root.join("decode_tombstones");
     let indexes = root.join("decode_id_index");
-    for dir in [&parquet, &json, &metadata, &tombstones, &indexes] {
+    let partial = root.join("partial_read");
+    for dir in [&parquet, &json, &metadata, &tombstones, &indexes, &partial] {
         fs::create_dir_all(dir)?;
     }
 
@@ -111,6 +113,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             meta.to_json()?,
         )?;
     }
+    // A part of many small pages, its layout, and its id index's tail: what a partial restore
+    // reads.
+    let config = ParquetConfig::default()
+        .with_row_group_size(100)
+        .with_page_bytes(1024);
+    let mut writer = ParquetWriter::try_new(Vec::new(), header, config)?.with_id_index();
+    writer.write(&docs(300, 8))?;
+    let index = writer.take_id_index().unwrap_or_default();
+    let (part, summary) = writer.finish()?;
+    let (index, index_summary) = index.finish(&header, &summary)?;
+    let (Some(layout), Some(index_layout)) = (summary.layout, index_summary.layout) else {
+        return Err("a written file has its layout".into());
+    };
+    fs::write(partial.join("part-300x8.parquet"), &part)?;
+    fs::write(partial.join("part-layout.txt"), layout.to_text())?;
+    let tail = index.len() - index_layout.tail_bytes as usize;
+    fs::write(partial.join("index-tail-300.bin"), &index[tail..])?;
     for n in [3u128, 100] {
         let ids = (0..n)
             .map(|i| Uuid::from_u128(0x0193_a5b0_0000_7000_8000_0000_0000_0000 + i * 7_919 + 1));

@@ -16,9 +16,12 @@ use crate::decode::{
 use crate::encode::encode_parquet;
 use crate::file::SnapshotFile;
 use crate::id_index::decode_id_index;
+use crate::id_lookup::IdLookup;
 use crate::json::{decode_json as json_decode, encode_json};
+use crate::manifest::FileTail;
 use crate::metadata::{SnapshotHeader, SnapshotMetadata};
 use crate::model::VectorDocument;
+use crate::page_checksums::{FileLayout, PageWalker};
 use crate::tombstones::{decode_tombstones, encode_tombstones};
 
 /// Small limits, so that what a hostile footer may ask for stays within the fuzzer's memory
@@ -149,6 +152,68 @@ pub fn decode_id_index_bytes(data: &[u8]) {
         for row in rows {
             assert_eq!(read.get(&row.id), Some(row), "every id is found");
         }
+    }
+}
+
+/// Arbitrary bytes read by pages, as a partial restore reads them, with the page checksums a
+/// writer of those very bytes would have recorded: a hostile writer's own, which every check
+/// passes, so only the decoders stand between the bytes and a panic. The pages are those a walk
+/// from byte 4 finds; the tail, the rest. Then the same bytes as an id index's tail, and as the
+/// text of a layout. Nothing may panic; a row decoded by pages of a file that also decodes whole
+/// must agree with it only where the file is one a writer made (not asserted).
+pub fn partial_read_bytes(data: &[u8]) {
+    let limits = limits();
+    let file = Bytes::copy_from_slice(data);
+    let _ = FileLayout::from_text(&String::from_utf8_lossy(data));
+
+    // As an id index's tail, checked against its own digest.
+    let tail = FileTail {
+        bytes: data.len() as u64,
+        sha256: Sha256Digest::of(data),
+    };
+    if let Ok(lookup) = IdLookup::open(file.clone(), data.len() as u64, &tail, &limits) {
+        let ids = [
+            uuid::Uuid::from_u128(1),
+            uuid::Uuid::from_u128(u128::MAX / 3),
+        ];
+        let ranges = lookup.pages_for(&ids);
+        let pieces: Vec<(u64, Bytes)> = (ranges.iter())
+            .filter(|r| r.end <= data.len() as u64)
+            .map(|r| (r.start, file.slice(r.start as usize..r.end as usize)))
+            .collect();
+        let _ = lookup.find(&ids, pieces);
+    }
+
+    // As a data file whose layout is what a walk of its bytes finds.
+    let mut walker = PageWalker::new(4);
+    // The walk stops, or waits for more, where the bytes stop reading as pages.
+    let _ = walker.feed(data);
+    let end = (walker.pages().last()).map_or(4.min(data.len()), |p| (p.offset + p.len) as usize);
+    let tail_bytes = &data[end..];
+    let layout = FileLayout::of_pages(walker.pages().to_vec())
+        .with_tail(tail_bytes.len() as u64, Sha256Digest::of(tail_bytes));
+    let tail = file.slice(end..);
+    let Ok(footer) = ParquetFooter::from_checked_tail(tail, data.len() as u64, &layout, &limits)
+    else {
+        return;
+    };
+    let rows = footer.info().vector_count;
+    let _ = footer.rows_inserted_within(Some(0), None);
+    for wanted in [
+        vec![0..1.min(rows)],
+        vec![rows / 2..rows],
+        vec![0..rows.min(3), rows / 2..rows],
+    ] {
+        let wanted: Vec<_> = wanted.into_iter().filter(|r| !r.is_empty()).collect();
+        let wanted = crate::page_checksums::merge_ranges(wanted);
+        let Ok(ranges) = footer.pages_of_rows(&wanted) else {
+            continue;
+        };
+        let pieces: Vec<(u64, Bytes)> = (ranges.iter())
+            .filter(|r| r.end <= data.len() as u64)
+            .map(|r| (r.start, file.slice(r.start as usize..r.end as usize)))
+            .collect();
+        let _ = footer.decode_pages::<VectorDocument>(&wanted, pieces, &layout);
     }
 }
 

@@ -497,9 +497,10 @@ fn the_manifest_in_format_md_verifies() {
     let manifest = SnapshotMetadata::from_json(json.as_bytes()).unwrap();
     assert!(manifest.is_manifest());
     assert_eq!((manifest.vector_count, manifest.parts.len()), (50, 1));
+    let index = manifest.parts[0].index.as_ref();
     assert!(
-        manifest.parts[0].index.is_some(),
-        "the part's id index is named"
+        index.and_then(|i| i.tail).is_some(),
+        "the part's id index is named, with its tail"
     );
     let changed = json.replacen("\"rows\": 50", "\"rows\": 51", 1);
     assert_eq!(

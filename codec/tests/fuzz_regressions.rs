@@ -90,3 +90,33 @@ fn every_bad_file_holds_every_property() {
         fuzzing::decode_json_bytes(&bytes);
     }
 }
+
+#[test]
+fn partial_read_seeds_replay_without_a_panic() {
+    for (path, bytes) in seeds("partial_read")
+        .into_iter()
+        .chain(seeds("decode_parquet"))
+    {
+        eprintln!("{}", path.display());
+        fuzzing::partial_read_bytes(&bytes);
+    }
+    // The writer's own part reads by pages: the walk finds the pages the writer recorded.
+    let (_, part) = seeds("partial_read")
+        .into_iter()
+        .find(|(p, _)| p.ends_with("part-300x8.parquet"))
+        .unwrap();
+    let (_, text) = seeds("partial_read")
+        .into_iter()
+        .find(|(p, _)| p.ends_with("part-layout.txt"))
+        .unwrap();
+    let layout = FileLayout::from_text(std::str::from_utf8(&text).unwrap()).unwrap();
+    let tail = &part[part.len() - layout.tail_bytes as usize..];
+    let footer = ParquetFooter::from_checked_tail(
+        bytes::Bytes::copy_from_slice(tail),
+        part.len() as u64,
+        &layout,
+        &fuzzing::limits(),
+    )
+    .unwrap();
+    assert_eq!(footer.info().vector_count, 300);
+}
