@@ -199,11 +199,8 @@ pub fn partial_read_bytes(data: &[u8]) {
     };
     let rows = footer.info().vector_count;
     let _ = footer.rows_inserted_within(Some(0), None);
-    for wanted in [
-        vec![0..1.min(rows)],
-        vec![rows / 2..rows],
-        vec![0..rows.min(3), rows / 2..rows],
-    ] {
+    let (first, front, back_half) = (0..1.min(rows), 0..rows.min(3), rows / 2..rows);
+    for wanted in [vec![first], vec![back_half.clone()], vec![front, back_half]] {
         let wanted: Vec<_> = wanted.into_iter().filter(|r| !r.is_empty()).collect();
         let wanted = crate::page_checksums::merge_ranges(wanted);
         let Ok(ranges) = footer.pages_of_rows(&wanted) else {
