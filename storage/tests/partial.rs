@@ -5,9 +5,7 @@
 
 mod support;
 
-use akidb_snapshot::codec::{
-    CollectionId, DocumentFilter, RowKey, SnapshotId, Timestamp, VectorDocument,
-};
+use akidb_snapshot::codec::{CollectionId, RowKey, SnapshotId, Timestamp, VectorDocument};
 use akidb_snapshot::{ErrorKind, Selection, SelectionReport, Shard, StorageBackend};
 use futures::TryStreamExt;
 use support::{TestStore, collection, docs, update};
@@ -62,19 +60,13 @@ async fn whole(
 
 /// What a whole restore gives, filtered as `selection` says: the reference.
 fn expected(all: &[VectorDocument], selection: &Selection) -> Vec<VectorDocument> {
-    let filter: &DocumentFilter = selection.filter();
-    all.iter()
-        .enumerate()
-        .filter(|(i, _)| selection.rows().is_none_or(|r| r.contains(&(*i as u64))))
-        .map(|(_, d)| d)
-        .filter(|d| {
-            filter.accepts(&RowKey::new(
-                d.document_id,
-                d.external_id.as_deref(),
-                d.inserted_at,
-            ))
+    (0u64..)
+        .zip(all)
+        .filter(|(at, d)| {
+            let key = RowKey::new(d.document_id, d.external_id.as_deref(), d.inserted_at);
+            selection.keeps(*at, &key)
         })
-        .cloned()
+        .map(|(_, d)| d.clone())
         .collect()
 }
 

@@ -4,11 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+use akidb_snapshot::codec::{CollectionId, RowKey, SnapshotId, VectorDocument};
+use akidb_snapshot::{Selection, SelectionReport, Shard, StorageBackend};
+use futures::TryStreamExt;
+
 /// The collection of the v1 fixture store.
 pub const V1_COLLECTION: &str = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 
-/// The collection of the v2 fixture store, written by the first format v2 (parts without id
-/// indexes; tests/fixtures/make_v2_store.py).
+/// The collection of the v2 fixture stores (tests/fixtures/make_v2_store.py).
 pub const V2_COLLECTION: &str = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c";
 
 /// The folder of the fixtures.
@@ -27,15 +30,38 @@ pub fn copy_v1_store(to: &Path) -> std::io::Result<()> {
     copy_dir(&fixtures().join("v1-store"), to)
 }
 
-/// Copies the v2 fixture store to `to`, as [`copy_v1_store`] does the v1 one.
-pub fn copy_v2_store(to: &Path) -> std::io::Result<()> {
-    copy_dir(&fixtures().join("v2-store"), to)
+/// The v2 fixture stores: the same snapshots, each store by another version's akidb-cli
+/// (tests/fixtures/make_v2_store.py).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum V2Store {
+    /// `v2-store`: the first format v2, parts without id indexes.
+    NoIndexes,
+    /// `v2-indexed-store`: the last version before partial restores, parts with id indexes that
+    /// record neither their tails nor their parts' page checksums.
+    IndexesWithoutPageChecksums,
+}
+
+impl V2Store {
+    /// Every one of them.
+    pub const ALL: [V2Store; 2] = [V2Store::NoIndexes, V2Store::IndexesWithoutPageChecksums];
+
+    fn name(self) -> &'static str {
+        match self {
+            V2Store::NoIndexes => "v2-store",
+            V2Store::IndexesWithoutPageChecksums => "v2-indexed-store",
+        }
+    }
+}
+
+/// Copies the v2 fixture store `store` to `to`, as [`copy_v1_store`] does the v1 one.
+pub fn copy_v2_store(store: V2Store, to: &Path) -> std::io::Result<()> {
+    copy_dir(&fixtures().join(store.name()), to)
 }
 
 /// The v2 fixture store's snapshots by name (`full`, `appended`, `updated`, `sharded`,
-/// `imported`), as tests/fixtures/v2-store.json holds them: a JSON object of names to ids.
-pub fn v2_snapshots() -> std::io::Result<String> {
-    std::fs::read_to_string(fixtures().join("v2-store.json"))
+/// `imported`), as tests/fixtures/NAME.json holds them: a JSON object of names to ids.
+pub fn v2_snapshots(store: V2Store) -> std::io::Result<String> {
+    std::fs::read_to_string(fixtures().join(format!("{}.json", store.name())))
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -50,4 +76,32 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The documents of snapshot `s` that `selection` keeps, by a partial restore, with its report.
+pub async fn selected(
+    backend: &StorageBackend,
+    (c, s): (CollectionId, SnapshotId),
+    selection: &Selection,
+) -> akidb_snapshot::Result<(Vec<VectorDocument>, SelectionReport)> {
+    let mut rows = (backend.store())
+        .restore_selected_stream(c, s, Shard::ALL, selection)
+        .await?;
+    let mut docs = Vec::new();
+    while let Some(batch) = rows.try_next().await? {
+        docs.extend(batch);
+    }
+    Ok((docs, rows.report()))
+}
+
+/// `all` (a whole restore's documents, in order) filtered as `selection` says.
+pub fn kept(all: Vec<VectorDocument>, selection: &Selection) -> Vec<VectorDocument> {
+    (0u64..)
+        .zip(all)
+        .filter(|(at, d)| {
+            let key = RowKey::new(d.document_id, d.external_id.as_deref(), d.inserted_at);
+            selection.keeps(*at, &key)
+        })
+        .map(|(_, d)| d)
+        .collect()
 }

@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use akidb_snapshot::StorageBackend;
 use akidb_snapshot::codec::{CollectionId, SnapshotFormat, VectorDocument};
-use akidb_snapshot_e2e::{V1_COLLECTION, copy_v1_store, v1_input};
+use akidb_snapshot::{Selection, StorageBackend};
+use akidb_snapshot_e2e::{V1_COLLECTION, copy_v1_store, selected, v1_input};
 use futures::TryStreamExt;
 
 fn collection() -> CollectionId {
@@ -177,4 +177,31 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+#[tokio::test]
+async fn every_v1_snapshot_restores_a_selection_read_whole() {
+    let (_dir, backend) = open_copy();
+    let docs = input();
+    let missing = uuid::Uuid::from_u128(7);
+    let selection = Selection::all()
+        .with_ids([docs[3].document_id, docs[17].document_id, missing])
+        .with_rows(0..10);
+    for metadata in backend.store().list_snapshots(collection()).await.unwrap() {
+        let id = metadata.snapshot_id;
+        let (got, report) = selected(&backend, (collection(), id), &selection)
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            [docs[3].clone()],
+            "snapshot {id} ({:?})",
+            metadata.format
+        );
+        assert_eq!(report.missing_ids, [missing], "snapshot {id}");
+        assert_eq!(
+            (report.files_read_whole, report.parts_read_by_pages),
+            (1, 0)
+        );
+    }
 }

@@ -110,6 +110,22 @@ impl Selection {
         self.strict
     }
 
+    /// Whether the document `row` at `position` of the restore's order is selected: the rule a
+    /// restore applies, for a caller that filters documents it already holds.
+    ///
+    /// ```
+    /// use akidb_snapshot::Selection;
+    /// use akidb_snapshot::codec::{RowKey, Timestamp};
+    /// use uuid::Uuid;
+    ///
+    /// let selection = Selection::all().with_ids([Uuid::from_u128(1)]).with_rows(0..5);
+    /// let row = RowKey::new(Uuid::from_u128(1), None, Timestamp::UNIX_EPOCH);
+    /// assert!(selection.keeps(4, &row) && !selection.keeps(5, &row));
+    /// ```
+    pub fn keeps(&self, position: u64, row: &RowKey<'_>) -> bool {
+        self.rows.as_ref().is_none_or(|r| r.contains(&position)) && self.filter.accepts(row)
+    }
+
     fn is_all(&self) -> bool {
         self.filter.is_all() && self.rows.is_none()
     }
@@ -254,8 +270,7 @@ async fn whole<T: Row>(
     let (_, bytes) = files.data_size();
     let all = files.stream::<T>(|| {}).await?;
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let filter = selection.filter.clone();
-    let positions = selection.rows.clone();
+    let keeps = selection.clone();
     let mut next_position = 0u64;
     let filtered = all.map({
         let seen = Arc::clone(&seen);
@@ -266,8 +281,8 @@ async fn whole<T: Row>(
             let seen = RefCell::new(&mut *seen);
             let kept = T::retain(batch, &|row| {
                 let at = position.replace_with(|p| *p + 1);
-                seen.borrow_mut().note(&filter, row);
-                positions.as_ref().is_none_or(|r| r.contains(&at)) && filter.accepts(row)
+                seen.borrow_mut().note(&keeps.filter, row);
+                keeps.keeps(at, row)
             })
             .map_err(|e| Error::codec(target, e))?;
             next_position = position.into_inner();
