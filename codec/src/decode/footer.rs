@@ -349,7 +349,8 @@ fn checked_page_starts(
         let increasing = starts
             .last()
             .map_or(first == 0, |&last| first > last as u64);
-        if page.offset < start || end > chunk_end || !increasing || first >= rows {
+        let empty = page.compressed_page_size <= 0;
+        if page.offset < start || end > chunk_end || !increasing || first >= rows || empty {
             return None;
         }
         starts.push(usize::try_from(first).ok()?);

@@ -62,9 +62,18 @@ impl ParquetFooter {
     pub fn pages_of_rows(&self, rows: &[Range<u64>]) -> Result<Vec<Range<u64>>> {
         let metadata = self.arrow().metadata();
         let mut ranges = Vec::new();
+        if metadata.page_index().is_none() {
+            return Err(no_index());
+        }
         for (group, runs) in self.runs_by_group(rows) {
             let columns = 0..metadata.row_group(group).num_columns();
-            ranges.extend(page_ranges(metadata, group, columns, &runs).ok_or_else(no_index)?);
+            let pages = page_ranges(metadata, group, columns, &runs).ok_or_else(|| {
+                Error::corruption(format!(
+                    "the page index of row group {group} names pages that cannot be: no bytes, \
+                     before their dictionary, or past the end of the file"
+                ))
+            })?;
+            ranges.extend(pages);
         }
         Ok(merge_ranges(ranges))
     }
@@ -181,7 +190,9 @@ fn no_index() -> Error {
 
 /// The byte ranges, in the file of `metadata`, of the pages of `columns` in row group `group`
 /// that hold any of `runs` (rows counted within the group, ascending), with each column's
-/// dictionary page; `None` without an offset index.
+/// dictionary page; `None` without an offset index, or with one that names a page of no bytes,
+/// before its chunk's dictionary page or past the end of the file (a hostile writer's own
+/// checksums pass, so the index is checked here too).
 pub(crate) fn page_ranges(
     metadata: &ParquetMetaData,
     group: usize,
@@ -189,26 +200,32 @@ pub(crate) fn page_ranges(
     runs: &[Range<usize>],
 ) -> Option<Vec<Range<u64>>> {
     let index = metadata.page_index()?;
-    let group_rows = metadata.row_group(group).num_rows() as u64;
+    let group_rows = u64::try_from(metadata.row_group(group).num_rows()).ok()?;
     let mut ranges = Vec::new();
     for column in columns {
         let pages = index.offset_index(group, column)?.page_locations();
         let chunk = metadata.row_group(group).column(column);
-        if let (Some(dictionary), Some(first)) = (chunk.dictionary_page_offset(), pages.first()) {
-            ranges.push(dictionary as u64..first.offset as u64);
+        let first = u64::try_from(pages.first()?.offset).ok()?;
+        if let Some(dictionary) = chunk.dictionary_page_offset() {
+            let dictionary = u64::try_from(dictionary).ok()?;
+            (dictionary < first).then_some(())?;
+            ranges.push(dictionary..first);
         }
         let mut run = 0;
         for (page, location) in pages.iter().enumerate() {
-            let first = location.first_row_index as u64;
-            let end = pages
-                .get(page + 1)
-                .map_or(group_rows, |next| next.first_row_index as u64);
-            while run < runs.len() && (runs[run].end as u64) <= first {
+            let first_row = u64::try_from(location.first_row_index).ok()?;
+            let end_row = match pages.get(page + 1) {
+                Some(next) => u64::try_from(next.first_row_index).ok()?,
+                None => group_rows,
+            };
+            while run < runs.len() && (runs[run].end as u64) <= first_row {
                 run += 1;
             }
-            if runs.get(run).is_some_and(|r| (r.start as u64) < end) {
-                let start = location.offset as u64;
-                ranges.push(start..start + location.compressed_page_size as u64);
+            if runs.get(run).is_some_and(|r| (r.start as u64) < end_row) {
+                let start = u64::try_from(location.offset).ok()?;
+                let len = u64::try_from(location.compressed_page_size).ok()?;
+                (len > 0).then_some(())?;
+                ranges.push(start..start.checked_add(len)?);
             }
         }
     }
