@@ -214,10 +214,7 @@ pub unsafe extern "C" fn akidb_store_restore_ids_arrow(
             let mut selected = (store.backend.store())
                 .restore_selected_arrow(c, s, Shard::ALL, &selection)
                 .await?;
-            let mut batches = Vec::new();
-            while let Some(mut batch) = selected.try_next().await? {
-                batches.append(&mut batch);
-            }
+            let batches = (&mut selected).try_concat().await?;
             Ok::<_, storage::Error>((batches, selected.report(), selected.dimension()))
         };
         let (batches, report, dimension) = store.runtime.block_on(restore)?;

@@ -42,12 +42,6 @@ static akidb_bytes *encode_documents(void) {
   return bytes;
 }
 
-static int64_t child_index(const struct ArrowSchema *schema, const char *name) {
-  for (int64_t i = 0; i < schema->n_children; i++)
-    if (strcmp(schema->children[i]->name, name) == 0) return i;
-  return -1;
-}
-
 /* Reads the stream as an Arrow host would: the schema, then every batch's vectors in place. */
 static void read_stream(struct ArrowArrayStream *stream, size_t min_batches) {
   struct ArrowSchema schema;

@@ -15,17 +15,6 @@ static float more_vectors[MORE * DIM];
 static uint8_t base_ids[BASE][16];
 static uint8_t more_ids[MORE][16];
 
-static void id(uint8_t out[16], uint32_t n) {
-  memset(out, 0, 16);
-  out[0] = 0x01;
-  out[6] = 0x40;
-  out[8] = 0x80;
-  out[12] = (uint8_t)(n >> 24);
-  out[13] = (uint8_t)(n >> 16);
-  out[14] = (uint8_t)(n >> 8);
-  out[15] = (uint8_t)n;
-}
-
 static size_t count(const akidb_store *store, const uint8_t (*collection)[16],
                     const uint8_t (*snapshot)[16], akidb_documents **docs) {
   CHECK_OK(akidb_store_restore(store, collection, snapshot, docs, &err));

@@ -3,6 +3,7 @@
 #ifndef AKIDB_TEST_CHECK_H
 #define AKIDB_TEST_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,25 @@ static inline void check_same_documents(const akidb_documents *docs, const akidb
     CHECK(want_meta ? (meta && strcmp(meta, want_meta) == 0) : meta == NULL);
     CHECK(akidb_documents_inserted_at_ms(docs, i) == view->inserted_at_ms[i]);
   }
+}
+
+/* A UUID (version 4 bits set) numbered `n`, distinct for each `n`. */
+static inline void id(uint8_t out[16], uint32_t n) {
+  memset(out, 0, 16);
+  out[0] = 0x01;
+  out[6] = 0x40;
+  out[8] = 0x80;
+  out[12] = (uint8_t)(n >> 24);
+  out[13] = (uint8_t)(n >> 16);
+  out[14] = (uint8_t)(n >> 8);
+  out[15] = (uint8_t)n;
+}
+
+/* The position of the child column `name` in a struct schema, or -1. */
+static inline int64_t child_index(const struct ArrowSchema *schema, const char *name) {
+  for (int64_t i = 0; i < schema->n_children; i++)
+    if (strcmp(schema->children[i]->name, name) == 0) return i;
+  return -1;
 }
 
 #endif

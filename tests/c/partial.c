@@ -13,23 +13,6 @@ enum { COUNT = 300, DIM = 4 };
 static float vectors[COUNT * DIM];
 static uint8_t ids[COUNT][16];
 
-static void id(uint8_t out[16], uint32_t n) {
-  memset(out, 0, 16);
-  out[0] = 0x01;
-  out[6] = 0x40;
-  out[8] = 0x80;
-  out[12] = (uint8_t)(n >> 24);
-  out[13] = (uint8_t)(n >> 16);
-  out[14] = (uint8_t)(n >> 8);
-  out[15] = (uint8_t)n;
-}
-
-static int64_t child_index(const struct ArrowSchema *schema, const char *name) {
-  for (int64_t i = 0; i < schema->n_children; i++)
-    if (strcmp(schema->children[i]->name, name) == 0) return i;
-  return -1;
-}
-
 /* Reads the stream and checks it holds exactly the documents at rows `expected` (in order);
  * releases it. */
 static void check_rows(struct ArrowArrayStream *stream, const size_t *expected, size_t count) {

@@ -289,9 +289,9 @@ impl ParquetFooter {
         } else {
             threads
         });
-        let whole = FileSlice::whole(file);
+        let whole = FileSlice::whole(file.clone());
         let decoded = map_ordered(parts.len() + 1, |i| match (i, expected) {
-            (0, Some(digest)) => digest.verify(whole.bytes()).map(|()| Vec::new()),
+            (0, Some(digest)) => digest.verify(&file).map(|()| Vec::new()),
             (0, None) => Ok(Vec::new()),
             (i, _) => {
                 let (index, rows) = parts[i - 1].clone();

@@ -43,12 +43,6 @@ impl FileSlice {
         (end <= file_len).then_some(FileSlice { pieces, file_len })
     }
 
-    /// The bytes of a slice of one piece.
-    pub(crate) fn bytes(&self) -> &Bytes {
-        static EMPTY: Bytes = Bytes::new();
-        self.pieces.first().map_or(&EMPTY, |(_, data)| data)
-    }
-
     /// Whether bytes `range` of the file are held, in one piece.
     pub(crate) fn holds(&self, range: &Range<u64>) -> bool {
         self.piece_at(range.start)

@@ -596,6 +596,7 @@ impl SnapshotFiles {
 }
 
 /// One stored file of a committed snapshot, with what the commit marker promises of it.
+#[derive(Clone)]
 pub(crate) struct DataFile {
     store: SnapshotStore,
     /// The snapshot being read.

@@ -419,7 +419,7 @@ impl PartPlans {
                 return Ok(None);
             };
             parts.push(PartPlan {
-                file: Arc::new(file.clone_handle()),
+                file: Arc::new(file.clone()),
                 lookup,
                 layout,
             });
@@ -429,17 +429,6 @@ impl PartPlans {
 }
 
 impl DataFile {
-    /// A second handle on the same file.
-    fn clone_handle(&self) -> DataFile {
-        DataFile {
-            store: self.store.clone(),
-            target: self.target,
-            marker: self.marker.clone(),
-            claim: self.claim.clone(),
-            span: self.span.clone(),
-        }
-    }
-
     /// The part's id index, opened from its tail, which its manifest entry records.
     async fn open_index(&self) -> Result<IdLookup> {
         let (Some(index), Some(checksum)) = (&self.claim.index, self.claim.checksum) else {
