@@ -8,7 +8,7 @@ restore's wall time, the bytes it read and the requests it made, both counted ou
 - on S3, by the server: moto behind a WSGI layer that counts each request and the bytes of each
   response body (`GET /__counts` here, which is not S3).
 
-    python bench/partial.py --cli target/release/akidb-cli --out DIR [--rows 1000000] [--dim 768] [--s3]
+    python bench/partial.py --cli target/release/akidb-cli --out DIR [--rows 1000000] [--dim 768] [--ids 1000] [--absent 0] [--s3]
 
 The vectors are the 10,000 real MiniLM embeddings of ../shared/data (384 floats), two of them
 side by side for 768, with a little Gaussian noise (σ 0.01), normalised: they compress as real
@@ -19,6 +19,7 @@ time. Needs about 3 × ROWS × DIM × 4 bytes of disk at once (input, store, ful
 """
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -52,7 +53,15 @@ def vectors(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
 
 
 def uuids(numbers: np.ndarray) -> list[uuid.UUID]:
-    return [uuid.UUID(int=int(n) | (4 << 76) | (2 << 62)) for n in numbers]
+    """Document n's id: random-looking, as UUIDv4 ids are (sequential ones compress, which real
+    ids do not)."""
+    return [uuid.UUID(bytes=hashlib.blake2b(int(n).to_bytes(8, "little"), digest_size=16).digest(), version=4)
+            for n in numbers]
+
+
+def external_ids(ids: list[uuid.UUID]) -> list[str]:
+    """External ids as a host keeps them: unique, and no more compressible than their ids."""
+    return [f"user-{u.hex[:12]}" for u in ids]
 
 
 def write_input(path: Path, rows: int, dim: int, rng: np.random.Generator) -> None:
@@ -62,10 +71,11 @@ def write_input(path: Path, rows: int, dim: int, rng: np.random.Generator) -> No
     for start in range(0, rows, step):
         numbers = np.arange(start + 1, min(rows, start + step) + 1)
         n = len(numbers)
-        raw = b"".join(u.bytes for u in uuids(numbers))
+        ids = uuids(numbers)
+        raw = b"".join(u.bytes for u in ids)
         table = pa.table({
             "document_id": pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), n, [None, pa.py_buffer(raw)]),
-            "external_id": pa.array([f"doc-{i}" for i in numbers]),
+            "external_id": pa.array(external_ids(ids)),
             "dimension": pa.array(np.full(n, dim, dtype=np.int32)),
             "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors(rng, n, dim).reshape(-1)), dim),
             "metadata_json": pa.nulls(n, pa.string()),
@@ -213,6 +223,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=768)
+    parser.add_argument("--ids", type=int, default=1000, help="random ids to restore (default 1,000)")
+    parser.add_argument("--absent", type=int, default=0,
+                        help="ids the snapshot does not hold, asked for beside --ids (default 0): one "
+                             "part of 100,000 asked for 10 ids and 990 absent ones is what each part "
+                             "of a 10M snapshot sees of 1,000 random ids")
     parser.add_argument("--s3", action="store_true", help="also on a local S3 server (moto)")
     parser.add_argument("--page-bytes", type=int, help="[storage.parquet] page_bytes (default: the library's)")
     args = parser.parse_args()
@@ -223,8 +238,9 @@ def main() -> None:
     source = args.out / "input.parquet"
     write_input(source, args.rows, args.dim, rng)
 
-    picked = rng.choice(args.rows, 1000, replace=False) + 1
-    (args.out / "ids-1000.txt").write_text("".join(f"{u}\n" for u in uuids(picked)))
+    picked = rng.choice(args.rows, args.ids, replace=False) + 1
+    absent = [uuid.UUID(bytes=rng.bytes(16), version=4) for _ in range(args.absent)]
+    (args.out / "ids-many.txt").write_text("".join(f"{u}\n" for u in uuids(picked) + absent))
     (args.out / "ids-1.txt").write_text(f"{uuids(picked[:1])[0]}\n")
     first = args.rows // 2
     since, until = START_MS + first, START_MS + first + args.rows // 100 - 1
@@ -252,7 +268,8 @@ def main() -> None:
         s = ["--snapshot-id", created["snapshot_id"]]
         queries = [
             ("full", []),
-            ("1,000 random ids", ["--ids", str(args.out / "ids-1000.txt")]),
+            (f"{args.ids:,} random ids" + (f" and {args.absent:,} absent" if args.absent else ""),
+             ["--ids", str(args.out / "ids-many.txt")]),
             ("one id", ["--ids", str(args.out / "ids-1.txt")]),
             ("1% time range", ["--since", str(since), "--until", str(until)]),
         ]

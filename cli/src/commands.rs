@@ -475,17 +475,20 @@ async fn restore_selected(
     }
     if !global.quiet {
         let missing = report.missing_ids.len() + report.missing_external_ids.len();
-        let how = if report.files_read_whole > 0 {
+        let by_pages = (report.parts_read_by_pages > 0).then(|| {
+            format!(
+                "{} parts read by pages, every page checked",
+                report.parts_read_by_pages
+            )
+        });
+        let whole = (report.files_read_whole > 0).then(|| {
             format!(
                 "{} files read whole, each checked by its SHA-256",
                 report.files_read_whole
             )
-        } else {
-            format!(
-                "{} bytes read from {} parts, every page checked",
-                report.bytes_read, report.parts_read_by_pages
-            )
-        };
+        });
+        let read: Vec<String> = by_pages.into_iter().chain(whole).collect();
+        let how = format!("{} bytes: {}", report.bytes_read, read.join(", "));
         println!(
             "restored {written} selected documents of snapshot {id} into {} ({how}){}",
             args.output.display(),

@@ -14,7 +14,8 @@ use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReaderBuilder,
 };
 use parquet::file::metadata::{KeyValue, ParquetMetaData};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{BloomFilterPosition, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use crate::config::{Compression, Limits};
 use crate::decode::{checked_metadata, parse_key as parse, reader_schema};
@@ -23,7 +24,7 @@ use crate::hashing::HashingWriter;
 use crate::metadata::SnapshotHeader;
 use crate::model::{CollectionId, SnapshotId, Timestamp};
 use crate::page_checksums::FileLayout;
-use crate::schema::{SCHEMA_VERSION, footer_keys};
+use crate::schema::{SCHEMA_VERSION, columns, footer_keys};
 use crate::summary::FileSummary;
 
 /// What an id file is: the value of its `akidb.kind` footer key, and how messages name it.
@@ -40,6 +41,10 @@ pub(crate) struct IdFileLayout {
     /// Rows per page, where a reader fetches single pages (an id index); else parquet's
     /// default page size.
     pub(crate) page_rows: Option<usize>,
+    /// The false-positive rate of a Bloom filter of `document_id` in each row group, where a
+    /// reader probes for ids the file may not hold (an id index). Written after the last page,
+    /// so that it is part of the file's tail.
+    pub(crate) id_filter: Option<f64>,
 }
 
 /// Writes `batch` (of `schema`, whose every column is required) as an id file of `kind` for the
@@ -78,6 +83,14 @@ pub(crate) fn write_id_file(
         props = props
             .set_data_page_row_count_limit(page_rows.max(1))
             .set_write_batch_size(page_rows.max(1));
+    }
+    if let Some(fpp) = layout.id_filter {
+        let column = ColumnPath::from(columns::DOCUMENT_ID);
+        props = props
+            .set_bloom_filter_position(BloomFilterPosition::End)
+            .set_column_bloom_filter_enabled(column.clone(), true)
+            .set_column_bloom_filter_fpp(column.clone(), fpp)
+            .set_column_bloom_filter_max_ndv(column, rows.min(layout.row_group_rows).max(1) as u64);
     }
     let failed = |what: &str| format!("could not {what} the {}", kind.name);
     let mut sink = HashingWriter::walking_pages(Vec::new());

@@ -12,6 +12,7 @@ use arrow_array::types::Int64Type;
 use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelectionPolicy};
+use parquet::bloom_filter::Sbbf;
 use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use uuid::Uuid;
 
@@ -78,6 +79,9 @@ pub struct IdLookup {
     part_layout: Option<FileLayout>,
     part_checksum: Sha256Digest,
     file_len: u64,
+    /// Each row group's Bloom filter of its ids, where its tail holds one (indexes from before
+    /// filters have none, and every id is looked for in their pages).
+    filters: Vec<Option<Sbbf>>,
 }
 
 impl IdLookup {
@@ -105,12 +109,14 @@ impl IdLookup {
                 Some(text) => Some(FileLayout::from_text(text)?),
                 None => None,
             };
+            let filters = id_filters(&footer, tail, file_len, expected.bytes)?;
             Ok(IdLookup {
                 footer,
                 layout,
                 part_layout,
                 part_checksum,
                 file_len,
+                filters,
             })
         })
     }
@@ -269,6 +275,18 @@ impl IdLookup {
                 Some(ColumnIndexMetaData::FIXED_LEN_BYTE_ARRAY(bounds)) => Some(bounds),
                 _ => None,
             };
+            let filter = self.filters.get(group).and_then(Option::as_ref);
+            let maybe_held: Vec<Uuid>;
+            let sorted = match filter {
+                Some(filter) => {
+                    maybe_held = (sorted.iter())
+                        .filter(|id| filter.check(id.as_bytes().as_slice()))
+                        .copied()
+                        .collect();
+                    &maybe_held
+                }
+                None => &sorted,
+            };
             let mut runs = Vec::new();
             for (page, location) in pages.iter().enumerate() {
                 let (min, max) = bounds.map_or((None, None), |b| {
@@ -299,4 +317,40 @@ impl IdLookup {
         }
         by_group
     }
+}
+
+/// The Bloom filter of each row group's ids, from the index's `tail` (its last `tail_bytes` of
+/// `file_len`), checked with it: a filter the footer places elsewhere is not used.
+fn id_filters(
+    footer: &IdFileFooter,
+    tail: Bytes,
+    file_len: u64,
+    tail_bytes: u64,
+) -> Result<Vec<Option<Sbbf>>> {
+    let start = file_len.saturating_sub(tail_bytes);
+    let Some(slice) = FileSlice::new(start, tail, file_len) else {
+        return Ok(Vec::new());
+    };
+    let metadata = footer.arrow.metadata();
+    let mut filters = Vec::with_capacity(metadata.num_row_groups());
+    for rg in metadata.row_groups() {
+        let ids = rg.column(0);
+        let within = ids
+            .bloom_filter_offset()
+            .and_then(|offset| u64::try_from(offset).ok())
+            .is_some_and(|offset| offset >= start);
+        let filter = match within {
+            true => Sbbf::read_from_column_chunk(ids, &slice).map_err(|e| {
+                Error::corruption_from("the id index's Bloom filter is unreadable", e)
+            })?,
+            false => None,
+        };
+        // parquet indexes a filter's blocks without a bound, and a header can say it has none:
+        // one check here, under `guard`, turns that into DataCorruption before any lookup.
+        if let Some(filter) = &filter {
+            filter.check(Uuid::nil().as_bytes().as_slice());
+        }
+        filters.push(filter);
+    }
+    Ok(filters)
 }

@@ -106,6 +106,7 @@ pub fn encode_tombstones(
         IdFileLayout {
             row_group_rows: ids.len(),
             page_rows: None,
+            id_filter: None,
         },
     )
 }

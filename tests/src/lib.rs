@@ -39,17 +39,31 @@ pub enum V2Store {
     /// `v2-indexed-store`: the last version before partial restores, parts with id indexes that
     /// record neither their tails nor their parts' page checksums.
     IndexesWithoutPageChecksums,
+    /// `v2-paged-store`: the first version of partial restores, id indexes with page checksums
+    /// but without Bloom filters (every id looked for is looked up in every part's pages).
+    IndexesWithoutFilters,
 }
 
 impl V2Store {
     /// Every one of them.
-    pub const ALL: [V2Store; 2] = [V2Store::NoIndexes, V2Store::IndexesWithoutPageChecksums];
+    pub const ALL: [V2Store; 3] = [
+        V2Store::NoIndexes,
+        V2Store::IndexesWithoutPageChecksums,
+        V2Store::IndexesWithoutFilters,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             V2Store::NoIndexes => "v2-store",
             V2Store::IndexesWithoutPageChecksums => "v2-indexed-store",
+            V2Store::IndexesWithoutFilters => "v2-paged-store",
         }
+    }
+
+    /// Whether a partial restore reads its own parts (those its CLI wrote, not imported ones)
+    /// by pages.
+    pub fn read_by_pages(self) -> bool {
+        self == V2Store::IndexesWithoutFilters
     }
 }
 

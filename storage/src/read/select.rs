@@ -1,12 +1,12 @@
 //! Partial restores: a few documents, a time range or a slice of a snapshot, reading only the
 //! pages that hold them where the snapshot allows it (docs/DECISIONS.md, "Partial restore").
 //!
-//! A v2 snapshot whose data parts all have an id index that records its tail and its part's
-//! page checksums is read by pages: per part, the index's tail, the pages of the index that
-//! hold the ids asked for, the part's tail, then the part's pages that hold the rows wanted,
-//! every one checked against the checksums recorded at create time. Any other snapshot (v1,
-//! JSON, parts from before partial restores) is read whole, each file checked by its SHA-256,
-//! and filtered; the result is the same.
+//! A v2 snapshot's data parts whose id index records its tail and its part's page checksums
+//! are read by pages: per part, the index's tail, the pages of the index that hold the ids
+//! asked for, the part's tail, then the part's pages that hold the rows wanted, every one
+//! checked against the checksums recorded at create time. Any other file (of a v1 or JSON
+//! snapshot, a part from before partial restores) is read whole, checked by its SHA-256, and
+//! filtered by the same rule; the result is the same.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -25,11 +25,22 @@ use uuid::Uuid;
 use super::hiding::Hiding;
 use super::{DataFile, Row, RowStream, SnapshotFiles};
 use crate::error::{Error, Result, Target};
+use crate::ids::IdSet;
 use crate::shard::Shard;
 use crate::store::{SnapshotStore, blocking};
 
 /// Ranges of a part fetched at once: enough to keep a remote store's latency hidden.
 const CONCURRENT_READS: usize = 16;
+
+/// Parts probed at once (each fetching up to `CONCURRENT_READS` ranges): a snapshot of a
+/// hundred parts is not a hundred round trips one after another.
+const CONCURRENT_PARTS: usize = 4;
+
+/// Pages of a part this close together are fetched in one read, the pages between them
+/// included: a request costs far more than 8 KiB of transfer on any object store, and a gap of
+/// one small column's page joins the pages of a row that neighbouring column chunks hold (13
+/// reads fewer for 10 ids of a 100,000 × 768 part, 48 KB more: docs/DECISIONS.md).
+const COALESCE_GAP: u64 = 8 * 1024;
 
 /// How many missing ids an error names.
 const NAMED_MISSING: usize = 5;
@@ -141,7 +152,7 @@ pub struct SelectionReport {
     pub missing_external_ids: Vec<String>,
     /// Data parts read by their pages.
     pub parts_read_by_pages: usize,
-    /// Data files read whole (a v1 or JSON snapshot, or parts from before page checksums).
+    /// Data files read whole (of a v1 or JSON snapshot, or parts from before page checksums).
     pub files_read_whole: usize,
     /// Bytes fetched from the store: of the files read whole, or of the tails and pages read.
     pub bytes_read: u64,
@@ -234,8 +245,8 @@ impl SnapshotStore {
         let metadata = self.read_metadata(collection_id, snapshot_id).await?;
         let files = SnapshotFiles::of(self.clone(), &metadata)?.shard(shard);
         let report = Arc::new(Mutex::new(SelectionReport::default()));
-        let plans = match files.by_pages() {
-            true if !selection.is_all() => PartPlans::open(&files).await?,
+        let plans = match files.any_by_pages() {
+            true if !selection.is_all() => PartPlans::open(&files, selection).await?,
             _ => None,
         };
         let rows = match plans {
@@ -251,11 +262,9 @@ impl SnapshotStore {
 }
 
 impl SnapshotFiles {
-    /// Whether every data file is a part whose index records its tail, so may be read by pages.
-    fn by_pages(&self) -> bool {
-        self.files.iter().all(|f| {
-            (f.claim.index.as_ref()).is_some_and(|i| i.tail.is_some()) && f.claim.checksum.is_some()
-        })
+    /// Whether any data file is a part whose index records its tail, so may be read by pages.
+    fn any_by_pages(&self) -> bool {
+        self.files.iter().any(DataFile::has_index_tail)
     }
 }
 
@@ -393,42 +402,80 @@ fn with_end<T: Row>(
     .boxed()
 }
 
-/// Each data part with its index opened from its tail.
+/// Each data part of a snapshot, and how it is read.
 struct PartPlans {
     parts: Vec<PartPlan>,
 }
 
-struct PartPlan {
+/// How a data part is read: by pages, or whole (written before page checksums).
+enum PartPlan {
+    Pages(PagedPart),
+    Whole(DataFile),
+}
+
+/// A data part with its index opened from its tail, read by pages.
+struct PagedPart {
     file: Arc<DataFile>,
     lookup: IdLookup,
     layout: FileLayout,
 }
 
 impl PartPlans {
-    /// Opens every data part's index from its tail; `None` if one does not record its part's
-    /// page checksums (written before partial restores), so the snapshot is read whole.
-    async fn open(files: &SnapshotFiles) -> Result<Option<Self>> {
+    /// Opens the index of every data part whose index records its tail. `None` if no part
+    /// records its page checksums there, or if some part does not and `selection` asks for
+    /// positions (the visible rows of a part read whole are known only once it is read): the
+    /// snapshot is then read whole.
+    async fn open(files: &SnapshotFiles, selection: &Selection) -> Result<Option<Self>> {
         let opened = stream::iter(files.files.iter())
-            .map(|file| file.open_index())
+            .map(|file| async move {
+                match file.has_index_tail() {
+                    true => file.open_index().await.map(Some),
+                    false => Ok(None),
+                }
+            })
             .buffered(CONCURRENT_READS)
             .try_collect::<Vec<_>>()
             .await?;
-        let mut parts = Vec::with_capacity(opened.len());
-        for (file, lookup) in files.files.iter().zip(opened) {
-            let Some(layout) = lookup.part_layout().cloned() else {
-                return Ok(None);
-            };
-            parts.push(PartPlan {
-                file: Arc::new(file.clone()),
-                lookup,
-                layout,
-            });
+        let parts: Vec<PartPlan> = (files.files.iter().zip(opened))
+            .map(
+                |(file, lookup)| match lookup.and_then(|l| Some((l.part_layout().cloned()?, l))) {
+                    Some((layout, lookup)) => PartPlan::Pages(PagedPart {
+                        file: Arc::new(file.clone()),
+                        lookup,
+                        layout,
+                    }),
+                    None => PartPlan::Whole(file.clone()),
+                },
+            )
+            .collect();
+        let whole = parts
+            .iter()
+            .filter(|p| matches!(p, PartPlan::Whole(_)))
+            .count();
+        if whole == parts.len() || (whole > 0 && selection.rows.is_some()) {
+            return Ok(None);
         }
         Ok(Some(PartPlans { parts }))
     }
 }
 
+impl PartPlan {
+    fn file(&self) -> &DataFile {
+        match self {
+            PartPlan::Pages(part) => &part.file,
+            PartPlan::Whole(file) => file,
+        }
+    }
+}
+
 impl DataFile {
+    /// Whether the file is a part whose id index records its tail (and so maybe its page
+    /// checksums).
+    fn has_index_tail(&self) -> bool {
+        (self.claim.index.as_ref()).is_some_and(|i| i.tail.is_some())
+            && self.claim.checksum.is_some()
+    }
+
     /// The part's id index, opened from its tail, which its manifest entry records.
     async fn open_index(&self) -> Result<IdLookup> {
         let (Some(index), Some(checksum)) = (&self.claim.index, self.claim.checksum) else {
@@ -497,16 +544,52 @@ struct Fetched {
 }
 
 impl Fetched {
-    fn add(&mut self, pieces: &[(u64, Bytes)]) {
+    fn count(&mut self, pieces: &[(u64, Bytes)]) {
         self.reads += pieces.len() as u64;
         self.bytes += pieces.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
     }
+
+    fn add(&mut self, other: &Fetched) {
+        self.reads += other.reads;
+        self.bytes += other.bytes;
+    }
+}
+
+/// A part as a partial restore first sees it: read whole, or probed through its index.
+enum Probe {
+    Whole(DataFile, Option<Arc<IdSet>>),
+    Pages(Probed),
+}
+
+/// What a part's index (and, for a time range, its footer) said of the rows a selection
+/// wants, before positions are counted across parts.
+struct Probed {
+    part: PagedPart,
+    /// The ids the part's tombstones hide.
+    hidden: Option<Arc<IdSet>>,
+    /// The ids asked for that the part holds and tombstones do not hide.
+    found: Vec<Uuid>,
+    /// The rows that may be wanted (all, if `None`).
+    candidates: Option<Runs>,
+    /// The rows the tombstones hide, sorted, where positions are asked for.
+    hidden_rows: Option<Vec<u64>>,
+    /// The part's footer, if read already.
+    footer: Option<ParquetFooter>,
+    fetched: Fetched,
 }
 
 /// A part's rows to read: in the part's numbering, ascending.
 type Runs = Vec<Range<u64>>;
 
-/// The selected documents, read by pages.
+/// What is read of one part, in the snapshot's order.
+enum Work {
+    /// The rows `runs` of a part read by pages, whose footer is read.
+    Pages(Arc<PagedPart>, Arc<ParquetFooter>, Runs),
+    /// A part read whole.
+    Whole(Box<DataFile>),
+}
+
+/// The selected documents, read by pages where the parts allow it and whole where they do not.
 async fn by_pages<T: Row>(
     files: SnapshotFiles,
     plans: PartPlans,
@@ -514,146 +597,155 @@ async fn by_pages<T: Row>(
     report: Arc<Mutex<SelectionReport>>,
 ) -> Result<RowStream<T>> {
     let target = files.target;
-    let first = plans.parts.first().map_or(0, |p| p.file.claim.position);
+    let first = plans.parts.first().map_or(0, |p| p.file().claim.position);
     let hiding = Hiding::read(files.tombstones, first).await?;
-    let mut fetched = Fetched::default();
     let filter = &selection.filter;
-    let mut seen_ids = BTreeSet::new();
-    let mut work = Vec::new();
-    let mut offset = 0u64;
-    for plan in plans.parts {
-        let hidden = hiding.of(plan.file.claim.position);
-        let rows = plan.file.claim.rows;
-        let mut candidates: Option<Runs> = None;
-        if let Some(ids) = filter.ids() {
-            let found = plan
-                .find(ids.iter().copied().collect(), &mut fetched)
-                .await?;
-            let visible: Vec<(Uuid, u64)> = (found.into_iter())
-                .filter(|(id, _)| hidden.as_ref().is_none_or(|h| !h.contains(*id)))
-                .collect();
-            seen_ids.extend(visible.iter().map(|(id, _)| *id));
-            let mut rows: Vec<u64> = visible.iter().map(|(_, row)| *row).collect();
-            rows.sort_unstable();
-            candidates = Some(rows.into_iter().map(|r| r..r + 1).collect());
-        }
-        if let Some(positions) = &selection.rows {
-            let hidden_rows = match &hidden {
-                Some(hidden) => {
-                    let ids: Vec<Uuid> = hidden.iter().collect();
-                    let mut rows: Vec<u64> = (plan.find(ids, &mut fetched).await?)
-                        .into_iter()
-                        .map(|(_, row)| row)
-                        .collect();
-                    rows.sort_unstable();
-                    rows
+    // Every part's index (and footer, for a time range) at once, then positions in order.
+    let probed: Vec<Probe> = stream::iter(plans.parts)
+        .map(|plan| {
+            let hidden = hiding.of(plan.file().claim.position);
+            async move {
+                match plan {
+                    PartPlan::Pages(part) => part.probe(hidden, selection).await,
+                    PartPlan::Whole(file) => Ok(Probe::Whole(file, hidden)),
                 }
-                None => Vec::new(),
-            };
+            }
+        })
+        .buffered(CONCURRENT_PARTS)
+        .try_collect()
+        .await?;
+    let mut fetched = Fetched::default();
+    let mut seen_ids = BTreeSet::new();
+    let mut pending = Vec::new();
+    let mut whole_bytes = 0;
+    let mut offset = 0u64;
+    for probe in probed {
+        let mut probed = match probe {
+            Probe::Whole(file, hidden) => {
+                whole_bytes += file.claim.size_bytes;
+                pending.push(Probe::Whole(file, hidden));
+                continue;
+            }
+            Probe::Pages(probed) => probed,
+        };
+        fetched.add(&probed.fetched);
+        seen_ids.extend(probed.found.iter().copied());
+        let rows = probed.part.file.claim.rows;
+        if let (Some(positions), Some(hidden_rows)) = (&selection.rows, &probed.hidden_rows) {
             let visible = rows - hidden_rows.len() as u64;
             let local = positions.start.saturating_sub(offset).min(visible)
                 ..positions.end.saturating_sub(offset).min(visible);
             offset += visible;
-            let runs = visible_runs(local, &hidden_rows, rows);
-            candidates = Some(intersect(candidates, runs));
+            let runs = visible_runs(local, hidden_rows, rows);
+            probed.candidates = Some(intersect(probed.candidates.take(), runs));
         }
-        let footer = if filter.time_range() != (None, None) {
-            let footer = plan.footer(&mut fetched).await?;
-            let (since, until) = filter.time_range();
-            let runs = footer
-                .rows_inserted_within(
-                    since.map(Timestamp::as_millis),
-                    until.map(Timestamp::as_millis),
-                )
-                .map_err(|e| Error::codec(target, e))?;
-            candidates = Some(intersect(candidates, runs));
-            Some(footer)
-        } else {
-            None
-        };
         let every_row = 0..rows;
-        let runs = candidates.unwrap_or_else(|| vec![every_row]);
-        if runs.is_empty() {
-            continue;
+        let runs = probed.candidates.get_or_insert_with(|| vec![every_row]);
+        if !runs.is_empty() {
+            pending.push(Probe::Pages(probed));
         }
-        let footer = match footer {
-            Some(footer) => footer,
-            None => plan.footer(&mut fetched).await?,
-        };
-        work.push((plan, Arc::new(footer), runs, hidden));
     }
+    // The footers of the parts still to be read, at once.
+    let work: Vec<Vec<(Work, Option<Arc<IdSet>>)>> = stream::iter(pending)
+        .map(|probe| async move {
+            let Probed {
+                part,
+                hidden,
+                candidates,
+                footer,
+                ..
+            } = match probe {
+                Probe::Whole(file, hidden) => {
+                    return Ok((vec![(Work::Whole(Box::new(file)), hidden)], 0));
+                }
+                Probe::Pages(probed) => probed,
+            };
+            let (footer, read) = match footer {
+                Some(footer) => (footer, 0),
+                None => part.footer().await?,
+            };
+            let (part, footer) = (Arc::new(part), Arc::new(footer));
+            let work = by_row_group(&footer, candidates.unwrap_or_default())
+                .into_iter()
+                .map(|chunk| {
+                    let pages = Work::Pages(Arc::clone(&part), Arc::clone(&footer), chunk);
+                    (pages, hidden.clone())
+                })
+                .collect();
+            Ok::<_, Error>((work, read))
+        })
+        .buffered(CONCURRENT_PARTS)
+        .map_ok(|(work, read)| {
+            fetched.reads += u64::from(read > 0);
+            fetched.bytes += read;
+            work
+        })
+        .try_collect()
+        .await?;
+    let work: Vec<(Work, Option<Arc<IdSet>>)> = work.into_iter().flatten().collect();
+    // Ids are known missing before the first batch unless a part is read whole.
+    let whole_parts = work
+        .iter()
+        .filter(|(w, _)| matches!(w, Work::Whole(_)))
+        .count();
+    let missing_at_end = whole_parts > 0 || filter.external_ids().is_some();
     {
         let mut report = report.lock().map_err(|_| poisoned())?;
         report.missing_ids = (filter.ids().into_iter().flatten())
             .filter(|id| !seen_ids.contains(id))
             .copied()
             .collect();
-        report.parts_read_by_pages = work.len();
-        report.bytes_read = fetched.bytes;
+        report.parts_read_by_pages = (work.iter())
+            .filter_map(|(w, _)| match w {
+                Work::Pages(plan, ..) => Some(plan.file.claim.position),
+                Work::Whole(_) => None,
+            })
+            .collect::<BTreeSet<_>>()
+            .len();
+        report.files_read_whole = whole_parts;
+        report.bytes_read = fetched.bytes + whole_bytes;
         report.reads = fetched.reads;
-        if filter.external_ids().is_none() {
+        if !missing_at_end {
             check_missing(selection, &report, target)?;
         }
     }
-    let filter = Arc::new(selection.filter.clone());
-    let seen_external = Arc::new(Mutex::new(Seen::default()));
-    let chunks = work.into_iter().flat_map(|(plan, footer, runs, hidden)| {
-        let plan = Arc::new(plan);
-        by_row_group(&footer, runs).into_iter().map(move |chunk| {
-            (
-                Arc::clone(&plan),
-                Arc::clone(&footer),
-                chunk,
-                hidden.clone(),
-            )
-        })
+    let keep = Arc::new(Keep {
+        filter: selection.filter.clone(),
+        seen: Mutex::new(Seen::default()),
+        target,
     });
-    let rows = stream::iter(chunks)
+    let rows = stream::iter(work)
         .map({
-            let (filter, seen, report) = (
-                Arc::clone(&filter),
-                Arc::clone(&seen_external),
-                Arc::clone(&report),
-            );
-            move |(plan, footer, runs, hidden)| {
-                let (filter, seen, report) =
-                    (Arc::clone(&filter), Arc::clone(&seen), Arc::clone(&report));
+            let (keep, report) = (Arc::clone(&keep), Arc::clone(&report));
+            move |(work, hidden)| {
+                let (keep, report) = (Arc::clone(&keep), Arc::clone(&report));
                 async move {
-                    let ranges = footer
-                        .pages_of_rows(&runs)
-                        .map_err(|e| Error::codec(target, e))?;
-                    let pieces = plan.file.read_ranges(&plan.file.claim.key, ranges).await?;
-                    if let Ok(mut report) = report.lock() {
-                        report.reads += pieces.len() as u64;
-                        report.bytes_read +=
-                            pieces.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
-                    }
-                    let layout = plan.layout.clone();
-                    let decoded =
-                        blocking(move || footer.decode_pages::<T>(&runs, pieces, &layout))
-                            .await?
-                            .map_err(|e| Error::codec(target, e))?;
-                    let mut seen = seen.lock().map_err(|_| poisoned())?;
-                    let seen = RefCell::new(&mut *seen);
-                    T::retain(decoded, &|row| {
-                        let kept = hidden.as_ref().is_none_or(|h| !h.contains(row.id));
-                        if kept {
-                            seen.borrow_mut().note(&filter, row);
+                    let rows: RowStream<T> = match work {
+                        Work::Pages(plan, footer, runs) => {
+                            let decoded = plan.decode(&footer, runs, &report).await?;
+                            let kept = keep.retain(decoded, hidden.as_deref());
+                            stream::once(async move { kept }).boxed()
                         }
-                        kept && filter.accepts(row)
-                    })
-                    .map_err(|e| Error::codec(target, e))
+                        Work::Whole(file) => {
+                            let rows = file.stream::<T>(|_| {}).await?;
+                            rows.map(move |batch| keep.retain(batch?, hidden.as_deref()))
+                                .boxed()
+                        }
+                    };
+                    Ok::<_, Error>(rows)
                 }
             }
         })
-        .buffered(2);
+        .buffered(2)
+        .try_flatten();
     let selection = selection.clone();
     let ended = move || {
-        if selection.filter.external_ids().is_none() {
+        if !missing_at_end {
             return Ok(());
         }
-        let seen = seen_external.lock().map_err(|_| poisoned())?;
+        let seen = keep.seen.lock().map_err(|_| poisoned())?;
         let mut report = report.lock().map_err(|_| poisoned())?;
+        report.missing_ids.retain(|id| !seen.ids.contains(id));
         report.missing_external_ids = (selection.filter.external_ids().into_iter().flatten())
             .filter(|id| !seen.external_ids.contains(*id))
             .cloned()
@@ -663,7 +755,114 @@ async fn by_pages<T: Row>(
     Ok(with_end(rows, ended))
 }
 
-impl PartPlan {
+/// The rule a partial restore keeps rows by, and what it saw of the ids asked for.
+struct Keep {
+    filter: DocumentFilter,
+    seen: Mutex<Seen>,
+    target: Target,
+}
+
+impl Keep {
+    /// The rows of `batch` that the selection keeps and tombstones do not hide, noting the
+    /// ids and external ids asked for among the rows not hidden.
+    fn retain<T: Row>(&self, batch: Vec<T>, hidden: Option<&IdSet>) -> Result<Vec<T>> {
+        let mut seen = self.seen.lock().map_err(|_| poisoned())?;
+        let seen = RefCell::new(&mut *seen);
+        T::retain(batch, &|row| {
+            let kept = hidden.is_none_or(|h| !h.contains(row.id));
+            if kept {
+                seen.borrow_mut().note(&self.filter, row);
+            }
+            kept && self.filter.accepts(row)
+        })
+        .map_err(|e| Error::codec(self.target, e))
+    }
+}
+
+impl PagedPart {
+    /// Looks the selection's ids (and, for positions, the hidden ones) up in the part's index,
+    /// and reads its footer for a time range.
+    async fn probe(self, hidden: Option<Arc<IdSet>>, selection: &Selection) -> Result<Probe> {
+        let filter = &selection.filter;
+        let mut fetched = Fetched::default();
+        let mut candidates: Option<Runs> = None;
+        let mut found = Vec::new();
+        if let Some(ids) = filter.ids() {
+            let held = self
+                .find(ids.iter().copied().collect(), &mut fetched)
+                .await?;
+            let visible: Vec<(Uuid, u64)> = (held.into_iter())
+                .filter(|(id, _)| hidden.as_ref().is_none_or(|h| !h.contains(*id)))
+                .collect();
+            found = visible.iter().map(|(id, _)| *id).collect();
+            let mut rows: Vec<u64> = visible.iter().map(|(_, row)| *row).collect();
+            rows.sort_unstable();
+            candidates = Some(rows.into_iter().map(|r| r..r + 1).collect());
+        }
+        let hidden_rows = match (&selection.rows, &hidden) {
+            (None, _) => None,
+            (Some(_), None) => Some(Vec::new()),
+            (Some(_), Some(hidden)) => {
+                let ids: Vec<Uuid> = hidden.iter().collect();
+                let mut rows: Vec<u64> = (self.find(ids, &mut fetched).await?)
+                    .into_iter()
+                    .map(|(_, row)| row)
+                    .collect();
+                rows.sort_unstable();
+                Some(rows)
+            }
+        };
+        let footer = if filter.time_range() != (None, None) {
+            let (footer, read) = self.footer().await?;
+            fetched.reads += 1;
+            fetched.bytes += read;
+            let (since, until) = filter.time_range();
+            let runs = footer
+                .rows_inserted_within(
+                    since.map(Timestamp::as_millis),
+                    until.map(Timestamp::as_millis),
+                )
+                .map_err(|e| Error::codec(self.file.target, e))?;
+            candidates = Some(intersect(candidates, runs));
+            Some(footer)
+        } else {
+            None
+        };
+        Ok(Probe::Pages(Probed {
+            part: self,
+            hidden,
+            found,
+            candidates,
+            hidden_rows,
+            footer,
+            fetched,
+        }))
+    }
+
+    /// The part's rows `runs` (within one row group), from the pages that hold them, each page
+    /// checked; the reads counted in `report`.
+    async fn decode<T: Row>(
+        &self,
+        footer: &Arc<ParquetFooter>,
+        runs: Runs,
+        report: &Mutex<SelectionReport>,
+    ) -> Result<Vec<T>> {
+        let target = self.file.target;
+        let ranges = footer
+            .pages_of_rows(&runs)
+            .map_err(|e| Error::codec(target, e))?;
+        let ranges = self.layout.coalesce(ranges, COALESCE_GAP);
+        let pieces = self.file.read_ranges(&self.file.claim.key, ranges).await?;
+        if let Ok(mut report) = report.lock() {
+            report.reads += pieces.len() as u64;
+            report.bytes_read += pieces.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
+        }
+        let (footer, layout) = (Arc::clone(footer), self.layout.clone());
+        blocking(move || footer.decode_pages::<T>(&runs, pieces, &layout))
+            .await?
+            .map_err(|e| Error::codec(target, e))
+    }
+
     /// The rows of `ids` in the part (those it holds), fetching the index pages that say.
     async fn find(&self, ids: Vec<Uuid>, fetched: &mut Fetched) -> Result<Vec<(Uuid, u64)>> {
         let Some(index) = &self.file.claim.index else {
@@ -671,27 +870,28 @@ impl PartPlan {
         };
         let ranges = self.lookup.pages_for(&ids);
         let pieces = self.file.read_ranges(&index.key, ranges).await?;
-        fetched.add(&pieces);
+        fetched.count(&pieces);
         let lookup = self.lookup.clone();
         blocking(move || lookup.find(&ids, pieces))
             .await?
             .map_err(|e| Error::codec(self.file.target, e))
     }
 
-    /// The part's footer with its page index, from its tail, checked against the manifest.
-    async fn footer(&self, fetched: &mut Fetched) -> Result<ParquetFooter> {
+    /// The part's footer with its page index, from its tail, checked against the manifest;
+    /// and the bytes read.
+    async fn footer(&self) -> Result<(ParquetFooter, u64)> {
         let file = &self.file;
         let size = file.claim.size_bytes;
         let start = self.layout.tail_start(size);
         let tail = file.read_from(&file.claim.key, start..size).await?;
-        fetched.add(&[(start, tail.clone())]);
+        let read = tail.len() as u64;
         let (limits, layout) = (*file.store.limits(), self.layout.clone());
         let parsed =
             blocking(move || ParquetFooter::from_checked_tail(tail, size, &layout, &limits))
                 .await?
                 .map_err(|e| Error::codec(file.target, e))?;
         file.check_footer(&parsed)?;
-        Ok(parsed)
+        Ok((parsed, read))
     }
 }
 
