@@ -137,6 +137,13 @@ impl IdLookup {
         self.part_layout.as_ref()
     }
 
+    /// The index's own pages and their checksums, with its tail: what
+    /// [`coalesce`](FileLayout::coalesce) needs to join the ranges of
+    /// [`pages_for`](Self::pages_for).
+    pub fn layout(&self) -> &FileLayout {
+        &self.layout
+    }
+
     /// The documents of the part, as the index counts them.
     pub fn len(&self) -> u64 {
         self.footer.count

@@ -36,8 +36,8 @@ const CONCURRENT_READS: usize = 16;
 /// hundred parts is not a hundred round trips one after another.
 const CONCURRENT_PARTS: usize = 4;
 
-/// Pages of a part this close together are fetched in one read, the pages between them
-/// included: a request costs far more than 8 KiB of transfer on any object store, and a gap of
+/// Pages of a part (or of its index) this close together are fetched in one read, the pages
+/// between them included: a request costs far more than 8 KiB of transfer on any object store, and a gap of
 /// one small column's page joins the pages of a row that neighbouring column chunks hold (13
 /// reads fewer for 10 ids of a 100,000 × 768 part, 48 KB more: docs/DECISIONS.md).
 const COALESCE_GAP: u64 = 8 * 1024;
@@ -868,7 +868,7 @@ impl PagedPart {
         let Some(index) = &self.file.claim.index else {
             return Ok(Vec::new());
         };
-        let ranges = self.lookup.pages_for(&ids);
+        let ranges = (self.lookup.layout()).coalesce(self.lookup.pages_for(&ids), COALESCE_GAP);
         let pieces = self.file.read_ranges(&index.key, ranges).await?;
         fetched.count(&pieces);
         let lookup = self.lookup.clone();
