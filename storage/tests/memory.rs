@@ -53,7 +53,13 @@ async fn stream_through(backend: &akidb_snapshot::StorageBackend, batches: u64) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streaming_150k_x_512_stays_within_a_few_row_groups() {
     let store = TestStore::fs();
-    let backend = store.backend();
+    let mut config = store.config();
+    // Parts of 30,000 in both runs. A part's id index is gathered as the part is written, a
+    // part's ids and hashes and then its index file (one row group, with its Bloom filter)
+    // in memory: bounded by `part_rows`, not by the snapshot. With the default parts of
+    // 100,000 the smaller run would have smaller parts, and the comparison would measure that.
+    config.part_rows = 30_000;
+    let backend = akidb_snapshot::StorageBackend::from_config(config).unwrap();
     let before = HEAP.allocated();
     // The restore's read-ahead and decodes fill up over the first several row groups (the peak
     // rose until 8 of them: 92, 96, 104, 107 MB after 2, 3, 5, 8), so the smaller run is long

@@ -37,9 +37,10 @@ const CONCURRENT_READS: usize = 16;
 const CONCURRENT_PARTS: usize = 4;
 
 /// Pages of a part (or of its index) this close together are fetched in one read, the pages
-/// between them included: a request costs far more than 8 KiB of transfer on any object store, and a gap of
-/// one small column's page joins the pages of a row that neighbouring column chunks hold (13
-/// reads fewer for 10 ids of a 100,000 × 768 part, 48 KB more: docs/DECISIONS.md).
+/// between them included: a request costs far more than 8 KiB of transfer on any object store,
+/// and a gap of one small column's page joins the pages of a row that neighbouring column
+/// chunks hold (13 reads fewer for 10 ids of a 100,000 × 768 part, 48 KB more:
+/// docs/DECISIONS.md).
 const COALESCE_GAP: u64 = 8 * 1024;
 
 /// How many missing ids an error names.
