@@ -212,6 +212,22 @@ pub fn partial_read_bytes(data: &[u8]) {
             .collect();
         let _ = footer.decode_pages::<VectorDocument>(&wanted, pieces, &layout);
     }
+    // The first and last rows as if found by id: the id and dimension pages left out.
+    let by_id: Vec<(u64, uuid::Uuid)> = [0, rows.saturating_sub(1)]
+        .into_iter()
+        .filter(|&r| r < rows)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|r| (r, uuid::Uuid::from_u128(u128::from(r) + 1)))
+        .collect();
+    let runs: Vec<_> = by_id.iter().map(|&(r, _)| r..r + 1).collect();
+    if let Ok(ranges) = footer.pages_of_rows_by_id(&runs) {
+        let pieces: Vec<(u64, Bytes)> = (ranges.iter())
+            .filter(|r| r.end <= data.len() as u64)
+            .map(|r| (r.start, file.slice(r.start as usize..r.end as usize)))
+            .collect();
+        let _ = footer.decode_rows_by_id::<VectorDocument>(&by_id, pieces, &layout);
+    }
 }
 
 /// Arbitrary bytes as a metadata file: what parses is written back to JSON that parses to the

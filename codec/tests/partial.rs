@@ -84,6 +84,52 @@ impl Written {
 }
 
 #[test]
+fn rows_found_by_id_skip_the_id_and_dimension_pages() {
+    let w = written(ParquetConfig::default().with_row_group_size(2_000));
+    let docs = documents();
+    let rows = [5u64, 6, 1_999, 2_000, 4_321, 5_999];
+    let ids: Vec<(u64, Uuid)> = (rows.iter())
+        .map(|&r| (r, docs[r as usize].document_id))
+        .collect();
+    let runs: Vec<Range<u64>> = rows.iter().map(|&r| r..r + 1).collect();
+    let by_id = w.footer.pages_of_rows_by_id(&runs).unwrap();
+    let every_column = w.footer.pages_of_rows(&runs).unwrap();
+    let bytes = |ranges: &[Range<u64>]| ranges.iter().map(|r| r.end - r.start).sum::<u64>();
+    // Six rows, each with an id page of its own: those are not fetched.
+    assert!(
+        bytes(&by_id) + 6 * 1_000 < bytes(&every_column),
+        "{} bytes by id, {} with every column",
+        bytes(&by_id),
+        bytes(&every_column)
+    );
+    let read: Vec<VectorDocument> = (w.footer)
+        .decode_rows_by_id(&ids, w.fetch(&by_id), &w.layout)
+        .unwrap();
+    let expected: Vec<_> = rows.iter().map(|&r| docs[r as usize].clone()).collect();
+    assert_eq!(read, expected);
+    let batches: Vec<arrow_array::RecordBatch> = (w.footer)
+        .decode_rows_by_id(&ids, w.fetch(&by_id), &w.layout)
+        .unwrap();
+    let whole: Vec<arrow_array::RecordBatch> = (w.footer)
+        .decode_pages(&runs, w.fetch(&every_column), &w.layout)
+        .unwrap();
+    assert_eq!(batches, whole, "the same batches, schema and all");
+
+    // Ids out of order, or rows the pages do not hold, are errors, not wrong rows.
+    let backwards: Vec<(u64, Uuid)> = ids.iter().rev().copied().collect();
+    let err = (w.footer)
+        .decode_rows_by_id::<VectorDocument>(&backwards, w.fetch(&by_id), &w.layout)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation);
+    let elsewhere = [(3_000u64, docs[3_000].document_id)];
+    assert!(
+        (w.footer)
+            .decode_rows_by_id::<VectorDocument>(&elsewhere, w.fetch(&by_id), &w.layout)
+            .is_err()
+    );
+}
+
+#[test]
 fn a_few_rows_come_back_exactly_from_a_small_share_of_the_file() {
     let w = written(ParquetConfig::default().with_row_group_size(2_000));
     let docs = documents();

@@ -13,6 +13,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use arrow_array::RecordBatch;
 use bytes::Bytes;
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelectionPolicy};
 
 pub use batch::DecodedRow;
@@ -364,21 +365,23 @@ impl ParquetFooter {
         runs: &[Range<usize>],
     ) -> Result<Vec<T>> {
         let mut decoded = Vec::new();
-        self.decode_batches(reader, index, runs, &mut |batch, first| {
+        self.decode_batches(reader, index, runs, None, &mut |batch, first| {
             T::append(batch, first, &mut decoded)
         })?;
         Ok(decoded)
     }
 
     /// Hands the rows `runs` of row group `index` to `sink` batch by batch, with the file's
-    /// number of each batch's first row. Not generic, so that parquet's reader is compiled
+    /// number of each batch's first row; only the columns of `projection`, where given. Not
+    /// generic, so that parquet's reader is compiled
     /// once, here, at this crate's opt-level, whichever crate asks for rows (the release
     /// profile builds the storage crate for size).
-    fn decode_batches(
+    pub(crate) fn decode_batches(
         &self,
         reader: FileSlice,
         index: usize,
         runs: &[Range<usize>],
+        projection: Option<ProjectionMask>,
         sink: &mut dyn FnMut(RecordBatch, u64) -> Result<()>,
     ) -> Result<()> {
         guard(|| {
@@ -425,6 +428,9 @@ impl ParquetFooter {
                 ParquetRecordBatchReaderBuilder::new_with_metadata(reader, self.arrow().clone())
                     .with_row_groups(vec![index])
                     .with_batch_size(batch_rows);
+            if let Some(projection) = projection {
+                builder = builder.with_projection(projection);
+            }
             if skip {
                 builder = builder
                     .with_row_selection(select::selection(runs, group_rows))

@@ -5,11 +5,16 @@
 //! it holds; it is trusted only from a tail whose SHA-256 held.
 
 use std::ops::Range;
+use std::sync::Arc;
 
+use arrow_array::{ArrayRef, FixedSizeBinaryArray, Int32Array, RecordBatch};
+use arrow_schema::DataType;
 use bytes::Bytes;
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use uuid::Uuid;
 
 use super::batch::DecodedRow;
 use super::footer::{FooterParse, ParquetFooter, chunk_start};
@@ -60,13 +65,150 @@ impl ParquetFooter {
     /// of adjacent pages merged. Needs the page index
     /// ([`from_checked_tail`](Self::from_checked_tail)).
     pub fn pages_of_rows(&self, rows: &[Range<u64>]) -> Result<Vec<Range<u64>>> {
+        let columns: Vec<usize> = (0..self.leaves()).collect();
+        self.pages_of(rows, &columns)
+    }
+
+    /// As [`pages_of_rows`](Self::pages_of_rows), for rows found by their ids (through an id
+    /// index): the pages of `document_id` and `dimension` are left out, since
+    /// [`decode_rows_by_id`](Self::decode_rows_by_id) knows their values.
+    pub fn pages_of_rows_by_id(&self, rows: &[Range<u64>]) -> Result<Vec<Range<u64>>> {
+        match self.by_id() {
+            Some((leaves, _)) => self.pages_of(rows, &leaves),
+            None => self.pages_of_rows(rows),
+        }
+    }
+
+    /// Decodes the rows `ids` names (each row with its document's id, as an id index gave
+    /// them; ascending rows) from `pages`, as [`pages_of_rows_by_id`](Self::pages_of_rows_by_id)
+    /// named them: `document_id` and `dimension` are filled in, not read. Every range is
+    /// checked against `layout` before any of it is decoded.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode_pages`](Self::decode_pages); [`Error::Validation`] for rows not ascending.
+    pub fn decode_rows_by_id<T: DecodedRow>(
+        &self,
+        ids: &[(u64, Uuid)],
+        pages: Vec<(u64, Bytes)>,
+        layout: &FileLayout,
+    ) -> Result<Vec<T>> {
+        if ids.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return Err(Error::validation(
+                DocumentRef::NONE,
+                "rows to decode by id must be ascending and distinct",
+            ));
+        }
+        let rows: Vec<Range<u64>> = ids.iter().map(|&(row, _)| row..row + 1).collect();
+        let Some((_, roots)) = self.by_id() else {
+            return self.decode_pages(&rows, pages, layout);
+        };
+        let slice = self.checked_slice(pages, layout)?;
+        let projection = ProjectionMask::roots(
+            self.arrow().metadata().file_metadata().schema_descr(),
+            roots,
+        );
+        let mut decoded = Vec::new();
+        for (group, runs) in self.runs_by_group(&rows) {
+            self.decode_batches(
+                slice.clone(),
+                group,
+                &runs,
+                Some(projection.clone()),
+                &mut |batch, first| {
+                    let whole = self.with_ids(batch, first, ids)?;
+                    T::append(whole, first, &mut decoded)
+                },
+            )?;
+        }
+        Ok(decoded)
+    }
+
+    /// `batch`, rows from `first` decoded without `document_id` and `dimension`, with those
+    /// columns put back: the ids from `ids` (rows ascending), the file's dimension.
+    fn with_ids(&self, batch: RecordBatch, first: u64, ids: &[(u64, Uuid)]) -> Result<RecordBatch> {
+        let rows = batch.num_rows();
+        let at = ids.partition_point(|&(row, _)| row < first);
+        let known = ids.get(at..at + rows).filter(|known| {
+            (known.iter().zip(first..)).all(|(&(row, _), expected)| row == expected)
+        });
+        let Some(known) = known else {
+            return Err(Error::corruption(format!(
+                "rows {first}..{} were decoded, not the rows whose ids were given",
+                first + rows as u64
+            )));
+        };
+        let schema = self.arrow().schema();
+        let mut read = batch.columns().iter();
+        let columns = (schema.fields().iter())
+            .map(|field| match field.name().as_str() {
+                columns::DOCUMENT_ID => Ok(Arc::new(
+                    FixedSizeBinaryArray::try_from_iter(
+                        known.iter().map(|(_, id)| id.into_bytes()),
+                    )
+                    .map_err(|e| Error::decoding(e.to_string()))?,
+                ) as ArrayRef),
+                columns::DIMENSION => Ok(Arc::new(Int32Array::from_value(
+                    self.info().dimension as i32,
+                    rows,
+                )) as ArrayRef),
+                _ => read
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| Error::decoding("a decoded batch lacks a column")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| {
+            Error::decoding(format!(
+                "the rows decoded by id do not fit the file's schema: {e}"
+            ))
+        })
+    }
+
+    /// The leaf columns and the root columns to read of rows found by id, if the file has
+    /// `document_id` as 16-byte values and `dimension` as 32-bit integers (as this codec writes
+    /// them): all but those two.
+    fn by_id(&self) -> Option<(Vec<usize>, Vec<usize>)> {
+        let schema = self.arrow().schema();
+        let known = |name: &str, ty: &DataType| {
+            schema
+                .field_with_name(name)
+                .is_ok_and(|f| f.data_type() == ty)
+        };
+        if !known(columns::DOCUMENT_ID, &DataType::FixedSizeBinary(16))
+            || !known(columns::DIMENSION, &DataType::Int32)
+        {
+            return None;
+        }
+        let descr = self.arrow().metadata().file_metadata().schema_descr();
+        let skipped = |root: &str| root == columns::DOCUMENT_ID || root == columns::DIMENSION;
+        let leaves = (0..descr.num_columns())
+            .filter(|&c| !skipped(&descr.column(c).path().parts()[0]))
+            .collect();
+        let roots = (0..descr.root_schema().get_fields().len())
+            .filter(|&r| !skipped(descr.root_schema().get_fields()[r].name()))
+            .collect();
+        Some((leaves, roots))
+    }
+
+    /// The number of leaf columns.
+    fn leaves(&self) -> usize {
+        self.arrow()
+            .metadata()
+            .file_metadata()
+            .schema_descr()
+            .num_columns()
+    }
+
+    /// The byte ranges of the pages of `columns` (leaves) that hold `rows`.
+    fn pages_of(&self, rows: &[Range<u64>], columns: &[usize]) -> Result<Vec<Range<u64>>> {
         let metadata = self.arrow().metadata();
         let mut ranges = Vec::new();
         if metadata.page_index().is_none() {
             return Err(no_index());
         }
         for (group, runs) in self.runs_by_group(rows) {
-            let columns = 0..metadata.row_group(group).num_columns();
+            let columns = columns.iter().copied();
             let pages = page_ranges(metadata, group, columns, &runs).ok_or_else(|| {
                 Error::corruption(format!(
                     "the page index of row group {group} names pages that cannot be: no bytes, \
@@ -91,6 +233,16 @@ impl ParquetFooter {
         pages: Vec<(u64, Bytes)>,
         layout: &FileLayout,
     ) -> Result<Vec<T>> {
+        let slice = self.checked_slice(pages, layout)?;
+        let mut decoded = Vec::new();
+        for (group, runs) in self.runs_by_group(rows) {
+            decoded.extend(self.decode_runs::<T>(slice.clone(), group, &runs)?);
+        }
+        Ok(decoded)
+    }
+
+    /// `pages` as a slice of the file, once each checks against `layout`.
+    fn checked_slice(&self, pages: Vec<(u64, Bytes)>, layout: &FileLayout) -> Result<FileSlice> {
         for (offset, bytes) in &pages {
             layout.verify_pages(*offset, bytes)?;
         }
@@ -104,11 +256,7 @@ impl ParquetFooter {
         if self.vector_pages(0).is_none() && !self.info().row_groups.is_empty() {
             return Err(no_index());
         }
-        let mut decoded = Vec::new();
-        for (group, runs) in self.runs_by_group(rows) {
-            decoded.extend(self.decode_runs::<T>(slice.clone(), group, &runs)?);
-        }
-        Ok(decoded)
+        Ok(slice)
     }
 
     /// The rows that may have been inserted within `since..=until` (milliseconds since the

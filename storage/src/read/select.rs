@@ -570,6 +570,8 @@ struct Probed {
     hidden: Option<Arc<IdSet>>,
     /// The ids asked for that the part holds and tombstones do not hide.
     found: Vec<Uuid>,
+    /// Those ids by row, ascending, where ids were asked for: every row read is one of them.
+    known: Option<Arc<Vec<(u64, Uuid)>>>,
     /// The rows that may be wanted (all, if `None`).
     candidates: Option<Runs>,
     /// The rows the tombstones hide, sorted, where positions are asked for.
@@ -584,8 +586,14 @@ type Runs = Vec<Range<u64>>;
 
 /// What is read of one part, in the snapshot's order.
 enum Work {
-    /// The rows `runs` of a part read by pages, whose footer is read.
-    Pages(Arc<PagedPart>, Arc<ParquetFooter>, Runs),
+    /// The rows `runs` of a part read by pages, whose footer is read, with their ids where
+    /// they were found by id.
+    Pages(
+        Arc<PagedPart>,
+        Arc<ParquetFooter>,
+        Runs,
+        Option<Arc<Vec<(u64, Uuid)>>>,
+    ),
     /// A part read whole.
     Whole(Box<DataFile>),
 }
@@ -652,6 +660,7 @@ async fn by_pages<T: Row>(
             let Probed {
                 part,
                 hidden,
+                known,
                 candidates,
                 footer,
                 ..
@@ -669,7 +678,8 @@ async fn by_pages<T: Row>(
             let work = by_row_group(&footer, candidates.unwrap_or_default())
                 .into_iter()
                 .map(|chunk| {
-                    let pages = Work::Pages(Arc::clone(&part), Arc::clone(&footer), chunk);
+                    let (part, footer) = (Arc::clone(&part), Arc::clone(&footer));
+                    let pages = Work::Pages(part, footer, chunk, known.clone());
                     (pages, hidden.clone())
                 })
                 .collect();
@@ -722,8 +732,8 @@ async fn by_pages<T: Row>(
                 let (keep, report) = (Arc::clone(&keep), Arc::clone(&report));
                 async move {
                     let rows: RowStream<T> = match work {
-                        Work::Pages(plan, footer, runs) => {
-                            let decoded = plan.decode(&footer, runs, &report).await?;
+                        Work::Pages(plan, footer, runs, known) => {
+                            let decoded = plan.decode(&footer, runs, known, &report).await?;
                             let kept = keep.retain(decoded, hidden.as_deref());
                             stream::once(async move { kept }).boxed()
                         }
@@ -788,17 +798,19 @@ impl PagedPart {
         let mut fetched = Fetched::default();
         let mut candidates: Option<Runs> = None;
         let mut found = Vec::new();
+        let mut known = None;
         if let Some(ids) = filter.ids() {
             let held = self
                 .find(ids.iter().copied().collect(), &mut fetched)
                 .await?;
-            let visible: Vec<(Uuid, u64)> = (held.into_iter())
+            let mut visible: Vec<(u64, Uuid)> = (held.into_iter())
                 .filter(|(id, _)| hidden.as_ref().is_none_or(|h| !h.contains(*id)))
+                .map(|(id, row)| (row, id))
                 .collect();
-            found = visible.iter().map(|(id, _)| *id).collect();
-            let mut rows: Vec<u64> = visible.iter().map(|(_, row)| *row).collect();
-            rows.sort_unstable();
-            candidates = Some(rows.into_iter().map(|r| r..r + 1).collect());
+            visible.sort_unstable();
+            found = visible.iter().map(|(_, id)| *id).collect();
+            candidates = Some(visible.iter().map(|&(r, _)| r..r + 1).collect());
+            known = Some(Arc::new(visible));
         }
         let hidden_rows = match (&selection.rows, &hidden) {
             (None, _) => None,
@@ -833,6 +845,7 @@ impl PagedPart {
             part: self,
             hidden,
             found,
+            known,
             candidates,
             hidden_rows,
             footer,
@@ -846,12 +859,22 @@ impl PagedPart {
         &self,
         footer: &Arc<ParquetFooter>,
         runs: Runs,
+        known: Option<Arc<Vec<(u64, Uuid)>>>,
         report: &Mutex<SelectionReport>,
     ) -> Result<Vec<T>> {
         let target = self.file.target;
-        let ranges = footer
-            .pages_of_rows(&runs)
-            .map_err(|e| Error::codec(target, e))?;
+        // Rows found by id: their ids are known, so the pages of ids are not fetched.
+        let ids: Option<Vec<(u64, Uuid)>> = known.map(|known| {
+            (known.iter())
+                .filter(|(row, _)| runs.iter().any(|r| r.contains(row)))
+                .copied()
+                .collect()
+        });
+        let ranges = match &ids {
+            Some(_) => footer.pages_of_rows_by_id(&runs),
+            None => footer.pages_of_rows(&runs),
+        }
+        .map_err(|e| Error::codec(target, e))?;
         let ranges = self.layout.coalesce(ranges, COALESCE_GAP);
         let pieces = self.file.read_ranges(&self.file.claim.key, ranges).await?;
         if let Ok(mut report) = report.lock() {
@@ -859,9 +882,12 @@ impl PagedPart {
             report.bytes_read += pieces.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
         }
         let (footer, layout) = (Arc::clone(footer), self.layout.clone());
-        blocking(move || footer.decode_pages::<T>(&runs, pieces, &layout))
-            .await?
-            .map_err(|e| Error::codec(target, e))
+        blocking(move || match ids {
+            Some(ids) => footer.decode_rows_by_id::<T>(&ids, pieces, &layout),
+            None => footer.decode_pages::<T>(&runs, pieces, &layout),
+        })
+        .await?
+        .map_err(|e| Error::codec(target, e))
     }
 
     /// The rows of `ids` in the part (those it holds), fetching the index pages that say.
