@@ -213,11 +213,10 @@ pub fn partial_read_bytes(data: &[u8]) {
         let _ = footer.decode_pages::<VectorDocument>(&wanted, pieces, &layout);
     }
     // The first and last rows as if found by id: the id and dimension pages left out.
-    let by_id: Vec<(u64, uuid::Uuid)> = [0, rows.saturating_sub(1)]
-        .into_iter()
-        .filter(|&r| r < rows)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
+    let mut ends = vec![0, rows.saturating_sub(1)];
+    ends.dedup();
+    ends.retain(|&r| r < rows);
+    let by_id: Vec<(u64, uuid::Uuid)> = (ends.into_iter())
         .map(|r| (r, uuid::Uuid::from_u128(u128::from(r) + 1)))
         .collect();
     let runs: Vec<_> = by_id.iter().map(|&(r, _)| r..r + 1).collect();

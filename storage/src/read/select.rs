@@ -411,14 +411,17 @@ struct PartPlans {
 /// How a data part is read: by pages, or whole (written before page checksums).
 enum PartPlan {
     Pages(PagedPart),
-    Whole(DataFile),
+    Whole(Box<DataFile>),
 }
 
 /// A data part with its index opened from its tail, read by pages.
 struct PagedPart {
     file: Arc<DataFile>,
-    lookup: IdLookup,
-    layout: FileLayout,
+    /// Shared with the blocking decodes: an index's tail holds its Bloom filters and the
+    /// part's page checksums, hundreds of KB not to copy for each row group read.
+    lookup: Arc<IdLookup>,
+    /// The part's page checksums, taken from the index once.
+    layout: Arc<FileLayout>,
 }
 
 impl PartPlans {
@@ -442,10 +445,10 @@ impl PartPlans {
                 |(file, lookup)| match lookup.and_then(|l| Some((l.part_layout().cloned()?, l))) {
                     Some((layout, lookup)) => PartPlan::Pages(PagedPart {
                         file: Arc::new(file.clone()),
-                        lookup,
-                        layout,
+                        lookup: Arc::new(lookup),
+                        layout: Arc::new(layout),
                     }),
-                    None => PartPlan::Whole(file.clone()),
+                    None => PartPlan::Whole(Box::new(file.clone())),
                 },
             )
             .collect();
@@ -558,8 +561,8 @@ impl Fetched {
 
 /// A part as a partial restore first sees it: read whole, or probed through its index.
 enum Probe {
-    Whole(DataFile, Option<Arc<IdSet>>),
-    Pages(Probed),
+    Whole(Box<DataFile>, Option<Arc<IdSet>>),
+    Pages(Box<Probed>),
 }
 
 /// What a part's index (and, for a time range, its footer) said of the rows a selection
@@ -568,9 +571,8 @@ struct Probed {
     part: PagedPart,
     /// The ids the part's tombstones hide.
     hidden: Option<Arc<IdSet>>,
-    /// The ids asked for that the part holds and tombstones do not hide.
-    found: Vec<Uuid>,
-    /// Those ids by row, ascending, where ids were asked for: every row read is one of them.
+    /// The ids asked for that the part holds and tombstones do not hide, by row, ascending,
+    /// where ids were asked for: every row read is one of them.
     known: Option<Arc<Vec<(u64, Uuid)>>>,
     /// The rows that may be wanted (all, if `None`).
     candidates: Option<Runs>,
@@ -638,7 +640,12 @@ async fn by_pages<T: Row>(
             Probe::Pages(probed) => probed,
         };
         fetched.add(&probed.fetched);
-        seen_ids.extend(probed.found.iter().copied());
+        seen_ids.extend(
+            probed
+                .known
+                .iter()
+                .flat_map(|k| k.iter().map(|(_, id)| *id)),
+        );
         let rows = probed.part.file.claim.rows;
         if let (Some(positions), Some(hidden_rows)) = (&selection.rows, &probed.hidden_rows) {
             let visible = rows - hidden_rows.len() as u64;
@@ -666,9 +673,9 @@ async fn by_pages<T: Row>(
                 ..
             } = match probe {
                 Probe::Whole(file, hidden) => {
-                    return Ok((vec![(Work::Whole(Box::new(file)), hidden)], 0));
+                    return Ok((vec![(Work::Whole(file), hidden)], 0));
                 }
-                Probe::Pages(probed) => probed,
+                Probe::Pages(probed) => *probed,
             };
             let (footer, read) = match footer {
                 Some(footer) => (footer, 0),
@@ -797,7 +804,6 @@ impl PagedPart {
         let filter = &selection.filter;
         let mut fetched = Fetched::default();
         let mut candidates: Option<Runs> = None;
-        let mut found = Vec::new();
         let mut known = None;
         if let Some(ids) = filter.ids() {
             let held = self
@@ -808,7 +814,6 @@ impl PagedPart {
                 .map(|(id, row)| (row, id))
                 .collect();
             visible.sort_unstable();
-            found = visible.iter().map(|(_, id)| *id).collect();
             candidates = Some(visible.iter().map(|&(r, _)| r..r + 1).collect());
             known = Some(Arc::new(visible));
         }
@@ -841,16 +846,15 @@ impl PagedPart {
         } else {
             None
         };
-        Ok(Probe::Pages(Probed {
+        Ok(Probe::Pages(Box::new(Probed {
             part: self,
             hidden,
-            found,
             known,
             candidates,
             hidden_rows,
             footer,
             fetched,
-        }))
+        })))
     }
 
     /// The part's rows `runs` (within one row group), from the pages that hold them, each page
@@ -864,11 +868,15 @@ impl PagedPart {
     ) -> Result<Vec<T>> {
         let target = self.file.target;
         // Rows found by id: their ids are known, so the pages of ids are not fetched.
+        // The chunk's rows are those of `known` between its first and last.
         let ids: Option<Vec<(u64, Uuid)>> = known.map(|known| {
-            (known.iter())
-                .filter(|(row, _)| runs.iter().any(|r| r.contains(row)))
-                .copied()
-                .collect()
+            let (start, end) = (
+                runs.first().map_or(0, |r| r.start),
+                runs.last().map_or(0, |r| r.end),
+            );
+            let from = known.partition_point(|(row, _)| *row < start);
+            let to = known.partition_point(|(row, _)| *row < end);
+            known[from..to].to_vec()
         });
         let ranges = match &ids {
             Some(_) => footer.pages_of_rows_by_id(&runs),
@@ -878,10 +886,12 @@ impl PagedPart {
         let ranges = self.layout.coalesce(ranges, COALESCE_GAP);
         let pieces = self.file.read_ranges(&self.file.claim.key, ranges).await?;
         if let Ok(mut report) = report.lock() {
-            report.reads += pieces.len() as u64;
-            report.bytes_read += pieces.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
+            let mut read = Fetched::default();
+            read.count(&pieces);
+            report.reads += read.reads;
+            report.bytes_read += read.bytes;
         }
-        let (footer, layout) = (Arc::clone(footer), self.layout.clone());
+        let (footer, layout) = (Arc::clone(footer), Arc::clone(&self.layout));
         blocking(move || match ids {
             Some(ids) => footer.decode_rows_by_id::<T>(&ids, pieces, &layout),
             None => footer.decode_pages::<T>(&runs, pieces, &layout),
@@ -898,7 +908,7 @@ impl PagedPart {
         let ranges = (self.lookup.layout()).coalesce(self.lookup.pages_for(&ids), COALESCE_GAP);
         let pieces = self.file.read_ranges(&index.key, ranges).await?;
         fetched.count(&pieces);
-        let lookup = self.lookup.clone();
+        let lookup = Arc::clone(&self.lookup);
         blocking(move || lookup.find(&ids, pieces))
             .await?
             .map_err(|e| Error::codec(self.file.target, e))
@@ -912,7 +922,7 @@ impl PagedPart {
         let start = self.layout.tail_start(size);
         let tail = file.read_from(&file.claim.key, start..size).await?;
         let read = tail.len() as u64;
-        let (limits, layout) = (*file.store.limits(), self.layout.clone());
+        let (limits, layout) = (*file.store.limits(), Arc::clone(&self.layout));
         let parsed =
             blocking(move || ParquetFooter::from_checked_tail(tail, size, &layout, &limits))
                 .await?
