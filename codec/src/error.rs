@@ -12,6 +12,8 @@
 //! - A file from a newer writer is [`Error::UnsupportedSchemaVersion`], and a file bigger than the
 //!   caller's [`Limits`](crate::Limits) is [`Error::LimitExceeded`]: both are readable in principle,
 //!   and the message says what to change.
+//! - An encrypted file opened without the master key that wrapped its data key, or with another
+//!   key under that key's id, is [`Error::EncryptionKey`], which names the key id (never a key).
 //! - Errors from parquet, arrow and serde_json are boxed as `source`, so their types never become
 //!   part of this crate's API and can change with their versions.
 //! - Nothing panics on any input; where parquet itself might, the decoder checks first (see
@@ -118,6 +120,30 @@ pub enum Error {
         /// The limit in force.
         limit: u64,
     },
+
+    /// The file is encrypted, and the master key that opens it was not given, or the key given
+    /// under its id is another key. The message names the key id, never a key.
+    #[error("{}", key_message(key_id, *given))]
+    EncryptionKey {
+        /// The id of the master key the file's data key is wrapped under.
+        key_id: String,
+        /// Whether a key with that id was given (and did not open the file).
+        given: bool,
+    },
+}
+
+fn key_message(key_id: &str, given: bool) -> String {
+    if given {
+        format!(
+            "the master key given as `{key_id}` does not open this file: it is not the key the \
+             file was encrypted with (a different key under the same id, or a damaged key file)"
+        )
+    } else {
+        format!(
+            "the file is encrypted under master key `{key_id}`, which was not given: give that \
+             key to read it"
+        )
+    }
 }
 
 /// The kind of an [`Error`], stable across versions, for callers (the C API, the browser build)
@@ -137,6 +163,8 @@ pub enum ErrorKind {
     UnsupportedSchemaVersion,
     /// See [`Error::LimitExceeded`].
     LimitExceeded,
+    /// See [`Error::EncryptionKey`].
+    EncryptionKey,
 }
 
 impl Error {
@@ -157,6 +185,7 @@ impl Error {
             Error::DataCorruption { .. } => ErrorKind::DataCorruption,
             Error::UnsupportedSchemaVersion { .. } => ErrorKind::UnsupportedSchemaVersion,
             Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
+            Error::EncryptionKey { .. } => ErrorKind::EncryptionKey,
         }
     }
 

@@ -90,9 +90,11 @@ impl SnapshotFile {
     /// (checked against `limits`), or the whole JSON file.
     pub fn open(bytes: Bytes, limits: &Limits) -> Result<Self> {
         let contents = match SnapshotFormat::detect(&bytes)? {
-            SnapshotFormat::Parquet => {
-                Contents::Parquet(Box::new(ParquetFooter::of_file(&bytes, limits)?))
-            }
+            SnapshotFormat::Parquet => Contents::Parquet(Box::new(ParquetFooter::of_file(
+                &bytes,
+                limits,
+                &crate::encryption::KeyRing::default(),
+            )?)),
             SnapshotFormat::Json => {
                 let json = decode_json(&bytes)?;
                 Limits::check(

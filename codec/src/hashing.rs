@@ -52,6 +52,11 @@ impl<W: Write> HashingWriter<W> {
         }
     }
 
+    /// Walks no pages from here on: those of an encrypted file cannot be read as they pass.
+    pub(crate) fn stop_walking_pages(&mut self) {
+        self.pages = None;
+    }
+
     /// Marks the end of the pages: what is written next is the file's tail.
     pub(crate) fn end_pages(&mut self) -> Result<()> {
         match &mut self.pages {

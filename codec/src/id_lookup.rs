@@ -208,7 +208,13 @@ impl IdLookup {
             )
         };
         let rg = metadata.row_group(group);
-        check_held_pages(metadata, slice, group, rg.total_byte_size().max(0) as u64)?;
+        check_held_pages(
+            metadata,
+            slice,
+            group,
+            rg.total_byte_size().max(0) as u64,
+            false,
+        )?;
         let group_rows = rg.num_rows().max(0) as usize;
         let projection =
             ProjectionMask::leaves(metadata.file_metadata().schema_descr(), ID_AND_ROW);

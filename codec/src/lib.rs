@@ -45,6 +45,7 @@ mod config;
 mod content_hash;
 mod decode;
 mod encode;
+mod encryption;
 mod error;
 mod file;
 #[cfg(feature = "fuzzing")]
@@ -76,9 +77,11 @@ pub use config::{Compression, Limits, ParquetConfig, ParseConfigError, VectorEnc
 pub use content_hash::{ContentHash, batch_content_hashes};
 pub use decode::{
     DecodedRow, FooterParse, ParquetFooter, ParquetReader, RowGroupInfo, SnapshotInfo,
-    decode_parquet, decode_parquet_verified, inspect_parquet,
+    decode_parquet, decode_parquet_verified, decode_parquet_with_keys, inspect_parquet,
+    inspect_parquet_with_keys,
 };
 pub use encode::{ParquetWriter, encode_parquet};
+pub use encryption::{KeyRing, MasterKey};
 pub use error::{BoxError, DocumentRef, Error, ErrorKind, Result};
 pub use file::SnapshotFile;
 pub use hashing::HashingWriter;

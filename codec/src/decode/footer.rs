@@ -21,12 +21,15 @@ use parquet::schema::types::Type as ParquetType;
 
 use super::slice::FileSlice;
 use crate::config::{Compression, Limits};
+use crate::encryption::KeyRing;
 use crate::error::{Error, Result};
 use crate::metadata::SnapshotHeader;
 use crate::model::{CollectionId, SnapshotId, Timestamp};
 use crate::schema::{SCHEMA_VERSION, arrow_schema, columns, footer_keys};
 
 const MAGIC: &[u8; 4] = b"PAR1";
+/// The magic of a file whose footer is encrypted.
+const ENCRYPTED_MAGIC: &[u8; 4] = b"PARE";
 /// The fixed tail of a Parquet file: a 4-byte footer length and the magic.
 const FOOTER_TAIL: u64 = 8;
 /// Footer keys that are not shown in [`SnapshotInfo::footer`]: parquet's own copy of the Arrow
@@ -55,6 +58,8 @@ pub struct SnapshotInfo {
     pub row_groups: Vec<RowGroupInfo>,
     /// The file's length in bytes.
     pub file_bytes: u64,
+    /// Whether the file is encrypted (Parquet modular encryption, docs/ENCRYPTION.md).
+    pub encrypted: bool,
     /// Bytes of column data as stored (compressed), all row groups.
     pub compressed_bytes: u64,
     /// Bytes of column data before compression, all row groups.
@@ -132,7 +137,22 @@ impl ParquetFooter {
     pub const SUGGESTED_TAIL_BYTES: u64 = 64 * 1024;
 
     /// Parses the footer from `tail`, the last `tail.len()` bytes of a file of `file_len` bytes.
+    /// An encrypted file is refused with [`Error::EncryptionKey`]: see
+    /// [`parse_with_keys`](Self::parse_with_keys).
     pub fn parse(tail: Bytes, file_len: u64, limits: &Limits) -> Result<FooterParse> {
+        Self::parse_with_keys(tail, file_len, limits, &KeyRing::default())
+    }
+
+    /// As [`parse`](Self::parse), for a file that may be encrypted (docs/ENCRYPTION.md): its
+    /// data key is unwrapped with the master key of `keys` that its key material names, and
+    /// the footer keeps it to decrypt pages. Fails with [`Error::EncryptionKey`] if `keys` has
+    /// no key of that id, or a different key under it.
+    pub fn parse_with_keys(
+        tail: Bytes,
+        file_len: u64,
+        limits: &Limits,
+        keys: &KeyRing,
+    ) -> Result<FooterParse> {
         super::guard(|| {
             if tail.len() as u64 > file_len {
                 return Err(Error::corruption(format!(
@@ -140,19 +160,29 @@ impl ParquetFooter {
                     tail.len()
                 )));
             }
-            let needed = declared_tail_len(&tail, file_len)?;
-            let Some(at) = tail.len().checked_sub(needed as usize) else {
-                return Ok(FooterParse::NeedTail(needed));
+            let declared = declared_tail(&tail, file_len)?;
+            let Some(at) = tail.len().checked_sub(declared.len as usize) else {
+                return Ok(FooterParse::NeedTail(declared.len));
             };
-            let metadata = decode_footer(&tail[at..tail.len() - FOOTER_TAIL as usize])?;
-            Self::check(metadata, file_len, limits).map(|f| FooterParse::Complete(Box::new(f)))
+            let metadata = if declared.encrypted {
+                super::encrypted::decrypt_footer(tail.slice(at..), file_len, keys)?
+            } else {
+                decode_footer(&tail[at..tail.len() - FOOTER_TAIL as usize])?
+            };
+            Self::check(metadata, file_len, limits, declared.encrypted)
+                .map(|f| FooterParse::Complete(Box::new(f)))
         })
     }
 
-    /// Parses the footer of a whole file.
-    pub(crate) fn of_file(file: &Bytes, limits: &Limits) -> Result<Self> {
+    /// Parses the footer of a whole file, which may be encrypted under a key of `keys`.
+    pub(crate) fn of_file(file: &Bytes, limits: &Limits, keys: &KeyRing) -> Result<Self> {
         check_head(file)?;
-        Self::parse(file.clone(), file.len() as u64, limits)?.whole_file(file.len())
+        Self::parse_with_keys(file.clone(), file.len() as u64, limits, keys)?.whole_file(file.len())
+    }
+
+    /// Whether the file is encrypted: its pages are AES-GCM modules, not Thrift headers.
+    pub(crate) fn encrypted(&self) -> bool {
+        self.info.encrypted
     }
 
     /// What the footer says.
@@ -164,7 +194,12 @@ impl ParquetFooter {
         &self.arrow
     }
 
-    fn check(metadata: ParquetMetaData, file_len: u64, limits: &Limits) -> Result<Self> {
+    fn check(
+        metadata: ParquetMetaData,
+        file_len: u64,
+        limits: &Limits,
+        encrypted: bool,
+    ) -> Result<Self> {
         let file = metadata.file_metadata();
         let footer: BTreeMap<String, String> = file
             .key_value_metadata()
@@ -214,6 +249,7 @@ impl ParquetFooter {
             uncompressed_bytes: row_groups.iter().map(|rg| rg.uncompressed_bytes).sum(),
             row_groups,
             file_bytes: file_len,
+            encrypted,
             created_by,
             footer: footer
                 .into_iter()
@@ -467,11 +503,21 @@ fn list_element_is_optional(list: &ParquetType) -> bool {
 /// assert_eq!(info.footer["akidb.schema_version"], "1");
 /// ```
 pub fn inspect_parquet(file: &[u8], limits: &Limits) -> Result<SnapshotInfo> {
+    inspect_parquet_with_keys(file, limits, &KeyRing::default())
+}
+
+/// As [`inspect_parquet`], for a file that may be encrypted under a key of `keys`.
+pub fn inspect_parquet_with_keys(
+    file: &[u8],
+    limits: &Limits,
+    keys: &KeyRing,
+) -> Result<SnapshotInfo> {
     check_head(file)?;
     // Only the footer is copied, not the file.
-    let needed = declared_tail_len(file, file.len() as u64)? as usize;
+    let needed = declared_tail(file, file.len() as u64)?.len as usize;
     let tail = Bytes::copy_from_slice(&file[file.len() - needed..]);
-    let footer = ParquetFooter::parse(tail, file.len() as u64, limits)?.whole_file(file.len())?;
+    let footer = ParquetFooter::parse_with_keys(tail, file.len() as u64, limits, keys)?
+        .whole_file(file.len())?;
     Ok(footer.info)
 }
 
@@ -529,7 +575,7 @@ fn checked_footer(
     file_len: u64,
     limits: &Limits,
 ) -> Result<(ParquetMetaData, Vec<RowGroupInfo>)> {
-    let needed = declared_tail_len(tail, file_len)? as usize;
+    let needed = declared_tail(tail, file_len)?.plain()? as usize;
     let at = tail.len().checked_sub(needed).ok_or_else(|| {
         Error::corruption(format!(
             "the footer claims {needed} bytes, more than the {} read",
@@ -581,7 +627,7 @@ impl FooterParse {
     fn whole_file(self, file_len: usize) -> Result<ParquetFooter> {
         match self {
             FooterParse::Complete(footer) => Ok(*footer),
-            // declared_tail_len refuses a footer longer than the file before this can happen.
+            // declared_tail refuses a footer longer than the file before this can happen.
             FooterParse::NeedTail(needed) => Err(Error::corruption(format!(
                 "the footer claims {needed} bytes, more than the file's {file_len}"
             ))),
@@ -589,19 +635,42 @@ impl FooterParse {
     }
 }
 
-/// How many bytes from the end of the file hold its footer, by the length `tail` declares.
-fn declared_tail_len(tail: &[u8], file_len: u64) -> Result<u64> {
+/// What the last bytes of a file say of its footer.
+struct DeclaredTail {
+    /// How many bytes from the end of the file hold the footer, its length and magic.
+    len: u64,
+    /// Whether the magic is `PARE`: the footer is encrypted.
+    encrypted: bool,
+}
+
+impl DeclaredTail {
+    /// The length of a tail that is not encrypted: the files other than data parts never are.
+    fn plain(self) -> Result<u64> {
+        if self.encrypted {
+            return Err(Error::decoding(
+                "the file is encrypted, and only a snapshot's data files are",
+            ));
+        }
+        Ok(self.len)
+    }
+}
+
+/// How many bytes from the end of the file hold its footer, by the length `tail` declares, and
+/// whether it is encrypted.
+fn declared_tail(tail: &[u8], file_len: u64) -> Result<DeclaredTail> {
     if file_len < MAGIC.len() as u64 + FOOTER_TAIL || tail.len() < FOOTER_TAIL as usize {
         return Err(Error::corruption(format!(
             "{file_len} bytes is too short for a Parquet file; it is empty or truncated"
         )));
     }
     let (length, magic) = tail[tail.len() - FOOTER_TAIL as usize..].split_at(4);
-    match magic {
-        m if m == MAGIC => {}
-        b"PARE" => {
+    let encrypted = match magic {
+        m if m == MAGIC => false,
+        m if m == ENCRYPTED_MAGIC && cfg!(feature = "encryption") => true,
+        m if m == ENCRYPTED_MAGIC => {
             return Err(Error::decoding(
-                "the Parquet file is encrypted; akidb snapshots are not, and this reader cannot decrypt",
+                "the Parquet file is encrypted, and this build of akidb-snapshot-codec has no \
+                 `encryption` feature",
             ));
         }
         _ => {
@@ -609,7 +678,7 @@ fn declared_tail_len(tail: &[u8], file_len: u64) -> Result<u64> {
                 "the file does not end with the Parquet magic `PAR1`: it is not Parquet, or it is truncated",
             ));
         }
-    }
+    };
     let footer_len = u32::from_le_bytes([length[0], length[1], length[2], length[3]]);
     let needed = u64::from(footer_len) + FOOTER_TAIL;
     if needed > file_len - MAGIC.len() as u64 {
@@ -617,12 +686,15 @@ fn declared_tail_len(tail: &[u8], file_len: u64) -> Result<u64> {
             "the footer claims {footer_len} bytes, more than the file's {file_len}; the file is truncated"
         )));
     }
-    Ok(needed)
+    Ok(DeclaredTail {
+        len: needed,
+        encrypted,
+    })
 }
 
 /// Checks the leading magic of a whole file.
 fn check_head(file: &[u8]) -> Result<()> {
-    if file.len() >= MAGIC.len() && !file.starts_with(MAGIC) {
+    if file.len() >= MAGIC.len() && !file.starts_with(MAGIC) && !file.starts_with(ENCRYPTED_MAGIC) {
         return Err(Error::corruption(
             "the file does not start with the Parquet magic `PAR1`: its beginning is damaged",
         ));

@@ -3,6 +3,7 @@
 //! ([`inspect_parquet`]).
 
 mod batch;
+mod encrypted;
 mod file_metadata;
 mod footer;
 mod select;
@@ -18,11 +19,15 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection
 
 pub use batch::DecodedRow;
 pub(crate) use batch::append_documents;
-pub use footer::{FooterParse, ParquetFooter, RowGroupInfo, SnapshotInfo, inspect_parquet};
+pub use footer::{
+    FooterParse, ParquetFooter, RowGroupInfo, SnapshotInfo, inspect_parquet,
+    inspect_parquet_with_keys,
+};
 pub(crate) use footer::{checked_metadata, checked_tail_metadata, parse_key, reader_schema};
 
 use crate::checksum::Sha256Digest;
 use crate::config::{Limits, arrow_batch_rows};
+use crate::encryption::KeyRing;
 use crate::error::{Error, Result};
 use crate::model::VectorDocument;
 use crate::parallel::{map_ordered, workers};
@@ -45,7 +50,19 @@ pub(crate) use slice::FileSlice;
 /// assert_eq!(err.kind(), ErrorKind::DataCorruption);
 /// ```
 pub fn decode_parquet(file: Bytes, limits: &Limits) -> Result<Vec<VectorDocument>> {
-    let footer = ParquetFooter::of_file(&file, limits)?;
+    decode_parquet_with_keys(file, limits, &KeyRing::default())
+}
+
+/// As [`decode_parquet`], for a file that may be encrypted (docs/ENCRYPTION.md) under a master
+/// key of `keys`; [`Error::EncryptionKey`] names the key a file needs that `keys` lacks. Every
+/// page of an encrypted file is authenticated (AES-GCM) as it is decrypted, so a damaged one
+/// is [`Error::DataCorruption`], never a changed value.
+pub fn decode_parquet_with_keys(
+    file: Bytes,
+    limits: &Limits,
+    keys: &KeyRing,
+) -> Result<Vec<VectorDocument>> {
+    let footer = ParquetFooter::of_file(&file, limits, keys)?;
     footer.decode_whole(file, None)
 }
 
@@ -74,7 +91,7 @@ pub fn decode_parquet_verified(
     expected: &Sha256Digest,
     limits: &Limits,
 ) -> Result<Vec<VectorDocument>> {
-    let mut footer = match ParquetFooter::of_file(&file, limits) {
+    let mut footer = match ParquetFooter::of_file(&file, limits, &KeyRing::default()) {
         Ok(footer) => footer,
         // A damaged file is reported as such, whatever part of it the damage hit.
         Err(e) => return Err(expected.verify(&file).err().unwrap_or(e)),
@@ -143,7 +160,7 @@ impl ParquetReader<arrow_array::RecordBatch> {
 
 impl<T: DecodedRow> ParquetReader<T> {
     fn open(file: Bytes, limits: &Limits) -> Result<Self> {
-        let footer = ParquetFooter::of_file(&file, limits)?;
+        let footer = ParquetFooter::of_file(&file, limits, &KeyRing::default())?;
         Ok(Self::with_footer(file, footer))
     }
 
@@ -481,7 +498,13 @@ impl ParquetFooter {
     /// buffers by them ([`select::check_held_pages`]).
     fn check_pages(&self, reader: &FileSlice, index: usize) -> Result<()> {
         let max_page_bytes = self.info().row_groups[index].uncompressed_bytes;
-        select::check_held_pages(self.arrow().metadata(), reader, index, max_page_bytes)
+        select::check_held_pages(
+            self.arrow().metadata(),
+            reader,
+            index,
+            max_page_bytes,
+            self.encrypted(),
+        )
     }
 }
 

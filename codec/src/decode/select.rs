@@ -17,6 +17,7 @@ use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use uuid::Uuid;
 
 use super::batch::DecodedRow;
+use super::encrypted::check_modules;
 use super::footer::{FooterParse, ParquetFooter, chunk_start};
 use super::slice::FileSlice;
 use crate::config::Limits;
@@ -398,12 +399,14 @@ pub(crate) fn selection(runs: &[Range<usize>], group_rows: usize) -> RowSelectio
 /// holds, before parquet sizes buffers by them ([`pages`](crate::pages)): whole column chunks,
 /// or the pages a partial read fetched (whole pages, which follow their chunk's dictionary
 /// page if it has one). No page may be larger uncompressed than `max_page_bytes`. The footer
-/// checks put each column chunk inside the file.
+/// checks put each column chunk inside the file. The pages of an `encrypted` file are AES-GCM
+/// modules, whose lengths are checked instead ([`check_modules`]).
 pub(crate) fn check_held_pages(
     metadata: &ParquetMetaData,
     reader: &FileSlice,
     group: usize,
     max_page_bytes: u64,
+    encrypted: bool,
 ) -> Result<()> {
     for column in metadata.row_group(group).columns() {
         let path = column.column_path().string();
@@ -412,6 +415,10 @@ pub(crate) fn check_held_pages(
         let start = chunk_start(column) as u64;
         let chunk = start..start.saturating_add(column.compressed_size() as u64);
         for (offset, bytes) in reader.held_within(chunk) {
+            if encrypted {
+                check_modules(&bytes).map_err(|why| bad(format!("its pages {why}")))?;
+                continue;
+            }
             let after_dictionary = offset > start && column.dictionary_page_offset().is_some();
             check_pages(&bytes, max_page_bytes, after_dictionary).map_err(bad)?;
         }

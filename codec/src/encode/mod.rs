@@ -26,6 +26,7 @@ use parquet::schema::types::ColumnPath;
 
 use crate::assemble::to_record_batch;
 use crate::config::{ParquetConfig, VectorEncoding, arrow_batch_rows};
+use crate::encryption::MasterKey;
 use crate::error::{Error, Result};
 use crate::hashing::HashingWriter;
 use crate::id_index::IdIndexBuilder;
@@ -105,6 +106,8 @@ pub struct ParquetWriter<W: Write + Send> {
     state: WriterState<W>,
     /// The id index of what was written, where it was asked for.
     index: Option<IdIndexBuilder>,
+    /// The master key the file's data key is wrapped under, where it is encrypted.
+    encryption: Option<MasterKey>,
 }
 
 enum WriterState<W: Write + Send> {
@@ -126,6 +129,9 @@ struct OpenFile<W: Write + Send> {
     dimension: usize,
     /// The vector column's properties: the file's, with larger write batches.
     vector_props: WriterPropertiesPtr,
+    /// Whether the file is encrypted: then every column goes through the Arrow writer's own
+    /// column writers, which encrypt their pages.
+    encrypted: bool,
     /// The row group being filled, and its row count.
     filling: Vec<RecordBatch>,
     filling_rows: usize,
@@ -154,7 +160,51 @@ impl<W: Write + Send> ParquetWriter<W> {
             validator: DocumentValidator::new(SnapshotFormat::Parquet),
             state: WriterState::Waiting(HashingWriter::walking_pages(sink)),
             index: None,
+            encryption: None,
         })
+    }
+
+    /// Encrypts the file (off by default): Parquet modular encryption, AES-GCM with an
+    /// encrypted footer, under a fresh data key that is stored in the file wrapped under
+    /// `master` (docs/ENCRYPTION.md). Such a file has no page checksums in its
+    /// [`FileSummary::layout`]: AES-GCM authenticates each of its pages instead. Fails with
+    /// [`Error::Validation`] in a build without the `encryption` feature.
+    ///
+    /// ```
+    /// use akidb_snapshot_codec::*;
+    /// use uuid::Uuid;
+    ///
+    /// # let header = SnapshotHeader::new(CollectionId::from_uuid(Uuid::from_u128(1)),
+    /// #     SnapshotId::from_uuid(Uuid::from_u128(2)), Timestamp::from_millis(0));
+    /// let key = MasterKey::from_hex("backups", &"5a".repeat(32)).unwrap();
+    /// let docs = vec![VectorDocument::new(Uuid::from_u128(3), vec![1.5; 4]).with_external_id("alice")];
+    /// let mut writer = ParquetWriter::try_new(Vec::new(), header, ParquetConfig::default())
+    ///     .unwrap()
+    ///     .with_encryption(key.clone())
+    ///     .unwrap();
+    /// writer.write(&docs).unwrap();
+    /// let (file, _) = writer.finish().unwrap();
+    /// assert!(!file.windows(5).any(|w| w == b"alice"));
+    ///
+    /// let err = decode_parquet(file.clone().into(), &Limits::default()).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::EncryptionKey);
+    /// let back = decode_parquet_with_keys(file.into(), &Limits::default(), &key.into()).unwrap();
+    /// assert_eq!(back, docs);
+    /// ```
+    pub fn with_encryption(mut self, master: MasterKey) -> Result<Self> {
+        if !cfg!(feature = "encryption") {
+            return Err(Error::validation(
+                crate::error::DocumentRef::NONE,
+                "this build of akidb-snapshot-codec has no `encryption` feature, so it cannot \
+                 encrypt",
+            ));
+        }
+        // Encrypted page headers cannot be walked: AES-GCM checks each page instead.
+        if let WriterState::Waiting(sink) = &mut self.state {
+            sink.stop_walking_pages();
+        }
+        self.encryption = Some(master);
+        Ok(self)
     }
 
     /// Also gathers the file's id index as rows are written (off by default): the id and
@@ -310,7 +360,12 @@ impl<W: Write + Send> ParquetWriter<W> {
         };
         // DocumentValidator bounds the dimension by i32::MAX.
         let schema = arrow_schema(dimension as i32);
-        let (props, vector_props) = writer_properties(&self.config, &self.header, dimension)?;
+        let (props, vector_props) = writer_properties(
+            &self.config,
+            &self.header,
+            dimension,
+            self.encryption.as_ref(),
+        )?;
         // ArrowWriter puts the Arrow schema in the footer (other readers need it to see a
         // fixed-size list); its low-level parts let row groups be encoded in parallel.
         let (file, factory) = ArrowWriter::try_new(sink, Arc::clone(&schema), Some(props))
@@ -322,6 +377,7 @@ impl<W: Write + Send> ParquetWriter<W> {
             schema,
             dimension,
             vector_props,
+            encrypted: self.encryption.is_some(),
             filling: Vec::new(),
             filling_rows: 0,
         }));
@@ -365,6 +421,9 @@ impl<W: Write + Send> OpenFile<W> {
     /// Row group `index`: its vector column in parts of rows, one per core and no smaller
     /// than an Arrow batch (`vectors`), the other columns beside the first part.
     fn encode_columns(&self, index: usize, batches: &[RecordBatch]) -> ParquetResult<Vec<Chunk>> {
+        if self.encrypted {
+            return self.encode_columns_encrypted(index, batches);
+        }
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let parts = workers(batches.len());
         let mut others = self.factory.create_column_writers(index)?;
@@ -403,6 +462,40 @@ impl<W: Write + Send> OpenFile<W> {
         let (pages, close) = vectors::splice(vector)?;
         chunks.insert(VECTOR, Chunk::Spliced(pages, close));
         Ok(chunks)
+    }
+}
+
+impl<W: Write + Send> OpenFile<W> {
+    /// Row group `index` of an encrypted file, every column through the Arrow writer's column
+    /// writers: only they encrypt pages (with each page's ordinal in its AAD), so the vector
+    /// column cannot be spliced from parts. It is encoded beside the other columns, on two
+    /// cores at most (docs/BENCHMARKS.md, "Encryption").
+    fn encode_columns_encrypted(
+        &self,
+        index: usize,
+        batches: &[RecordBatch],
+    ) -> ParquetResult<Vec<Chunk>> {
+        let mut writers: Vec<_> = (0..)
+            .zip(self.factory.create_column_writers(index)?)
+            .collect();
+        let vector = writers.remove(VECTOR);
+        let groups = [vec![vector], writers].map(|group| Mutex::new(Some(group)));
+        let schema = &self.schema;
+        let encoded = map_ordered(groups.len(), |i| -> ParquetResult<Vec<(usize, Chunk)>> {
+            let group = groups[i].lock().ok().and_then(|mut g| g.take());
+            let mut chunks = Vec::new();
+            for (column, mut writer) in group.into_iter().flatten() {
+                write_column(&mut writer, schema, column, batches)?;
+                chunks.push((column, Chunk::Arrow(writer.close()?)));
+            }
+            Ok(chunks)
+        });
+        let mut chunks = Vec::new();
+        for group in encoded {
+            chunks.extend(group?);
+        }
+        chunks.sort_by_key(|(column, _)| *column);
+        Ok(chunks.into_iter().map(|(_, chunk)| chunk).collect())
     }
 }
 
@@ -491,7 +584,12 @@ fn writer_properties(
     config: &ParquetConfig,
     header: &SnapshotHeader,
     dimension: usize,
+    encryption: Option<&MasterKey>,
 ) -> Result<(WriterProperties, WriterPropertiesPtr)> {
+    #[cfg(feature = "encryption")]
+    let encryption = encryption
+        .map(crate::encryption::key_material::file_encryption)
+        .transpose()?;
     let created_at = header.created_at_rfc3339()?;
     let footer: Vec<KeyValue> = [
         (footer_keys::SCHEMA_VERSION, SCHEMA_VERSION.to_string()),
@@ -536,6 +634,12 @@ fn writer_properties(
         if config.vector_encoding() == VectorEncoding::ByteStreamSplit {
             props = props.set_column_encoding(vector.clone(), Encoding::BYTE_STREAM_SPLIT);
         }
+        #[cfg(feature = "encryption")]
+        if let Some(encryption) = &encryption {
+            props = props.with_file_encryption_properties(Arc::clone(encryption));
+        }
+        #[cfg(not(feature = "encryption"))]
+        let _ = encryption;
         Ok(props.build())
     };
     let vector_batch = WriterProperties::builder().build().write_batch_size();
