@@ -115,6 +115,9 @@ enum akidb_result
   AKIDB_ERR_INTERNAL = 7014,
   // The host's document stream (an Arrow stream) failed; nothing was committed.
   AKIDB_ERR_INPUT = 7015,
+  // The snapshot is encrypted, and the master key its data keys are wrapped under was not
+  // given, or another key was given under its id. The message names the key id.
+  AKIDB_ERR_ENCRYPTION_KEY = 7016,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

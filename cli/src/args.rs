@@ -42,6 +42,41 @@ pub(crate) struct Global {
     /// A TOML file with a `[storage]` table (uri, snapshotter_type, `[storage.parquet]`, …).
     #[arg(long, global = true, value_name = "FILE", env = "AKIDB_CONFIG")]
     pub(crate) config: Option<PathBuf>,
+    /// Encrypt new snapshots under the master key of this id, and read encrypted ones with it
+    /// (docs/ENCRYPTION.md). The key is read from --encryption-key-file, else from the
+    /// environment variable AKIDB_ENCRYPTION_KEY: 32, 48 or 64 hexadecimal digits.
+    /// [default: the config file's [storage.encryption] key_id]
+    #[arg(
+        long,
+        global = true,
+        value_name = "ID",
+        env = "AKIDB_ENCRYPTION_KEY_ID"
+    )]
+    pub(crate) encryption_key_id: Option<String>,
+    /// A file holding the master key, as 32, 48 or 64 hexadecimal digits (`openssl rand -hex
+    /// 32 > master.key`). Keep it apart from the store: whoever reads both reads the snapshots.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "AKIDB_ENCRYPTION_KEY_FILE"
+    )]
+    pub(crate) encryption_key_file: Option<PathBuf>,
+    /// S3 server-side encryption of every object written: sse-s3 (keys S3 manages) or sse-kms
+    /// (a KMS key). It protects the bucket's disks, not the snapshots from whoever may read
+    /// the bucket: for that, --encryption-key-id (docs/ENCRYPTION.md).
+    /// [default: the config file's [storage.server_side_encryption], else the bucket's own]
+    #[arg(long, global = true, value_name = "KIND", env = "AKIDB_SSE")]
+    pub(crate) sse: Option<SseKind>,
+    /// The KMS key (id or ARN) of --sse sse-kms. [default: the bucket's AWS-managed key]
+    #[arg(
+        long,
+        global = true,
+        value_name = "ID",
+        env = "AKIDB_SSE_KMS_KEY_ID",
+        requires = "sse"
+    )]
+    pub(crate) sse_kms_key_id: Option<String>,
     /// Print one JSON document on stdout instead of text (and no progress bar).
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -51,6 +86,17 @@ pub(crate) struct Global {
     /// Only errors on stderr; no progress bar.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
+}
+
+/// The kinds of S3 server-side encryption (`--sse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SseKind {
+    /// SSE-S3: keys S3 manages (AES256).
+    #[value(name = "sse-s3")]
+    S3,
+    /// SSE-KMS: a KMS key (aws:kms).
+    #[value(name = "sse-kms")]
+    Kms,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,8 +7,8 @@ use akidb_snapshot::codec::{
     decode_json, inspect_parquet,
 };
 use akidb_snapshot::{
-    Change, Error, RetentionPolicy, Selection, Shard, SnapshotterType, StorageBackend,
-    StorageBackendConfig, exclusive_bytes,
+    Change, EncryptionConfig, Error, RetentionPolicy, Selection, ServerSideEncryption, Shard,
+    SnapshotterType, StorageBackend, StorageBackendConfig, exclusive_bytes,
 };
 use clap::ValueEnum as _;
 use futures::TryStreamExt;
@@ -17,6 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::args::{
     BeginArgs, Cli, Command, CreateArgs, Format, Global, ImportArgs, InspectArgs, MigrateArgs,
     PendingArgs, PruneArgs, RestoreArgs, SelectArgs, SnapshotArgs, SnapshotCommand, SnapshotRef,
+    SseKind,
 };
 use crate::exit::CliError;
 use crate::input::{Input, InputError, Rows};
@@ -53,6 +54,41 @@ fn config(global: &Global) -> Result<StorageBackendConfig, CliError> {
     };
     if let Some(uri) = &global.store {
         config.uri = uri.clone();
+    }
+    match (&global.encryption_key_id, &mut config.encryption) {
+        (Some(id), _) => {
+            config.encryption = Some(EncryptionConfig::new(
+                id.clone(),
+                global.encryption_key_file.clone(),
+            ));
+        }
+        (None, Some(encryption)) if global.encryption_key_file.is_some() => {
+            encryption.key_file = global.encryption_key_file.clone();
+        }
+        (None, None) if global.encryption_key_file.is_some() => {
+            return Err(CliError::Argument(
+                "--encryption-key-file needs --encryption-key-id ID (or a [storage.encryption] \
+                 key_id in the config file): the id names the key in every file it encrypts"
+                    .to_owned(),
+            ));
+        }
+        _ => {}
+    }
+    match (global.sse, &global.sse_kms_key_id) {
+        (Some(SseKind::S3), Some(_)) => {
+            return Err(CliError::Argument(
+                "--sse-kms-key-id goes with --sse sse-kms, not sse-s3".to_owned(),
+            ));
+        }
+        (Some(SseKind::S3), None) => {
+            config.server_side_encryption = Some(ServerSideEncryption::S3);
+        }
+        (Some(SseKind::Kms), kms_key_id) => {
+            config.server_side_encryption = Some(ServerSideEncryption::Kms {
+                kms_key_id: kms_key_id.clone(),
+            });
+        }
+        (None, _) => {}
     }
     Ok(config)
 }
@@ -936,8 +972,17 @@ async fn verify(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
         .await;
     bar.finish_and_clear();
     let metadata = verified?;
+    // An encrypted snapshot is only decoded with its key; without it, its bytes are checked.
+    let decoded = metadata
+        .encryption
+        .as_ref()
+        .is_none_or(|e| backend.store().keys().get(&e.key_id).is_some());
     if global.json {
-        output::print_json(&serde_json::json!({ "verified": true, "snapshot": metadata }))?;
+        output::print_json(&serde_json::json!({
+            "verified": true,
+            "contents_decoded": decoded,
+            "snapshot": metadata,
+        }))?;
     } else if !global.quiet {
         let checksum = match (metadata.checksum_sha256, metadata.parts.len()) {
             (Some(sha), _) => format!("SHA-256 {sha}"),
@@ -948,6 +993,13 @@ async fn verify(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
             "snapshot {} is intact: {} bytes, {checksum}, {} vectors of dimension {}",
             metadata.snapshot_id, metadata.size_bytes, metadata.vector_count, metadata.dimension
         );
+        if let (false, Some(encryption)) = (decoded, &metadata.encryption) {
+            println!(
+                "  encrypted under key `{}`, which was not given: the stored bytes were checked, \
+                 the documents were not decrypted",
+                encryption.key_id
+            );
+        }
     }
     Ok(())
 }

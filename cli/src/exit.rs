@@ -127,6 +127,10 @@ impl CliError {
                 "check the path and the file's contents"
             }
             ErrorKind::Input => "fix the input file and run the command again",
+            ErrorKind::EncryptionKey => {
+                "give the master key the message names: --encryption-key-id ID with \
+                 --encryption-key-file PATH or AKIDB_ENCRYPTION_KEY (docs/ENCRYPTION.md)"
+            }
             ErrorKind::Encoding => {
                 "the snapshot could not be written from this input; the message says which part"
             }

@@ -81,7 +81,7 @@ pub use decode::{
     inspect_parquet_with_keys,
 };
 pub use encode::{ParquetWriter, encode_parquet};
-pub use encryption::{KeyRing, MasterKey};
+pub use encryption::{EncryptionInfo, KeyRing, MasterKey};
 pub use error::{BoxError, DocumentRef, Error, ErrorKind, Result};
 pub use file::SnapshotFile;
 pub use hashing::HashingWriter;

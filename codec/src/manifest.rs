@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checksum::Sha256Digest;
+use crate::encryption::EncryptionInfo;
 use crate::summary::FileSummary;
 
 /// The `schema_version` of a manifest: the newest metadata file this crate reads and writes.
@@ -65,6 +66,9 @@ pub struct PartEntry {
     /// none): its ids and content hashes, for diffs and lookups that need no vector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<IndexFile>,
+    /// How the part is encrypted, where it is (docs/ENCRYPTION.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<EncryptionInfo>,
 }
 
 /// A part's id index, as its manifest entry names it (docs/FORMAT.md, "Id index").
@@ -104,6 +108,7 @@ impl PartEntry {
             size_bytes: summary.size_bytes,
             checksum_sha256: summary.checksum_sha256,
             index: None,
+            encryption: summary.encryption.clone(),
         }
     }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checksum::Sha256Digest;
 use crate::config::Compression;
+use crate::encryption::EncryptionInfo;
 use crate::error::{Error, Result};
 use crate::manifest::{self, DIGEST_FIELD, MANIFEST_VERSION, PartEntry, PartKind};
 use crate::model::{CollectionId, SnapshotId, Timestamp};
@@ -164,6 +165,10 @@ pub struct SnapshotMetadata {
     /// whitespace); absent in a v1 metadata file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest_sha256: Option<Sha256Digest>,
+    /// How the snapshot's data is encrypted: that of its data file, or of every data part, which
+    /// all share it (docs/ENCRYPTION.md). Absent for a snapshot that is not encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<EncryptionInfo>,
 }
 
 fn first_schema_version() -> u32 {
@@ -209,6 +214,7 @@ impl SnapshotMetadata {
             parts: Vec::new(),
             parent_snapshot_id: None,
             manifest_sha256: None,
+            encryption: summary.encryption.clone(),
         }
     }
 
@@ -253,6 +259,10 @@ impl SnapshotMetadata {
             )
         };
         let (data, tombstones) = manifest::row_counts(&parts);
+        let encryption = parts
+            .iter()
+            .find(|p| p.kind == PartKind::Data)
+            .and_then(|p| p.encryption.clone());
         let mut metadata = SnapshotMetadata {
             snapshot_id: header.snapshot_id,
             collection_id: header.collection_id,
@@ -267,6 +277,7 @@ impl SnapshotMetadata {
             parts,
             parent_snapshot_id,
             manifest_sha256: None,
+            encryption,
         };
         check_fields(&metadata).map_err(invalid)?;
         let content = serde_json::to_value(&metadata).map_err(|e| invalid(e.to_string()))?;
@@ -389,6 +400,34 @@ fn check_fields(manifest: &SnapshotMetadata) -> std::result::Result<(), String> 
     }
     if let Some(part) = manifest.parts.iter().find(|p| p.rows == 0) {
         return bad(format!("part {} has no rows", part.key));
+    }
+    let data_parts = manifest.parts.iter().filter(|p| p.kind == PartKind::Data);
+    if let Some(part) = data_parts
+        .clone()
+        .find(|p| p.encryption != manifest.encryption)
+    {
+        let said = |e: &Option<EncryptionInfo>| {
+            e.as_ref().map_or("not encrypted".to_owned(), |e| {
+                format!("encrypted under key `{}`", e.key_id)
+            })
+        };
+        return bad(format!(
+            "part {} is {} but the snapshot is {}: every data part of a snapshot is encrypted \
+             alike",
+            part.key,
+            said(&part.encryption),
+            said(&manifest.encryption)
+        ));
+    }
+    if let Some(part) = manifest
+        .parts
+        .iter()
+        .find(|p| p.kind != PartKind::Data && p.encryption.is_some())
+    {
+        return bad(format!(
+            "part {} is encrypted but holds no documents",
+            part.key
+        ));
     }
     for part in &manifest.parts {
         match &part.index {

@@ -1,6 +1,7 @@
 //! What a writer knows of a file once it has written it.
 
 use crate::checksum::Sha256Digest;
+use crate::encryption::EncryptionInfo;
 use crate::page_checksums::FileLayout;
 
 /// What a writer reports when it has finished a data file: everything the metadata file needs
@@ -19,6 +20,8 @@ pub struct FileSummary {
     /// Where its pages are, with their checksums, where the writer walked them (Parquet files
     /// this codec writes); `None` for a file read rather than written.
     pub layout: Option<FileLayout>,
+    /// How the file is encrypted, where it is ([`ParquetWriter::with_encryption`](crate::ParquetWriter::with_encryption)).
+    pub encryption: Option<EncryptionInfo>,
 }
 
 impl FileSummary {
@@ -36,6 +39,7 @@ impl FileSummary {
             size_bytes,
             checksum_sha256,
             layout,
+            encryption: None,
         };
         (inner, summary)
     }
@@ -74,6 +78,7 @@ impl FileSummary {
             size_bytes,
             checksum_sha256,
             layout: None,
+            encryption: None,
         }
     }
 }

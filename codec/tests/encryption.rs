@@ -67,7 +67,10 @@ fn every_key_size_compression_and_encoding_reads_back_with_the_key() {
         let back = decode_parquet_with_keys(Bytes::from(file.clone()), &Limits::default(), &keys);
         assert_same(&back.unwrap(), &docs);
         let info = inspect_parquet_with_keys(&file, &Limits::default(), &keys).unwrap();
-        assert!(info.encrypted);
+        assert_eq!(
+            info.encryption,
+            Some(EncryptionInfo::aes_gcm("records-2026"))
+        );
         assert_eq!(info.row_groups.len(), 3);
         assert_eq!(info.header, Some(header()));
         assert_eq!(info.compression, Some(compression));

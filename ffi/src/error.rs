@@ -44,6 +44,9 @@ pub enum akidb_result {
     AKIDB_ERR_INTERNAL = 7014,
     /// The host's document stream (an Arrow stream) failed; nothing was committed.
     AKIDB_ERR_INPUT = 7015,
+    /// The snapshot is encrypted, and the master key its data keys are wrapped under was not
+    /// given, or another key was given under its id. The message names the key id.
+    AKIDB_ERR_ENCRYPTION_KEY = 7016,
 }
 
 /// A failure: a code and a message. Free with `akidb_error_free`.
@@ -185,7 +188,7 @@ impl akidb_result {
     }
 
     /// Every code, for turning a number back into a name.
-    const ALL: [akidb_result; 16] = {
+    const ALL: [akidb_result; 17] = {
         use akidb_result::*;
         [
             AKIDB_OK,
@@ -204,6 +207,7 @@ impl akidb_result {
             AKIDB_ERR_PANIC,
             AKIDB_ERR_INTERNAL,
             AKIDB_ERR_INPUT,
+            AKIDB_ERR_ENCRYPTION_KEY,
         ]
     };
 }
@@ -248,15 +252,15 @@ mod tests {
         };
         assert_eq!(name(0), "AKIDB_OK");
         // Codes are contiguous from 7001; a new one must be added to `ALL` too.
-        for code in 7001..=7015 {
+        for code in 7001..=7016 {
             assert!(name(code).starts_with("AKIDB_ERR_"), "{code}");
         }
         assert_eq!(
             name(akidb_result::AKIDB_ERR_NOT_FOUND as u32),
             "AKIDB_ERR_NOT_FOUND"
         );
-        assert_eq!(name(7016), "unknown");
-        assert_eq!(akidb_result::ALL.len(), 16);
+        assert_eq!(name(7017), "unknown");
+        assert_eq!(akidb_result::ALL.len(), 17);
     }
 
     #[test]

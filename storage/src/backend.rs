@@ -49,7 +49,7 @@ impl StorageBackend {
     /// Opens the store the configuration names, with retries and timeouts.
     pub fn from_config(config: StorageBackendConfig) -> Result<Self> {
         config.validate()?;
-        let op = StoreUri::parse(&config.uri)?.open()?;
+        let op = StoreUri::parse(&config.uri)?.open(config.server_side_encryption.as_ref())?;
         Self::with_operator(op, config)
     }
 
@@ -73,6 +73,9 @@ impl StorageBackend {
         let mut store = SnapshotStore::new(with_layers(op, &config)).with_layout(config.layout());
         if let Some(parts) = config.concurrency {
             store = store.with_concurrency(parts);
+        }
+        if let Some(encryption) = &config.encryption {
+            store = store.with_encryption(encryption.master_key()?);
         }
         Ok(StorageBackend { config, store })
     }

@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use akidb_snapshot_codec::{
-    ContentHash, DocumentRef, DocumentValidator, PartEntry, PartKind, SnapshotFormat,
+    ContentHash, DocumentRef, DocumentValidator, MasterKey, PartEntry, PartKind, SnapshotFormat,
     SnapshotHeader, SnapshotId, SnapshotMetadata, encode_tombstones,
 };
 use futures::stream::{Stream, StreamExt, TryStreamExt};
@@ -271,6 +271,31 @@ impl Base {
 /// `target`, then checks that the base still exists, unchanged: in this order, a delete of the
 /// base and a gc meanwhile cannot take its parts (see gc.rs). Returns the base's manifest; on
 /// failure the record is removed.
+/// Refuses a base that is encrypted otherwise than this store encrypts new parts: a snapshot's
+/// data parts are all encrypted alike (docs/ENCRYPTION.md), so the new ones could not join it.
+fn check_encryption(store: &SnapshotStore, target: Target, base: &SnapshotMetadata) -> Result<()> {
+    let base_key = base.encryption.as_ref().map(|e| e.key_id.as_str());
+    let new_key = store.encryption().map(MasterKey::id);
+    if base_key == new_key {
+        return Ok(());
+    }
+    let said = |key: Option<&str>| {
+        key.map_or("not encrypted".to_owned(), |k| {
+            format!("encrypted under key `{k}`")
+        })
+    };
+    Err(Error::validation(
+        target,
+        format!(
+            "base snapshot {} is {}, but new parts would be {}: a snapshot's parts are all \
+             encrypted alike. Create a full snapshot instead (no base), or give the base's key",
+            base.snapshot_id,
+            said(base_key),
+            said(new_key)
+        ),
+    ))
+}
+
 pub(crate) async fn reserve_parts(
     store: &SnapshotStore,
     target: Target,
@@ -282,6 +307,7 @@ pub(crate) async fn reserve_parts(
         });
     };
     let metadata = store.metadata(collection_id, base).await?;
+    check_encryption(store, target, &metadata)?;
     if !metadata.is_manifest() {
         return Err(Error::validation(
             target,

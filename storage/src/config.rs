@@ -1,9 +1,9 @@
 //! Configuration: the `[storage]` table of DESIGN.md, read from TOML.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use akidb_snapshot_codec::{ParquetConfig, SnapshotFormat};
+use akidb_snapshot_codec::{MasterKey, ParquetConfig, SnapshotFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -91,6 +91,134 @@ impl Default for TimeoutConfig {
     }
 }
 
+/// The environment variable a master key is read from when no file is named.
+pub const ENCRYPTION_KEY_ENV: &str = "AKIDB_ENCRYPTION_KEY";
+
+/// Client-side encryption of new snapshots, and the key to read encrypted ones
+/// (`[storage.encryption]`, docs/ENCRYPTION.md). The key itself is never in the configuration:
+/// it is read from `key_file`, or else from the environment variable `key_env`, as 32, 48 or
+/// 64 hexadecimal digits.
+///
+/// ```
+/// use akidb_snapshot::StorageBackendConfig;
+///
+/// let config = StorageBackendConfig::from_toml_str(r#"
+///     [storage.encryption]
+///     key_id = "backups-2026"
+///     key_file = "/etc/akidb/master.key"
+/// "#).unwrap();
+/// let encryption = config.encryption.unwrap();
+/// assert_eq!(encryption.key_id, "backups-2026");
+/// assert_eq!(encryption.key_env, "AKIDB_ENCRYPTION_KEY");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct EncryptionConfig {
+    /// The master key's id, recorded in every file and manifest it encrypts.
+    pub key_id: String,
+    /// A file holding the master key. Default: none, so the key is read from `key_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// The environment variable holding the master key when there is no `key_file`. Default
+    /// [`ENCRYPTION_KEY_ENV`].
+    #[serde(default = "default_key_env")]
+    pub key_env: String,
+}
+
+fn default_key_env() -> String {
+    ENCRYPTION_KEY_ENV.to_owned()
+}
+
+impl EncryptionConfig {
+    /// Encryption under the key `key_id`, read from `key_file` or, without one, from
+    /// [`ENCRYPTION_KEY_ENV`].
+    pub fn new(key_id: impl Into<String>, key_file: Option<PathBuf>) -> Self {
+        EncryptionConfig {
+            key_id: key_id.into(),
+            key_file,
+            key_env: default_key_env(),
+        }
+    }
+
+    /// Reads the master key. A [`Config`](Error::Config) error names the file or variable and
+    /// what is wrong with it, never the key.
+    pub fn master_key(&self) -> Result<MasterKey> {
+        let (hex, from) = match &self.key_file {
+            Some(path) => (
+                std::fs::read_to_string(path).map_err(|e| {
+                    Error::config_from(
+                        format!(
+                            "cannot read the encryption key file {}: {e}",
+                            path.display()
+                        ),
+                        e,
+                    )
+                })?,
+                format!("the key file {}", path.display()),
+            ),
+            None => (
+                std::env::var(&self.key_env).map_err(|_| {
+                    Error::config(format!(
+                        "encryption key `{}` is to be read from the environment variable {}, \
+                         which is not set: set it, or name a key file",
+                        self.key_id, self.key_env
+                    ))
+                })?,
+                format!("the environment variable {}", self.key_env),
+            ),
+        };
+        MasterKey::from_hex(&self.key_id, &hex)
+            .map_err(|e| Error::config_from(format!("{from}: {e}"), e))
+    }
+}
+
+/// S3's own encryption at rest of every object written (`[storage.server_side_encryption]`,
+/// docs/ENCRYPTION.md): the bucket's servers encrypt what they store, and decrypt it for anyone
+/// the bucket's policy lets read it. Unlike `[storage.encryption]`, it does not protect a
+/// snapshot from a reader of the bucket, only the disks it lies on.
+///
+/// ```
+/// use akidb_snapshot::{ServerSideEncryption, StorageBackendConfig};
+///
+/// let config = StorageBackendConfig::from_toml_str(r#"
+///     [storage]
+///     uri = "s3://bucket/backups"
+///     [storage.server_side_encryption]
+///     kind = "sse-kms"
+///     kms_key_id = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd"
+/// "#).unwrap();
+/// let sse = config.server_side_encryption.unwrap();
+/// assert_eq!(sse, ServerSideEncryption::Kms {
+///     kms_key_id: Some("arn:aws:kms:eu-west-1:111122223333:key/1234abcd".into()) });
+/// assert_eq!(sse.algorithm(), "aws:kms");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum ServerSideEncryption {
+    /// SSE-S3: keys S3 manages (`AES256`).
+    #[serde(rename = "sse-s3")]
+    S3,
+    /// SSE-KMS: a KMS key, the bucket's AWS-managed key unless `kms_key_id` names one.
+    #[serde(rename = "sse-kms")]
+    Kms {
+        /// The KMS key's id or ARN.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kms_key_id: Option<String>,
+    },
+}
+
+impl ServerSideEncryption {
+    /// S3's name of the algorithm: `AES256` or `aws:kms`.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            ServerSideEncryption::S3 => "AES256",
+            ServerSideEncryption::Kms { .. } => "aws:kms",
+        }
+    }
+}
+
 /// Where snapshots are stored and how new ones are written.
 ///
 /// Read from the `[storage]` table of a TOML file, exactly as DESIGN.md shows; every field has
@@ -145,6 +273,13 @@ pub struct StorageBackendConfig {
     pub retry: RetryConfig,
     /// Time limits per request.
     pub timeout: TimeoutConfig,
+    /// Client-side encryption of new snapshots, and the key to read them. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<EncryptionConfig>,
+    /// S3 server-side encryption of every object written (S3 stores only). Default: none, so
+    /// the bucket's default encryption applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_side_encryption: Option<ServerSideEncryption>,
 }
 
 impl Default for StorageBackendConfig {
@@ -159,6 +294,8 @@ impl Default for StorageBackendConfig {
             parquet: ParquetConfig::default(),
             retry: RetryConfig::default(),
             timeout: TimeoutConfig::default(),
+            encryption: None,
+            server_side_encryption: None,
         }
     }
 }
@@ -231,6 +368,12 @@ impl StorageBackendConfig {
                 "[storage.retry]: min_delay_ms ({}) exceeds max_delay_ms ({})",
                 self.retry.min_delay_ms, self.retry.max_delay_ms
             )));
+        }
+        if self.encryption.is_some() && self.snapshotter_type == SnapshotterType::Json {
+            return Err(Error::config(
+                "[storage.encryption]: JSON snapshots cannot be encrypted; set snapshotter_type \
+                 = \"parquet\"",
+            ));
         }
         if self.timeout.request_secs == 0 || self.timeout.io_secs == 0 {
             return Err(Error::config(

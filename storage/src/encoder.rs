@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use akidb_snapshot_codec::{
-    Compression, ContentHash, DecodedRow, DocumentValidator, FileSummary, JsonWriter,
+    Compression, ContentHash, DecodedRow, DocumentValidator, FileSummary, JsonWriter, MasterKey,
     ParquetConfig, ParquetWriter, SnapshotFormat, SnapshotHeader, VectorDocument,
     batch_content_hashes,
 };
@@ -233,13 +233,31 @@ pub(crate) enum Encoder {
 }
 
 impl Encoder {
-    pub(crate) fn new(encoding: &Encoding, header: SnapshotHeader, spool: Spool) -> Result<Self> {
+    /// An encoder of the file of `header` into `spool`, encrypted under `encryption` where
+    /// given (Parquet only: a JSON snapshot cannot be encrypted).
+    pub(crate) fn new(
+        encoding: &Encoding,
+        header: SnapshotHeader,
+        spool: Spool,
+        encryption: Option<&MasterKey>,
+    ) -> Result<Self> {
         let target = Target::snapshot(header.collection_id, header.snapshot_id);
-        match encoding {
-            Encoding::Parquet(config) => {
-                ParquetWriter::try_new(spool, header, config.clone()).map(Encoder::Parquet)
+        match (encoding, encryption) {
+            (Encoding::Parquet(config), key) => {
+                ParquetWriter::try_new(spool, header, config.clone())
+                    .and_then(|writer| match key {
+                        Some(key) => writer.with_encryption(key.clone()),
+                        None => Ok(writer),
+                    })
+                    .map(Encoder::Parquet)
             }
-            Encoding::Json => JsonWriter::try_new(spool, header).map(Encoder::Json),
+            (Encoding::Json, None) => JsonWriter::try_new(spool, header).map(Encoder::Json),
+            (Encoding::Json, Some(_)) => {
+                return Err(Error::validation(
+                    target,
+                    "a JSON snapshot cannot be encrypted: write encrypted snapshots as Parquet",
+                ));
+            }
         }
         .map_err(|e| Error::codec(target, e))
     }

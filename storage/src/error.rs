@@ -231,6 +231,9 @@ pub enum ErrorKind {
     Config,
     /// The caller's document stream failed.
     Input,
+    /// An encrypted snapshot was read without the master key its data keys are wrapped under,
+    /// or with another key under that key's id.
+    EncryptionKey,
     /// A bug in this library.
     Internal,
 }
@@ -240,7 +243,7 @@ pub enum ErrorKind {
 /// `--help`, the C API's mapping and docs/TROUBLESHOOTING.md all derive from it. A number, once
 /// given, is never reused for another kind. Exit code 2 is the CLI's own (usage), and the C API
 /// has codes of its own for NULL and unusable arguments and caught panics.
-const KINDS: [KindCodes; 12] = [
+const KINDS: [KindCodes; 13] = [
     KindCodes::new(ErrorKind::Internal, "internal error", 1, 7014),
     KindCodes::new(ErrorKind::Validation, "invalid input", 3, 7003),
     KindCodes::new(ErrorKind::NotFound, "not found", 4, 7009),
@@ -258,6 +261,7 @@ const KINDS: [KindCodes; 12] = [
     KindCodes::new(ErrorKind::LimitExceeded, "over a limit", 11, 7008),
     KindCodes::new(ErrorKind::AlreadyExists, "already exists", 12, 7010),
     KindCodes::new(ErrorKind::Encoding, "encoding failed", 13, 7004),
+    KindCodes::new(ErrorKind::EncryptionKey, "encryption key", 14, 7016),
 ];
 
 /// A row of [`KINDS`].
@@ -329,6 +333,7 @@ impl From<codec::ErrorKind> for ErrorKind {
             codec::ErrorKind::DataCorruption => ErrorKind::DataCorruption,
             codec::ErrorKind::UnsupportedSchemaVersion => ErrorKind::UnsupportedSchemaVersion,
             codec::ErrorKind::LimitExceeded => ErrorKind::LimitExceeded,
+            codec::ErrorKind::EncryptionKey => ErrorKind::EncryptionKey,
             _ => ErrorKind::Decoding,
         }
     }
@@ -439,6 +444,7 @@ mod tests {
             Config,
             Input,
             Internal,
+            EncryptionKey,
         ];
         for kind in every {
             assert_eq!(

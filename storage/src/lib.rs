@@ -72,7 +72,10 @@ mod write;
 
 pub use backend::StorageBackend;
 pub use base::Change;
-pub use config::{DEFAULT_URI, RetryConfig, SnapshotterType, StorageBackendConfig, TimeoutConfig};
+pub use config::{
+    DEFAULT_URI, ENCRYPTION_KEY_ENV, EncryptionConfig, RetryConfig, ServerSideEncryption,
+    SnapshotterType, StorageBackendConfig, TimeoutConfig,
+};
 pub use encoder::Encoding;
 pub use error::{BoxError, Error, ErrorKind, Result, StoreFailure, Target};
 pub use layout::{DEFAULT_AUTO_COMPACT_PERCENT, DEFAULT_PART_ROWS, Layout};

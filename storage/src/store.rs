@@ -7,7 +7,9 @@
 use std::ops::Range;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use akidb_snapshot_codec::{Limits, Timestamp};
+use std::sync::Arc;
+
+use akidb_snapshot_codec::{KeyRing, Limits, MasterKey, Timestamp};
 use bytes::{Bytes, BytesMut};
 use opendal::Operator;
 
@@ -50,6 +52,10 @@ pub struct SnapshotStore {
     layout: Layout,
     concurrency: usize,
     scheme: &'static str,
+    /// The master key new snapshots are encrypted under, if they are.
+    encryption: Option<MasterKey>,
+    /// The master keys encrypted snapshots are read with: the key above, and any older ones.
+    keys: Arc<KeyRing>,
 }
 
 impl SnapshotStore {
@@ -62,7 +68,68 @@ impl SnapshotStore {
             layout: Layout::default(),
             concurrency: default_concurrency(),
             scheme,
+            encryption: None,
+            keys: Arc::default(),
         }
+    }
+
+    /// Encrypts new snapshots under `master` (docs/ENCRYPTION.md): each data part under a data
+    /// key of its own, wrapped under `master`. Snapshots are read with it too.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use akidb_snapshot::{Encoding, ErrorKind, SnapshotStore};
+    /// use akidb_snapshot::codec::{CollectionId, MasterKey, ParquetConfig, VectorDocument};
+    /// use futures::{stream, TryStreamExt};
+    /// use uuid::Uuid;
+    ///
+    /// let op = opendal::Operator::new(opendal::services::Memory::default()).unwrap();
+    /// let key = MasterKey::from_hex("backups", &"4b".repeat(32)).unwrap();
+    /// let store = SnapshotStore::new(op.clone()).with_encryption(key);
+    /// let collection = CollectionId::from_uuid(Uuid::now_v7());
+    /// let docs = vec![VectorDocument::new(Uuid::now_v7(), vec![1.0; 4])];
+    /// let metadata = store
+    ///     .create_snapshot_stream(collection, &Encoding::Parquet(ParquetConfig::default()),
+    ///         stream::iter([docs.clone()]))
+    ///     .await.unwrap();
+    /// assert_eq!(metadata.encryption.as_ref().unwrap().key_id, "backups");
+    ///
+    /// let restored: Vec<_> = store.restore_snapshot_stream(collection, metadata.snapshot_id)
+    ///     .await.unwrap().try_concat().await.unwrap();
+    /// assert_eq!(restored, docs);
+    ///
+    /// // Without the key the error names the key it needs.
+    /// let keyless = SnapshotStore::new(op);
+    /// let err = keyless.restore_snapshot_stream(collection, metadata.snapshot_id)
+    ///     .await.unwrap().try_concat().await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::EncryptionKey);
+    /// assert!(err.to_string().contains("`backups`"));
+    /// # });
+    /// ```
+    pub fn with_encryption(mut self, master: MasterKey) -> Self {
+        Arc::make_mut(&mut self.keys).insert(master.clone());
+        self.encryption = Some(master);
+        self
+    }
+
+    /// Reads encrypted snapshots with these master keys too: keys that older snapshots were
+    /// encrypted under, after new ones moved to another ([`with_encryption`](Self::with_encryption)).
+    pub fn with_keys(mut self, keys: KeyRing) -> Self {
+        let ring = Arc::make_mut(&mut self.keys);
+        for key in keys.iter() {
+            ring.insert(key.clone());
+        }
+        self
+    }
+
+    /// The master key new snapshots are encrypted under, if any.
+    pub fn encryption(&self) -> Option<&MasterKey> {
+        self.encryption.as_ref()
+    }
+
+    /// The master keys encrypted snapshots are read with.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
     }
 
     /// Keeps up to `parts` parts of a create in flight at once (one filling while the others

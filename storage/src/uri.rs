@@ -6,7 +6,7 @@ use std::time::Duration;
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::{Configurator, Operator, OperatorUri, services};
 
-use crate::config::StorageBackendConfig;
+use crate::config::{ServerSideEncryption, StorageBackendConfig};
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::metrics;
@@ -106,13 +106,18 @@ impl StoreUri {
         }
     }
 
-    /// Opens the store, bare: [`with_layers`] adds retries and timeouts.
-    pub(crate) fn open(&self) -> Result<Operator> {
-        match self {
-            StoreUri::File(path) => fs_operator(path),
-            StoreUri::Memory => Operator::new(services::Memory::default())
+    /// Opens the store, bare: [`with_layers`] adds retries and timeouts. `sse` is S3's
+    /// server-side encryption of what is written, which only an S3 store has.
+    pub(crate) fn open(&self, sse: Option<&ServerSideEncryption>) -> Result<Operator> {
+        match (self, sse) {
+            (StoreUri::S3(uri), sse) => s3_operator(uri, sse),
+            (_, Some(_)) => Err(Error::config(
+                "[storage.server_side_encryption] is S3's encryption at rest, and the store is \
+                 not on S3; for a local store, encrypt the disk, or use [storage.encryption]",
+            )),
+            (StoreUri::File(path), None) => fs_operator(path),
+            (StoreUri::Memory, None) => Operator::new(services::Memory::default())
                 .map_err(|e| Error::config_from("cannot open the memory store", e)),
-            StoreUri::S3(uri) => s3_operator(uri),
         }
     }
 }
@@ -163,7 +168,7 @@ fn fs_operator(path: &Path) -> Result<Operator> {
         .map_err(|e| Error::config_from(format!("cannot open {}: {e}", root.display()), e))
 }
 
-fn s3_operator(uri: &str) -> Result<Operator> {
+fn s3_operator(uri: &str, sse: Option<&ServerSideEncryption>) -> Result<Operator> {
     // opendal's HTTP services need a transport installed once per process: reqwest, on rustls
     // with ring as its cryptography. A host that installed a rustls provider or an opendal
     // transport of its own keeps it: both are first-installed-wins.
@@ -176,8 +181,15 @@ fn s3_operator(uri: &str) -> Result<Operator> {
     });
     let parsed = OperatorUri::new(uri, std::iter::empty())
         .map_err(|e| Error::config_from(format!("{uri:?} is not a valid S3 URI: {e}"), e))?;
-    let config = services::S3Config::from_uri(&parsed)
+    let mut config = services::S3Config::from_uri(&parsed)
         .map_err(|e| Error::config_from(format!("{uri:?}: {e}"), e))?;
+    if let Some(sse) = sse {
+        config.server_side_encryption = Some(sse.algorithm().to_owned());
+        config.server_side_encryption_aws_kms_key_id = match sse {
+            ServerSideEncryption::Kms { kms_key_id } => kms_key_id.clone(),
+            _ => None,
+        };
+    }
     Operator::from_config(config).map_err(|e| {
         Error::config_from(
             format!(
@@ -266,7 +278,7 @@ mod tests {
             "s3://bucket/some/prefix?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A9&access_key_id=a&secret_access_key=b",
         )
         .unwrap();
-        let op = uri.open().unwrap();
+        let op = uri.open(None).unwrap();
         let info = op.info();
         assert_eq!(info.name(), "bucket");
         assert_eq!(info.root(), "/some/prefix/");

@@ -567,7 +567,8 @@ impl FileWriter {
     ) -> Result<Self> {
         let target = Target::snapshot(header.collection_id, header.snapshot_id);
         let spool = Spool::default();
-        let encoder = Encoder::new(encoding, header, spool.clone())?.continuing(validator);
+        let encoder = Encoder::new(encoding, header, spool.clone(), store.encryption())?
+            .continuing(validator);
         let writer = store
             .operator()
             .writer_with(&key)

@@ -5,7 +5,9 @@
 # restored by akidb-cli (tests/interop/check_readers.py); a format v2 snapshot of several parts
 # read by DuckDB, pyarrow and Polars from the list akidb-cli prints (check_parts.py); and Spark
 # reading a snapshot with the
-# schema akidb-cli prints (tests/interop/check_spark.py). Needs the repository's .venv
+# schema akidb-cli prints (tests/interop/check_spark.py); and encrypted snapshots read by pyarrow
+# with the master key, and files pyarrow encrypted imported and restored
+# (tests/interop/check_encryption.py). Needs the repository's .venv
 # (scripts/test.sh makes it, PySpark included) and Java 17.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,3 +18,4 @@ rm -rf "$out"
 .venv/bin/python tests/interop/check_readers.py --cli target/debug/akidb-cli --out "$out"
 .venv/bin/python tests/interop/check_parts.py --cli target/debug/akidb-cli --out "$out"
 .venv/bin/python tests/interop/check_spark.py --cli target/debug/akidb-cli --out "$out"
+.venv/bin/python tests/interop/check_encryption.py --cli target/debug/akidb-cli --out "$out"

@@ -13,7 +13,7 @@
 use bytes::Bytes;
 use parquet::file::metadata::ParquetMetaData;
 
-use crate::encryption::KeyRing;
+use crate::encryption::{EncryptionInfo, KeyRing};
 use crate::error::{Error, Result};
 
 /// A module's nonce and tag: the least a module's length can be.
@@ -21,13 +21,13 @@ const MODULE_OVERHEAD: usize = 12 + 16;
 
 /// The metadata of an encrypted file from `tail`, its last bytes from the start of its footer
 /// (the plain `FileCryptoMetaData`, then the encrypted footer), length and magic included; its
-/// data key unwrapped with a master key of `keys`.
+/// data key unwrapped with a master key of `keys`; and how the file is encrypted.
 #[cfg(feature = "encryption")]
 pub(super) fn decrypt_footer(
     tail: Bytes,
     file_len: u64,
     keys: &KeyRing,
-) -> Result<ParquetMetaData> {
+) -> Result<(ParquetMetaData, EncryptionInfo)> {
     use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 
     use super::slice::FileSlice;
@@ -46,28 +46,36 @@ pub(super) fn decrypt_footer(
     check_modules(&footer[cursor.position()..])
         .map_err(|why| Error::corruption(format!("the encrypted footer {why}")))?;
 
-    let (decryption, problem) = file_decryption(keys)?;
+    let (decryption, used) = file_decryption(keys)?;
     let start = file_len.saturating_sub(tail.len() as u64);
     let slice = FileSlice::new(start, tail, file_len)
         .ok_or_else(|| Error::corruption("the tail is longer than the file"))?;
     let mut reader = ParquetMetaDataReader::new()
         .with_page_index_policy(PageIndexPolicy::Skip)
         .with_decryption_properties(Some(decryption));
-    reader
+    let metadata = reader
         .try_parse_sized(&slice, file_len)
         .and_then(|()| reader.finish())
         .map_err(|e| {
-            problem.take().unwrap_or_else(|| {
+            used.problem().unwrap_or_else(|| {
                 Error::corruption_from(
                     "the encrypted footer does not open with the file's data key: it is damaged",
                     e,
                 )
             })
-        })
+        })?;
+    let key_id = used
+        .footer_key_id()
+        .ok_or_else(|| Error::decoding("the encrypted file names no master key for its footer"))?;
+    Ok((metadata, EncryptionInfo::aes_gcm(&key_id)))
 }
 
 #[cfg(not(feature = "encryption"))]
-pub(super) fn decrypt_footer(_: Bytes, _: u64, _: &KeyRing) -> Result<ParquetMetaData> {
+pub(super) fn decrypt_footer(
+    _: Bytes,
+    _: u64,
+    _: &KeyRing,
+) -> Result<(ParquetMetaData, EncryptionInfo)> {
     Err(Error::decoding(
         "the Parquet file is encrypted, and this build has no `encryption` feature",
     ))

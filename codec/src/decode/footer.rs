@@ -21,7 +21,7 @@ use parquet::schema::types::Type as ParquetType;
 
 use super::slice::FileSlice;
 use crate::config::{Compression, Limits};
-use crate::encryption::KeyRing;
+use crate::encryption::{EncryptionInfo, KeyRing};
 use crate::error::{Error, Result};
 use crate::metadata::SnapshotHeader;
 use crate::model::{CollectionId, SnapshotId, Timestamp};
@@ -58,8 +58,9 @@ pub struct SnapshotInfo {
     pub row_groups: Vec<RowGroupInfo>,
     /// The file's length in bytes.
     pub file_bytes: u64,
-    /// Whether the file is encrypted (Parquet modular encryption, docs/ENCRYPTION.md).
-    pub encrypted: bool,
+    /// How the file is encrypted, where it is (Parquet modular encryption,
+    /// docs/ENCRYPTION.md).
+    pub encryption: Option<EncryptionInfo>,
     /// Bytes of column data as stored (compressed), all row groups.
     pub compressed_bytes: u64,
     /// Bytes of column data before compression, all row groups.
@@ -164,12 +165,15 @@ impl ParquetFooter {
             let Some(at) = tail.len().checked_sub(declared.len as usize) else {
                 return Ok(FooterParse::NeedTail(declared.len));
             };
-            let metadata = if declared.encrypted {
-                super::encrypted::decrypt_footer(tail.slice(at..), file_len, keys)?
+            let (metadata, encryption) = if declared.encrypted {
+                let (metadata, info) =
+                    super::encrypted::decrypt_footer(tail.slice(at..), file_len, keys)?;
+                (metadata, Some(info))
             } else {
-                decode_footer(&tail[at..tail.len() - FOOTER_TAIL as usize])?
+                let footer = &tail[at..tail.len() - FOOTER_TAIL as usize];
+                (decode_footer(footer)?, None)
             };
-            Self::check(metadata, file_len, limits, declared.encrypted)
+            Self::check(metadata, file_len, limits, encryption)
                 .map(|f| FooterParse::Complete(Box::new(f)))
         })
     }
@@ -182,7 +186,7 @@ impl ParquetFooter {
 
     /// Whether the file is encrypted: its pages are AES-GCM modules, not Thrift headers.
     pub(crate) fn encrypted(&self) -> bool {
-        self.info.encrypted
+        self.info.encryption.is_some()
     }
 
     /// What the footer says.
@@ -198,7 +202,7 @@ impl ParquetFooter {
         metadata: ParquetMetaData,
         file_len: u64,
         limits: &Limits,
-        encrypted: bool,
+        encryption: Option<EncryptionInfo>,
     ) -> Result<Self> {
         let file = metadata.file_metadata();
         let footer: BTreeMap<String, String> = file
@@ -249,7 +253,7 @@ impl ParquetFooter {
             uncompressed_bytes: row_groups.iter().map(|rg| rg.uncompressed_bytes).sum(),
             row_groups,
             file_bytes: file_len,
-            encrypted,
+            encryption,
             created_by,
             footer: footer
                 .into_iter()

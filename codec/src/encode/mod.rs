@@ -26,7 +26,7 @@ use parquet::schema::types::ColumnPath;
 
 use crate::assemble::to_record_batch;
 use crate::config::{ParquetConfig, VectorEncoding, arrow_batch_rows};
-use crate::encryption::MasterKey;
+use crate::encryption::{EncryptionInfo, MasterKey};
 use crate::error::{Error, Result};
 use crate::hashing::HashingWriter;
 use crate::id_index::IdIndexBuilder;
@@ -350,7 +350,9 @@ impl<W: Write + Send> ParquetWriter<W> {
         let sink = file
             .into_inner()
             .map_err(|e| Error::encoding("writing the footer failed", e))?;
-        Ok(FileSummary::of(sink, vector_count, dimension))
+        let (sink, mut summary) = FileSummary::of(sink, vector_count, dimension);
+        summary.encryption = self.encryption.map(|key| EncryptionInfo::aes_gcm(key.id()));
+        Ok((sink, summary))
     }
 
     fn open(&mut self, dimension: usize) -> Result<()> {

@@ -109,56 +109,77 @@ pub(crate) fn file_encryption(master: &MasterKey) -> Result<Arc<FileEncryptionPr
         .map_err(|e| Error::encoding("setting up the file's encryption failed", e))
 }
 
-/// Decryption that finds each key's master key in `ring`. What went wrong with a key is kept in
-/// the returned [`KeyProblem`], since parquet turns it into an error of its own.
+/// Decryption that finds each key's master key in `ring`. What the keys asked for were, or
+/// what went wrong with one, is kept in the returned [`KeyUse`]: parquet turns the error into
+/// one of its own.
 pub(crate) fn file_decryption(
     ring: &KeyRing,
-) -> Result<(Arc<FileDecryptionProperties>, Arc<KeyProblem>)> {
-    let problem = Arc::new(KeyProblem::default());
+) -> Result<(Arc<FileDecryptionProperties>, Arc<KeyUse>)> {
+    let used = Arc::new(KeyUse::default());
     let retriever = Unwrapper {
         ring: ring.clone(),
-        problem: Arc::clone(&problem),
+        used: Arc::clone(&used),
     };
     let properties = FileDecryptionProperties::with_key_retriever(Arc::new(retriever))
         .build()
         .map_err(|e| Error::encoding("setting up decryption failed", e))?;
-    Ok((properties, problem))
+    Ok((properties, used))
 }
 
-/// The first key a file asked for that could not be had.
+/// What the keys a file asked for were: the master key of its footer key, or the first key
+/// that could not be had.
 #[derive(Debug, Default)]
-pub(crate) struct KeyProblem(Mutex<Option<Error>>);
+pub(crate) struct KeyUse(Mutex<(Option<String>, Option<Error>)>);
 
-impl KeyProblem {
-    /// The error, if a key could not be had.
-    pub(crate) fn take(&self) -> Option<Error> {
-        self.0.lock().ok()?.take()
+impl KeyUse {
+    /// The id of the master key the footer's key was unwrapped with.
+    pub(crate) fn footer_key_id(&self) -> Option<String> {
+        self.0.lock().ok()?.0.clone()
     }
 
-    fn record(&self, error: Error) -> ParquetError {
-        let message = ParquetError::General(error.to_string());
-        if let Ok(mut first) = self.0.lock() {
-            first.get_or_insert(error);
+    /// The error, if a key could not be had.
+    pub(crate) fn problem(&self) -> Option<Error> {
+        self.0.lock().ok()?.1.take()
+    }
+
+    fn record(
+        &self,
+        result: Result<(Zeroizing<Vec<u8>>, KeyMaterial)>,
+    ) -> parquet::errors::Result<Vec<u8>> {
+        let mut used = self
+            .0
+            .lock()
+            .map_err(|_| ParquetError::General("a key lock was poisoned".into()))?;
+        match result {
+            Ok((key, material)) => {
+                if material.is_footer_key {
+                    used.0 = Some(material.master_key_id);
+                }
+                Ok(key.to_vec())
+            }
+            Err(error) => {
+                let message = ParquetError::General(error.to_string());
+                used.1.get_or_insert(error);
+                Err(message)
+            }
         }
-        message
     }
 }
 
 struct Unwrapper {
     ring: KeyRing,
-    problem: Arc<KeyProblem>,
+    used: Arc<KeyUse>,
 }
 
 impl KeyRetriever for Unwrapper {
     fn retrieve_key(&self, key_metadata: &[u8]) -> parquet::errors::Result<Vec<u8>> {
-        data_key(&self.ring, key_metadata)
-            .map(|key| key.to_vec())
-            .map_err(|e| self.problem.record(e))
+        self.used.record(data_key(&self.ring, key_metadata))
     }
 }
 
-/// The data key that `key_metadata` holds wrapped, unwrapped with a master key of `ring`.
-fn data_key(ring: &KeyRing, key_metadata: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+/// The data key that `key_metadata` holds wrapped, unwrapped with a master key of `ring`, and
+/// the key material it came in.
+fn data_key(ring: &KeyRing, key_metadata: &[u8]) -> Result<(Zeroizing<Vec<u8>>, KeyMaterial)> {
     let unreadable = |why: String| Error::decoding(format!("the file's key metadata {why}"));
     let kind: Kind = serde_json::from_slice(key_metadata).map_err(|e| {
         unreadable(format!(
@@ -189,21 +210,34 @@ fn data_key(ring: &KeyRing, key_metadata: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         key_id: id.to_owned(),
         given: true,
     };
-    if !material.double_wrapping {
-        return unwrap(&material.wrapped_dek, master.bytes(), id.as_bytes()).ok_or_else(wrong);
-    }
+    let key = if material.double_wrapping {
+        double_unwrap(&material, master)?.ok_or_else(wrong)?
+    } else {
+        unwrap(&material.wrapped_dek, master.bytes(), id.as_bytes()).ok_or_else(wrong)?
+    };
+    Ok((key, material))
+}
+
+/// The data key of double-wrapped `material`, if its key-encryption key opens under `master`.
+fn double_unwrap(material: &KeyMaterial, master: &MasterKey) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    let unreadable = |why: &str| Error::decoding(format!("the file's key metadata {why}"));
+    let id = material.master_key_id.as_str();
     let (Some(kek_id), Some(wrapped_kek)) = (&material.kek_id, &material.wrapped_kek) else {
         return Err(unreadable(
-            "says it is double wrapped but has no key-encryption key".to_owned(),
+            "says it is double wrapped but has no key-encryption key",
         ));
     };
-    let kek = unwrap(wrapped_kek, master.bytes(), id.as_bytes()).ok_or_else(wrong)?;
+    let Some(kek) = unwrap(wrapped_kek, master.bytes(), id.as_bytes()) else {
+        return Ok(None);
+    };
     let kek_aad = BASE64
         .decode(kek_id)
-        .map_err(|_| unreadable("has a key-encryption key id that is not base64".to_owned()))?;
-    unwrap(&material.wrapped_dek, &kek, &kek_aad).ok_or_else(|| {
-        Error::corruption("the file's data key does not unwrap under its key-encryption key")
-    })
+        .map_err(|_| unreadable("has a key-encryption key id that is not base64"))?;
+    unwrap(&material.wrapped_dek, &kek, &kek_aad)
+        .map(Some)
+        .ok_or_else(|| {
+            Error::corruption("the file's data key does not unwrap under its key-encryption key")
+        })
 }
 
 /// `key` wrapped under `under` with `aad`: base64 of nonce ‖ ciphertext ‖ tag.
@@ -295,7 +329,7 @@ mod tests {
         assert_eq!(json["isFooterKey"], true);
         assert_eq!(json["masterKeyID"], "backup");
         assert_eq!(json["doubleWrapping"], false);
-        let dek = data_key(&KeyRing::from(key.clone()), metadata).unwrap();
+        let (dek, _) = data_key(&KeyRing::from(key.clone()), metadata).unwrap();
         assert_eq!(&dek[..], &properties.footer_key()[..]);
         assert_eq!(dek.len(), 32);
 
@@ -326,7 +360,7 @@ mod tests {
             wrapped_kek: Some(wrap(&kek, key.bytes(), b"m").unwrap()),
         };
         let metadata = serde_json::to_vec(&material).unwrap();
-        assert_eq!(&data_key(&key.into(), &metadata).unwrap()[..], &[5; 16]);
+        assert_eq!(&data_key(&key.into(), &metadata).unwrap().0[..], &[5; 16]);
     }
 
     #[test]

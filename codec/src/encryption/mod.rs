@@ -26,7 +26,38 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{DocumentRef, Error, Result};
+
+/// How a file, or every data part of a snapshot, is encrypted, as summaries and manifests
+/// record it: the algorithm and the master key's id, never a key.
+///
+/// ```
+/// use akidb_snapshot_codec::EncryptionInfo;
+///
+/// let info = EncryptionInfo::aes_gcm("backups");
+/// assert_eq!(serde_json::to_string(&info).unwrap(),
+///     r#"{"algorithm":"AES_GCM_V1","key_id":"backups"}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EncryptionInfo {
+    /// Parquet's name of the algorithm: `AES_GCM_V1` (AES-GCM for pages and metadata alike).
+    pub algorithm: String,
+    /// The id of the master key the data keys are wrapped under.
+    pub key_id: String,
+}
+
+impl EncryptionInfo {
+    /// Parquet's AES-GCM encryption, under the master key `key_id`.
+    pub fn aes_gcm(key_id: &str) -> Self {
+        EncryptionInfo {
+            algorithm: "AES_GCM_V1".to_owned(),
+            key_id: key_id.to_owned(),
+        }
+    }
+}
 
 /// A master key: the key under which each file's data key is wrapped, and its id, which the
 /// files record (never the key).
@@ -167,13 +198,23 @@ pub struct KeyRing {
 impl KeyRing {
     /// The ring with `key` added (replacing a key of the same id).
     pub fn with(mut self, key: MasterKey) -> Self {
-        self.keys.insert(Arc::clone(&key.id), key);
+        self.insert(key);
         self
+    }
+
+    /// Adds `key`, replacing a key of the same id.
+    pub fn insert(&mut self, key: MasterKey) {
+        self.keys.insert(Arc::clone(&key.id), key);
     }
 
     /// The key named `id`.
     pub fn get(&self, id: &str) -> Option<&MasterKey> {
         self.keys.get(id)
+    }
+
+    /// The keys held, in the order of their ids.
+    pub fn iter(&self) -> impl Iterator<Item = &MasterKey> {
+        self.keys.values()
     }
 
     /// The ids of the keys held, in order.

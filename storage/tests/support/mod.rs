@@ -24,7 +24,7 @@ struct S3Server {
     _child: Child,
 }
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("AKIDB_TEST_PYTHON") {
         return p.into();
     }
