@@ -7,8 +7,9 @@
 #     valgrind and AddressSanitizer;
 #   - pkg-config and libzstd-dev (Debian): the packaged C library is linked beside the system's
 #     zstd (tests/package/run.sh);
-#   - Java 17 (Debian's openjdk-17-jre-headless, where the machine has none): Spark, from PyPI's
-#     pyspark, reads a snapshot in local mode (tests/interop/check_spark.py);
+#   - Java 17 with javac (Debian's openjdk-17-jdk-headless, where the machine has none): Spark,
+#     from PyPI's pyspark, reads a snapshot in local mode, and the encryption recipe's KMS client
+#     is compiled for it (tests/interop/check_spark.py, AkidbLocalKms.java);
 #   - cbindgen at a pinned version (cargo install): the committed C header is checked against it;
 #   - a Python venv in .venv with scripts/requirements-test.txt (moto's S3 server, which the
 #     storage tests start on 127.0.0.1 themselves; pyarrow, which writes a browser fixture;
@@ -38,7 +39,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-liberation)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 [ -f /usr/include/zstd.h ] || missing+=(libzstd-dev)
-command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -62,6 +62,11 @@ pub(crate) struct Global {
         env = "AKIDB_ENCRYPTION_KEY_FILE"
     )]
     pub(crate) encryption_key_file: Option<PathBuf>,
+    /// Also read snapshots encrypted under the master key ID, from the key file PATH
+    /// (repeatable): the keys of older snapshots after a key rotation. Writes use
+    /// --encryption-key-id only.
+    #[arg(long, global = true, value_name = "ID=PATH", value_parser = parse_read_key)]
+    pub(crate) read_key: Vec<(String, PathBuf)>,
     /// S3 server-side encryption of every object written: sse-s3 (keys S3 manages) or sse-kms
     /// (a KMS key). It protects the bucket's disks, not the snapshots from whoever may read
     /// the bucket: for that, --encryption-key-id (docs/ENCRYPTION.md).
@@ -86,6 +91,18 @@ pub(crate) struct Global {
     /// Only errors on stderr; no progress bar.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
+}
+
+/// `ID=PATH` of `--read-key`.
+fn parse_read_key(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((id, path)) if !id.is_empty() && !path.is_empty() => {
+            Ok((id.to_owned(), PathBuf::from(path)))
+        }
+        _ => Err(format!(
+            "`{text}` is not ID=PATH: give the key's id, `=`, and the file that holds it"
+        )),
+    }
 }
 
 /// The kinds of S3 server-side encryption (`--sse`).
@@ -148,6 +165,10 @@ pub(crate) enum SnapshotCommand {
     Prune(PruneArgs),
     /// Convert every snapshot of a collection from one format to another (JSON to Parquet),
     /// verifying each new snapshot before any source is deleted.
+    ///
+    /// With --from-format parquet --to-format parquet, rewrite every snapshot that is not
+    /// encrypted as new snapshots are (--encryption-key-id): a key rotation, reading the old
+    /// snapshots with --read-key ID=PATH (docs/ENCRYPTION.md).
     Migrate(MigrateArgs),
     /// Begin a snapshot that several writers create together, one shard each: prints its id.
     /// Each writer then runs `snapshot create --snapshot-id ID --shard INDEX/COUNT --input

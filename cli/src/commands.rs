@@ -74,6 +74,12 @@ fn config(global: &Global) -> Result<StorageBackendConfig, CliError> {
         }
         _ => {}
     }
+    config.read_keys.extend(
+        global
+            .read_key
+            .iter()
+            .map(|(id, path)| EncryptionConfig::new(id.clone(), Some(path.clone()))),
+    );
     match (global.sse, &global.sse_kms_key_id) {
         (Some(SseKind::S3), Some(_)) => {
             return Err(CliError::Argument(
@@ -1051,9 +1057,12 @@ async fn prune(global: &Global, args: PruneArgs) -> Result<(), CliError> {
 async fn migrate(global: &Global, args: MigrateArgs) -> Result<(), CliError> {
     let started = std::time::Instant::now();
     let (from, to) = (args.from_format, args.to_format);
-    if from == to {
+    // Parquet to Parquet re-encrypts: a key rotation.
+    let rotation = from == to && from == Format::Parquet;
+    if from == to && !rotation {
         return Err(CliError::usage(
-            "--from-format and --to-format are the same",
+            "--from-format and --to-format are the same (only parquet to parquet, which \
+             re-encrypts under --encryption-key-id, rewrites snapshots in their own format)",
         ));
     }
     let mut config = config(global)?;
@@ -1062,11 +1071,13 @@ async fn migrate(global: &Global, args: MigrateArgs) -> Result<(), CliError> {
     let store = backend.store();
     let encoding = backend.encoding();
     let collection_id = args.collection.collection_id;
+    let new_key = store.encryption().map(|k| k.id().to_owned());
     let sources: Vec<SnapshotMetadata> = store
         .list_snapshots(collection_id)
         .await?
         .into_iter()
         .filter(|m| written_as(from, m))
+        .filter(|m| !rotation || m.encryption.as_ref().map(|e| &e.key_id) != new_key.as_ref())
         .collect();
     let mut converted: Vec<(SnapshotId, SnapshotId)> = Vec::new();
     for source in sources.iter().rev() {

@@ -129,7 +129,8 @@ impl CliError {
             ErrorKind::Input => "fix the input file and run the command again",
             ErrorKind::EncryptionKey => {
                 "give the master key the message names: --encryption-key-id ID with \
-                 --encryption-key-file PATH or AKIDB_ENCRYPTION_KEY (docs/ENCRYPTION.md)"
+                 --encryption-key-file PATH or AKIDB_ENCRYPTION_KEY, or --read-key ID=PATH for \
+                 an older key (docs/ENCRYPTION.md)"
             }
             ErrorKind::Encoding => {
                 "the snapshot could not be written from this input; the message says which part"

@@ -72,6 +72,15 @@ impl Cli {
             .current_dir(self.dir.path())
             .env_remove("AKIDB_STORE")
             .env_remove("AKIDB_CONFIG");
+        for encryption in [
+            "AKIDB_ENCRYPTION_KEY",
+            "AKIDB_ENCRYPTION_KEY_ID",
+            "AKIDB_ENCRYPTION_KEY_FILE",
+            "AKIDB_SSE",
+            "AKIDB_SSE_KMS_KEY_ID",
+        ] {
+            command.env_remove(encryption);
+        }
         if let Some(store) = &self.store {
             command.args(["--store", store]);
         }
@@ -332,6 +341,101 @@ fn migrate_json_snapshots_to_parquet() {
         ));
         assert_eq!(read_jsonl(&back).len(), 50);
     }
+}
+
+/// docs/ENCRYPTION.md's key rotation: snapshots under an old key are re-encrypted under a new
+/// one by `migrate --from-format parquet --to-format parquet`, which reads them with
+/// `--read-key`; without it, it fails with the key's exit code and converts nothing.
+#[test]
+fn a_key_rotation_re_encrypts_every_snapshot_by_migrate() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    std::fs::write(cli.path("old.key"), format!("{}\n", "1f".repeat(32))).unwrap();
+    std::fs::write(cli.path("new.key"), "2e".repeat(24)).unwrap();
+    let old = "--encryption-key-id old --encryption-key-file old.key";
+    let new = "--encryption-key-id new --encryption-key-file new.key";
+    // One snapshot with the key from a file, one with the key from the environment.
+    let first = cli.json(&format!(
+        "{old} snapshot create --collection-id {c} --input {SAMPLE}"
+    ));
+    assert_eq!(first["encryption"]["key_id"], "old");
+    let from_env = Command::new(env!("CARGO_BIN_EXE_akidb-cli"))
+        .current_dir(cli.dir.path())
+        .env("AKIDB_ENCRYPTION_KEY", "1f".repeat(32))
+        .env("AKIDB_ENCRYPTION_KEY_ID", "old")
+        .env_remove("AKIDB_ENCRYPTION_KEY_FILE")
+        .args([
+            "--json",
+            "snapshot",
+            "create",
+            "--collection-id",
+            &c,
+            "--input",
+            SAMPLE,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        from_env.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_env.stderr)
+    );
+    let second: Value = serde_json::from_slice(&from_env.stdout).unwrap();
+    assert_eq!(second["encryption"]["key_id"], "old");
+
+    let rotate = "snapshot migrate --from-format parquet --to-format parquet --delete-source";
+    let err = cli.fails(14, &format!("{new} {rotate} --collection-id {c}"));
+    assert!(err.contains("`old`") && err.contains("--read-key"), "{err}");
+    let listed = cli.json(&format!("snapshot list --collection-id {c}"));
+    assert_eq!(listed.as_array().unwrap().len(), 2, "nothing was converted");
+
+    let out = cli.json(&format!(
+        "{new} --read-key old=old.key {rotate} --collection-id {c}"
+    ));
+    assert_eq!(out["converted"].as_array().unwrap().len(), 2);
+    let listed = cli.json(&format!("snapshot list --collection-id {c}"));
+    let keys: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["encryption"]["key_id"])
+        .collect();
+    assert_eq!(keys, ["new", "new"]);
+    // Nothing is left to rotate.
+    let again = cli.json(&format!("{new} {rotate} --collection-id {c}"));
+    assert_eq!(again["converted"].as_array().unwrap().len(), 0);
+
+    let back = cli.path("back.jsonl");
+    cli.ok(&format!(
+        "{new} snapshot restore --collection-id {c} --snapshot-id latest --output {}",
+        back.display()
+    ));
+    assert_eq!(read_jsonl(&back).len(), 50);
+    let err = cli.fails(
+        14,
+        &format!(
+            "{old} snapshot restore --collection-id {c} --snapshot-id latest --output other.jsonl"
+        ),
+    );
+    assert!(err.contains("`new`"), "{err}");
+    assert!(!cli.path("other.jsonl").exists());
+    // Same-format migrations other than Parquet's re-encryption are refused.
+    cli.fails(
+        2,
+        &format!("snapshot migrate --collection-id {c} --from-format json --to-format json"),
+    );
+    // A key file that is not a key names the file, not its content.
+    std::fs::write(cli.path("bad.key"), "not-hex-at-all").unwrap();
+    let err = cli.fails(
+        7,
+        &format!(
+            "--encryption-key-id x --encryption-key-file bad.key snapshot list --collection-id {c}"
+        ),
+    );
+    assert!(
+        err.contains("bad.key") && !err.contains("not-hex-at-all"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -123,14 +123,16 @@ fn negative_column_offset_is_corruption_not_a_panic() {
     }
 }
 
+/// A plain footer under the magic of an encrypted one is not what an encrypted file's tail is:
+/// damaged, and the error says which part of an encrypted file did not add up.
 #[test]
-fn an_encrypted_footer_is_a_decoding_error_that_says_so() {
+fn a_plain_footer_under_the_encrypted_magic_is_corruption_that_says_so() {
     let mut file = snapshot(5, 5);
     let len = file.len();
     file[len - 4..].copy_from_slice(b"PARE");
     for result in all_decoders(&file) {
         let err = result.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Decoding, "{err}");
+        assert_eq!(err.kind(), ErrorKind::DataCorruption, "{err}");
         assert!(err.to_string().contains("encrypted"), "{err}");
     }
 }

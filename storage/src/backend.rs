@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use opendal::Operator;
 
-use crate::config::{SnapshotterType, StorageBackendConfig};
+use akidb_snapshot_codec::KeyRing;
+
+use crate::config::{EncryptionConfig, SnapshotterType, StorageBackendConfig};
 use crate::encoder::Encoding;
 use crate::error::Result;
 use crate::snapshotter::{JsonSnapshotter, ParquetSnapshotter, Snapshotter};
@@ -77,6 +79,16 @@ impl StorageBackend {
         if let Some(encryption) = &config.encryption {
             store = store.with_encryption(encryption.master_key()?);
         }
+        let read_keys = config
+            .read_keys
+            .iter()
+            .map(EncryptionConfig::master_key)
+            .collect::<Result<Vec<_>>>()?;
+        store = store.with_keys(
+            read_keys
+                .into_iter()
+                .fold(KeyRing::default(), KeyRing::with),
+        );
         Ok(StorageBackend { config, store })
     }
 

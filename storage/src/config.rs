@@ -276,6 +276,10 @@ pub struct StorageBackendConfig {
     /// Client-side encryption of new snapshots, and the key to read them. Default: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encryption: Option<EncryptionConfig>,
+    /// More master keys to read encrypted snapshots with (`[[storage.read_keys]]`): those older
+    /// snapshots were encrypted under before `encryption` moved to a new key. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_keys: Vec<EncryptionConfig>,
     /// S3 server-side encryption of every object written (S3 stores only). Default: none, so
     /// the bucket's default encryption applies.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -295,6 +299,7 @@ impl Default for StorageBackendConfig {
             retry: RetryConfig::default(),
             timeout: TimeoutConfig::default(),
             encryption: None,
+            read_keys: Vec::new(),
             server_side_encryption: None,
         }
     }

@@ -356,6 +356,15 @@ impl Error {
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
             Error::Storage { .. } => ErrorKind::Storage,
             Error::Config { .. } => ErrorKind::Config,
+            // A snapshot read as the input of another (a migration) without its key: what
+            // fixes it is the key, so it is told as such.
+            Error::Input { source, .. }
+                if source
+                    .downcast_ref::<Error>()
+                    .is_some_and(|e| e.kind() == ErrorKind::EncryptionKey) =>
+            {
+                ErrorKind::EncryptionKey
+            }
             Error::Input { .. } => ErrorKind::Input,
             Error::Internal { .. } => ErrorKind::Internal,
             Error::Import { kind, .. } => *kind,

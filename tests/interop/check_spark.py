@@ -1,7 +1,10 @@
 """Spark reads a snapshot akidb-cli wrote, with the schema `akidb-cli snapshot inspect
 --spark-schema` prints, from PySpark and from SQL, as docs/READING.md shows; and what Spark
 writes in that schema (no akidb.* footer keys, every column optional, ids as BINARY) becomes a
-snapshot with `akidb-cli snapshot import`, as docs/READING.md shows too.
+snapshot with `akidb-cli snapshot import`, as docs/READING.md shows too. With
+parquet-java's PropertiesDrivenCryptoFactory and a KMS client (AkidbLocalKms.java, compiled
+here), Spark reads an encrypted snapshot and writes encrypted files that akidb-cli imports, as
+docs/ENCRYPTION.md shows.
 
     python check_spark.py --cli PATH/akidb-cli --out DIR
 
@@ -21,9 +24,13 @@ import sys
 import unittest
 from pathlib import Path
 
+import pyspark
 from pyspark.sql import SparkSession
 
 COLLECTION_ID = "0193a5b0-0000-7000-8000-00000005a4c1"
+# The master key of the encryption recipe, held by akidb-cli's key file and AkidbLocalKms.
+KEY_ID = "spark-interop"
+MASTER_KEY_HEX = "5a17" * 16
 ROWS = 40
 DIMENSION = 8
 # One vector with the floats a lossy path would change: -0.0, the smallest subnormal, the
@@ -83,6 +90,12 @@ class Spark(unittest.TestCase):
         cls.path = run("--quiet", "snapshot", "files", "--collection-id", COLLECTION_ID, "--snapshot-id",
                        snapshot).strip()
         cls.schema = run("snapshot", "inspect", "--spark-schema").strip()
+        # The KMS client of the encryption recipe, compiled against PySpark's own jars and put
+        # on the driver's class path, as docs/ENCRYPTION.md shows.
+        kms = cls.out / "spark-kms"
+        jars = Path(pyspark.__file__).parent / "jars"
+        subprocess.run(["javac", "-cp", f"{jars}/*", "-d", str(kms),
+                        str(Path(__file__).with_name("AkidbLocalKms.java"))], check=True)
         # Everything on 127.0.0.1: Spark would otherwise bind to the address the host name
         # resolves to, and its driver and executor talk over it even in local mode.
         os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
@@ -94,6 +107,7 @@ class Spark(unittest.TestCase):
             .config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "1")
+            .config("spark.driver.extraClassPath", str(kms))
             .getOrCreate()
         )
         # The refusal tested below logs a stack trace; the Python exception says it all.
@@ -168,6 +182,59 @@ class Spark(unittest.TestCase):
         self.assertIn("vector", refused.stderr)
         listed = json.loads(self.cli_run("--json", "snapshot", "list", "--collection-id", collection).stdout)
         self.assertEqual(len(listed), 1)
+
+    def test_encrypted_snapshots_with_the_properties_driven_crypto_factory(self):
+        """docs/ENCRYPTION.md's Spark recipe: Spark reads a snapshot akidb-cli encrypted, and
+        writes encrypted files (double wrapping, parquet-java's default) that akidb-cli
+        imports and restores."""
+        key_file = self.out / "spark-master.key"
+        key_file.write_text(MASTER_KEY_HEX + "\n")
+        keyed = ["--encryption-key-id", KEY_ID, "--encryption-key-file", str(key_file)]
+        collection = "0193a5b0-0000-7000-8000-00000005a4c3"
+        jsonl = self.out / "spark-source.jsonl"
+        created = self.cli_run(*keyed, "snapshot", "create", "--collection-id", collection, "--input", str(jsonl))
+        self.assertEqual(created.returncode, 0, created.stderr)
+        path = self.cli_run("--quiet", "snapshot", "files", "--collection-id", collection, "--snapshot-id",
+                            "latest").stdout.strip()
+        self.assertEqual(Path(path).read_bytes()[-4:], b"PARE")
+        conf = self.spark.sparkContext._jsc.hadoopConfiguration()
+        crypto = {
+            "parquet.crypto.factory.class": "org.apache.parquet.crypto.keytools.PropertiesDrivenCryptoFactory",
+            "parquet.encryption.kms.client.class": "AkidbLocalKms",
+            "akidb.master.keys": f"{KEY_ID}:{MASTER_KEY_HEX}",
+        }
+        for name, value in crypto.items():
+            conf.set(name, value)
+        try:
+            self.check(self.spark.read.schema(self.schema).parquet(path), "an encrypted snapshot")
+
+            export = self.store / "spark-encrypted"
+            frame = self.spark.read.schema(self.schema).parquet(path).coalesce(1)
+            frame.write.mode("overwrite") \
+                .option("parquet.encryption.uniform.key", KEY_ID) \
+                .parquet(str(export))
+        finally:
+            for name in crypto:
+                conf.unset(name)
+        files = [str(p) for p in export.glob("part-*.parquet")]
+        self.assertEqual(len(files), 1, files)
+        data = Path(files[0]).read_bytes()
+        self.assertEqual(data[-4:], b"PARE")
+        self.assertNotIn(b"doc-3", data)
+        imported_collection = "0193a5b0-0000-7000-8000-00000005a4c4"
+        imported = self.cli_run(*keyed, "--json", "snapshot", "import", "--collection-id", imported_collection,
+                                "--input-parts", *files)
+        self.assertEqual(imported.returncode, 0, imported.stderr)
+        self.assertEqual(json.loads(imported.stdout)["encryption"]["key_id"], KEY_ID)
+        out = self.out / "spark-encrypted.jsonl"
+        out.unlink(missing_ok=True)
+        restored = self.cli_run(*keyed, "snapshot", "restore", "--collection-id", imported_collection,
+                                "--snapshot-id", "latest", "--output", str(out))
+        self.assertEqual(restored.returncode, 0, restored.stderr)
+        got = sorted(map(json.loads, out.read_text().splitlines()), key=lambda d: d["document_id"])
+        self.assertEqual([d["document_id"] for d in got], [d["document_id"] for d in source()])
+        self.assertEqual([[bits(x) for x in d["vector"]] for d in got],
+                         [[bits(x) for x in d["vector"]] for d in source()])
 
     def test_without_the_schema_spark_refuses_the_uuid_column(self):
         with self.assertRaisesRegex(Exception, "PARQUET_TYPE_ILLEGAL|Illegal Parquet type"):
