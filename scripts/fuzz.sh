@@ -25,7 +25,7 @@ fi
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(decode_parquet decode_tombstones decode_id_index partial_read decode_json metadata roundtrip ffi_decode)
+((${#targets[@]})) || targets=(decode_parquet decode_encrypted decode_tombstones decode_id_index partial_read decode_json metadata roundtrip ffi_decode)
 
 cargo_fuzz_version=0.13.1
 if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $cargo_fuzz_version" ]; then
@@ -56,6 +56,7 @@ failed=0
 for target in "${targets[@]}"; do
   case $target in
     decode_parquet | ffi_decode) seeds="seeds/decode_parquet $replay" dict=dicts/parquet.dict ;;
+    decode_encrypted) seeds=seeds/decode_encrypted dict=dicts/parquet.dict ;;
     decode_tombstones) seeds="seeds/decode_tombstones $replay" dict=dicts/parquet.dict ;;
     decode_id_index) seeds="seeds/decode_id_index $replay" dict=dicts/parquet.dict ;;
     partial_read) seeds="seeds/partial_read seeds/decode_parquet" dict=dicts/parquet.dict ;;

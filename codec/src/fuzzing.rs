@@ -101,6 +101,50 @@ pub fn decode_parquet_bytes(data: &[u8]) {
     }
 }
 
+/// The master key the `decode_encrypted` target's seeds are encrypted under, so that mutations
+/// of them reach past the key material into the footer and pages.
+#[cfg(feature = "encryption")]
+pub fn encrypted_seed_key() -> crate::encryption::MasterKey {
+    crate::encryption::MasterKey::new("fuzz", &[0x5a; 32]).expect("a 32-byte key")
+}
+
+/// Arbitrary bytes as an encrypted snapshot, read with the seeds' key: whole, footer only, and
+/// the footer from a tail, which must be the whole file's. Hostile key material, crypto metadata
+/// and module lengths come before any authentication, so they are what this reaches.
+#[cfg(feature = "encryption")]
+pub fn decode_encrypted_bytes(data: &[u8]) {
+    use crate::decode::{decode_parquet_with_keys, inspect_parquet_with_keys};
+
+    let limits = limits();
+    let keys = crate::encryption::KeyRing::from(encrypted_seed_key());
+    let file = Bytes::copy_from_slice(data);
+    let whole = decode_parquet_with_keys(file.clone(), &limits, &keys);
+    let info = inspect_parquet_with_keys(data, &limits, &keys);
+    if let Ok(docs) = &whole {
+        let info = info
+            .as_ref()
+            .expect("a file that decodes has a readable footer");
+        assert_eq!(docs.len() as u64, info.vector_count, "count vs footer");
+    }
+    if let Ok(info) = &info {
+        let tail_len = (ParquetFooter::SUGGESTED_TAIL_BYTES as usize).min(data.len());
+        let mut tail = file.slice(data.len() - tail_len..);
+        let parsed = loop {
+            match ParquetFooter::parse_with_keys(tail, data.len() as u64, &limits, &keys) {
+                Ok(FooterParse::NeedTail(needed)) if needed as usize <= data.len() => {
+                    tail = file.slice(data.len() - needed as usize..);
+                }
+                other => break other,
+            }
+        };
+        match parsed {
+            Ok(FooterParse::Complete(footer)) => assert_eq!(footer.info(), info),
+            Ok(FooterParse::NeedTail(_)) => panic!("NeedTail beyond the file"),
+            Err(e) => panic!("the tail's footer fails where the whole file's parses: {e}"),
+        }
+    }
+}
+
 /// Arbitrary bytes as a legacy JSON snapshot. What decodes re-encodes to a file that decodes to
 /// the same documents, and [`SnapshotFile`] reads it alike.
 pub fn decode_json_bytes(data: &[u8]) {

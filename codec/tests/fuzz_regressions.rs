@@ -70,6 +70,20 @@ fn tombstone_seeds_decode_and_hold_every_property() {
 }
 
 #[test]
+fn encrypted_seeds_decode_with_their_key_and_hold_every_property() {
+    let seeds = seeds("decode_encrypted");
+    assert!(!seeds.is_empty());
+    let keys = KeyRing::from(fuzzing::encrypted_seed_key());
+    for (path, bytes) in seeds {
+        let read = decode_parquet_with_keys(bytes.clone().into(), &fuzzing::limits(), &keys);
+        assert!(read.is_ok(), "{}: {:?}", path.display(), read.err());
+        let keyless = decode_parquet(bytes.clone().into(), &fuzzing::limits());
+        assert_eq!(keyless.unwrap_err().kind(), ErrorKind::EncryptionKey);
+        fuzzing::decode_encrypted_bytes(&bytes);
+    }
+}
+
+#[test]
 fn id_index_seeds_decode_and_hold_every_property() {
     let seeds = seeds("decode_id_index");
     assert!(!seeds.is_empty());

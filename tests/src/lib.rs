@@ -78,6 +78,30 @@ pub fn v2_snapshots(store: V2Store) -> std::io::Result<String> {
     std::fs::read_to_string(fixtures().join(format!("{}.json", store.name())))
 }
 
+/// The encrypted fixture store: the snapshots of the v2 stores, written by the first version of
+/// encryption under the master key `fixture-2026` (tests/fixtures/make_v2_store.py).
+pub mod encrypted {
+    use super::*;
+
+    /// The id of the master key its data parts are encrypted under.
+    pub const KEY_ID: &str = "fixture-2026";
+
+    /// The file holding that key (committed for these tests only).
+    pub fn key_file() -> PathBuf {
+        fixtures().join("v2-encrypted-store.key")
+    }
+
+    /// Copies the store to `to`.
+    pub fn copy_store(to: &Path) -> std::io::Result<()> {
+        copy_dir(&fixtures().join("v2-encrypted-store"), to)
+    }
+
+    /// Its snapshots by name, as [`v2_snapshots`] gives the plain stores'.
+    pub fn snapshots() -> std::io::Result<String> {
+        std::fs::read_to_string(fixtures().join("v2-encrypted-store.json"))
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {

@@ -130,8 +130,11 @@ struct OpenFile<W: Write + Send> {
     /// The vector column's properties: the file's, with larger write batches.
     vector_props: WriterPropertiesPtr,
     /// Whether the file is encrypted: then every column goes through the Arrow writer's own
-    /// column writers, which encrypt their pages.
+    /// column writers, which encrypt their pages, and row groups are encoded a few at once
+    /// (`waiting`) instead of each in parts.
     encrypted: bool,
+    /// Full row groups of an encrypted file not yet encoded.
+    waiting: Vec<Vec<RecordBatch>>,
     /// The row group being filled, and its row count.
     filling: Vec<RecordBatch>,
     filling_rows: usize,
@@ -338,6 +341,8 @@ impl<W: Write + Send> ParquetWriter<W> {
         if !rest.is_empty() {
             file.encode_group(rest)?;
         }
+        file.split_last_group();
+        file.encode_waiting()?;
         let OpenFile { mut file, .. } = *file;
         // Every page has reached the sink: what follows is the page index and the footer.
         file.flush()
@@ -380,6 +385,7 @@ impl<W: Write + Send> ParquetWriter<W> {
             dimension,
             vector_props,
             encrypted: self.encryption.is_some(),
+            waiting: Vec::new(),
             filling: Vec::new(),
             filling_rows: 0,
         }));
@@ -410,8 +416,16 @@ impl<W: Write + Send> OpenFile<W> {
         Ok(())
     }
 
-    /// Encodes the row group `batches` and appends it.
+    /// Encodes the row group `batches` and appends it; in an encrypted file, once as many row
+    /// groups as cores are full.
     fn encode_group(&mut self, batches: Vec<RecordBatch>) -> Result<()> {
+        if self.encrypted {
+            self.waiting.push(batches);
+            if self.waiting.len() >= workers(usize::MAX) {
+                self.encode_waiting()?;
+            }
+            return Ok(());
+        }
         let index = self.file.flushed_row_groups().len();
         let chunks = self.encode_columns(index, &batches);
         drop(batches);
@@ -423,9 +437,6 @@ impl<W: Write + Send> OpenFile<W> {
     /// Row group `index`: its vector column in parts of rows, one per core and no smaller
     /// than an Arrow batch (`vectors`), the other columns beside the first part.
     fn encode_columns(&self, index: usize, batches: &[RecordBatch]) -> ParquetResult<Vec<Chunk>> {
-        if self.encrypted {
-            return self.encode_columns_encrypted(index, batches);
-        }
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let parts = workers(batches.len());
         let mut others = self.factory.create_column_writers(index)?;
@@ -468,36 +479,87 @@ impl<W: Write + Send> OpenFile<W> {
 }
 
 impl<W: Write + Send> OpenFile<W> {
-    /// Row group `index` of an encrypted file, every column through the Arrow writer's column
-    /// writers: only they encrypt pages (with each page's ordinal in its AAD), so the vector
-    /// column cannot be spliced from parts. It is encoded beside the other columns, on two
-    /// cores at most (docs/BENCHMARKS.md, "Encryption").
-    fn encode_columns_encrypted(
-        &self,
-        index: usize,
-        batches: &[RecordBatch],
-    ) -> ParquetResult<Vec<Chunk>> {
-        let mut writers: Vec<_> = (0..)
-            .zip(self.factory.create_column_writers(index)?)
-            .collect();
-        let vector = writers.remove(VECTOR);
-        let groups = [vec![vector], writers].map(|group| Mutex::new(Some(group)));
-        let schema = &self.schema;
-        let encoded = map_ordered(groups.len(), |i| -> ParquetResult<Vec<(usize, Chunk)>> {
-            let group = groups[i].lock().ok().and_then(|mut g| g.take());
-            let mut chunks = Vec::new();
-            for (column, mut writer) in group.into_iter().flatten() {
-                write_column(&mut writer, schema, column, batches)?;
-                chunks.push((column, Chunk::Arrow(writer.close()?)));
-            }
-            Ok(chunks)
-        });
-        let mut chunks = Vec::new();
-        for group in encoded {
-            chunks.extend(group?);
+    /// Cuts the one row group of an encrypted file still waiting at its end in as many as there
+    /// are cores (whole Arrow batches each, as the vector column of a plain file is cut): a
+    /// file of one row group would otherwise be encoded on one core.
+    fn split_last_group(&mut self) {
+        if self.waiting.len() != 1 {
+            return;
         }
-        chunks.sort_by_key(|(column, _)| *column);
-        Ok(chunks.into_iter().map(|(_, chunk)| chunk).collect())
+        let batches = std::mem::take(&mut self.waiting).concat();
+        let parts = workers(batches.len());
+        let mut batches = batches.into_iter();
+        let total = batches.len();
+        self.waiting = (0..parts)
+            .map(|i| {
+                let take = total * (i + 1) / parts - total * i / parts;
+                batches.by_ref().take(take).collect()
+            })
+            .collect();
+    }
+
+    /// Encodes the waiting row groups of an encrypted file and appends them.
+    fn encode_waiting(&mut self) -> Result<()> {
+        let groups = std::mem::take(&mut self.waiting);
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let first = self.file.flushed_row_groups().len();
+        let encoded = self.encode_encrypted(first, &groups);
+        drop(groups);
+        let encoded = encoded.map_err(|e| Error::encoding("encoding a row group failed", e))?;
+        for chunks in encoded {
+            append_row_group(&mut self.file, chunks)
+                .map_err(|e| Error::encoding("writing a row group failed", e))?;
+        }
+        Ok(())
+    }
+
+    /// Row groups `first..` of an encrypted file, every column through the Arrow writer's
+    /// column writers: only they encrypt pages (with each page's ordinal in its AAD), so the
+    /// vector column cannot be spliced from parts. The cores share the groups instead, each
+    /// group's vector column apart from its other columns (docs/BENCHMARKS.md, "Encryption").
+    fn encode_encrypted(
+        &self,
+        first: usize,
+        groups: &[Vec<RecordBatch>],
+    ) -> ParquetResult<Vec<Vec<Chunk>>> {
+        let mut tasks = Vec::with_capacity(groups.len() * 2);
+        for group in 0..groups.len() {
+            let mut writers: Vec<_> = (0..)
+                .zip(self.factory.create_column_writers(first + group)?)
+                .collect();
+            let vector = writers.remove(VECTOR);
+            tasks.push(Mutex::new(Some((group, vec![vector]))));
+            tasks.push(Mutex::new(Some((group, writers))));
+        }
+        let schema = &self.schema;
+        let encoded = map_ordered(
+            tasks.len(),
+            |i| -> ParquetResult<(usize, Vec<(usize, Chunk)>)> {
+                let Some((group, writers)) = tasks[i].lock().ok().and_then(|mut t| t.take()) else {
+                    return Err(ParquetError::General("a task was taken twice".into()));
+                };
+                let mut chunks = Vec::with_capacity(writers.len());
+                for (column, mut writer) in writers {
+                    write_column(&mut writer, schema, column, &groups[group])?;
+                    chunks.push((column, Chunk::Arrow(writer.close()?)));
+                }
+                Ok((group, chunks))
+            },
+        );
+        let mut by_group: Vec<Vec<(usize, Chunk)>> = groups.iter().map(|_| Vec::new()).collect();
+        for task in encoded {
+            let (group, chunks) = task?;
+            by_group[group].extend(chunks);
+        }
+        Ok(by_group
+            .into_iter()
+            .map(|mut chunks| {
+                chunks.sort_by_key(|(column, _)| *column);
+                chunks.into_iter().map(|(_, chunk)| chunk).collect()
+            })
+            .collect())
     }
 }
 
@@ -645,5 +707,16 @@ fn writer_properties(
         Ok(props.build())
     };
     let vector_batch = WriterProperties::builder().build().write_batch_size();
-    Ok((build(SMALL_WRITE_BATCH)?, Arc::new(build(vector_batch)?)))
+    // An encrypted file's vectors go through the file's own properties (they are not spliced),
+    // and its pages are never read one by one (docs/ENCRYPTION.md), so the small columns' pages
+    // need not stop close to their target: every column gets the vectors' larger batches.
+    #[cfg(feature = "encryption")]
+    let file_batch = if encryption.is_some() {
+        vector_batch
+    } else {
+        SMALL_WRITE_BATCH
+    };
+    #[cfg(not(feature = "encryption"))]
+    let file_batch = SMALL_WRITE_BATCH;
+    Ok((build(file_batch)?, Arc::new(build(vector_batch)?)))
 }
