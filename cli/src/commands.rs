@@ -4,7 +4,7 @@ use std::path::Path;
 
 use akidb_snapshot::codec::{
     CollectionId, Limits, PartKind, SnapshotFormat, SnapshotId, SnapshotMetadata, VectorDocument,
-    decode_json, inspect_parquet,
+    decode_json, inspect_parquet_with_keys,
 };
 use akidb_snapshot::{
     Change, EncryptionConfig, Error, RetentionPolicy, Selection, ServerSideEncryption, Shard,
@@ -236,7 +236,7 @@ async fn create(global: &Global, args: CreateArgs) -> Result<(), CliError> {
             ));
         }
     };
-    let mut input = Input::open(path)?;
+    let mut input = Input::open(path)?.with_keys(backend.store().keys().clone());
     if base.is_some() && change == Change::Export {
         input = input.ids_required("an export compared with its base matches documents by id")?;
     }
@@ -722,7 +722,9 @@ fn inspect_file(global: &Global, path: &Path) -> Result<(), CliError> {
         println!("size         {}", output::megabytes(bytes.len() as u64));
         return Ok(());
     }
-    let info = inspect_parquet(&bytes, &Limits::default()).map_err(CliError::local_file(path))?;
+    let keys = config(global)?.key_ring()?;
+    let info = inspect_parquet_with_keys(&bytes, &Limits::default(), &keys)
+        .map_err(CliError::local_file(path))?;
     if global.json {
         return output::print_json(&output::info_json(&info));
     }
@@ -979,10 +981,7 @@ async fn verify(global: &Global, args: SnapshotArgs) -> Result<(), CliError> {
     bar.finish_and_clear();
     let metadata = verified?;
     // An encrypted snapshot is only decoded with its key; without it, its bytes are checked.
-    let decoded = metadata
-        .encryption
-        .as_ref()
-        .is_none_or(|e| backend.store().keys().get(&e.key_id).is_some());
+    let decoded = backend.store().can_decrypt(&metadata);
     if global.json {
         output::print_json(&serde_json::json!({
             "verified": true,

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use akidb_snapshot::codec::{
-    FooterParse, Limits, ParquetFooter, Timestamp, VectorDocument, decode_json, matrix_batch,
+    FooterParse, KeyRing, Limits, ParquetFooter, Timestamp, VectorDocument, decode_json,
+    matrix_batch,
 };
 use arrow_array::RecordBatch;
 use arrow_buffer::Buffer;
@@ -66,6 +67,8 @@ pub(crate) struct Input {
     blank_lines: Arc<Mutex<Vec<u64>>>,
     /// Whether every document must carry its id, rather than be given a new one.
     ids_required: bool,
+    /// The master keys an encrypted .parquet input is read with.
+    keys: KeyRing,
 }
 
 /// One line of a JSON Lines input. Ids and times are optional; unknown keys are errors, so a
@@ -124,6 +127,7 @@ impl Input {
             total,
             blank_lines: Arc::default(),
             ids_required: false,
+            keys: KeyRing::default(),
         })
     }
 
@@ -166,6 +170,12 @@ impl Input {
         }
     }
 
+    /// Reads an encrypted .parquet input with these master keys.
+    pub(crate) fn with_keys(mut self, keys: KeyRing) -> Self {
+        self.keys = keys;
+        self
+    }
+
     /// Reads the file on a blocking thread in batches of `rows` documents: Arrow batches from
     /// a .npy or .parquet file, whose rows need no document each, documents from JSON. Reading
     /// stops when the stream is dropped.
@@ -176,8 +186,9 @@ impl Input {
                 read_npy(&path, rows, emit)
             })),
             Kind::Parquet => {
+                let keys = self.keys.clone();
                 Rows::Arrow(spawn_reader(progress, RecordBatch::num_rows, move |emit| {
-                    read_parquet(&path, emit)
+                    read_parquet(&path, &keys, emit)
                 }))
             }
             Kind::JsonLines => {
@@ -379,7 +390,11 @@ fn read_all(path: &Path) -> Result<Vec<u8>, InputError> {
 
 /// Reads a Parquet snapshot file a row group at a time: its footer from the tail, then each row
 /// group's byte range, so memory stays one row group whatever the file's size.
-fn read_parquet(path: &Path, emit: &mut dyn FnMut(RecordBatch) -> bool) -> Result<(), InputError> {
+fn read_parquet(
+    path: &Path,
+    keys: &KeyRing,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<(), InputError> {
     let mut file = File::open(path).map_err(|e| error(path, e))?;
     let len = file.metadata().map_err(|e| error(path, e))?.len();
     let mut read_range = |range: std::ops::Range<u64>| -> Result<Bytes, InputError> {
@@ -391,7 +406,8 @@ fn read_parquet(path: &Path, emit: &mut dyn FnMut(RecordBatch) -> bool) -> Resul
     };
     let mut tail_len = ParquetFooter::SUGGESTED_TAIL_BYTES.min(len);
     let footer = loop {
-        match ParquetFooter::parse(read_range(len - tail_len..len)?, len, &Limits::default())
+        let tail = read_range(len - tail_len..len)?;
+        match ParquetFooter::parse_with_keys(tail, len, &Limits::default(), keys)
             .map_err(refused(path))?
         {
             FooterParse::Complete(footer) => break footer,

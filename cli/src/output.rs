@@ -245,6 +245,12 @@ pub(crate) fn print_metadata(m: &SnapshotMetadata) {
         m.compression,
         ratio(m.vector_count, m.dimension, m.size_bytes)
     );
+    if let Some(encryption) = &m.encryption {
+        println!(
+            "encrypted    {} under master key `{}`",
+            encryption.algorithm, encryption.key_id
+        );
+    }
     if let Some(sha) = m.checksum_sha256 {
         println!("sha256       {sha}");
     }

@@ -419,6 +419,29 @@ fn a_key_rotation_re_encrypts_every_snapshot_by_migrate() {
     );
     assert!(err.contains("`new`"), "{err}");
     assert!(!cli.path("other.jsonl").exists());
+    // A one-part snapshot restored to .parquet is the stored file: encrypted still, inspected
+    // and read as an input with the key only.
+    let copy = cli.path("copy.parquet");
+    cli.ok(&format!(
+        "{new} snapshot restore --collection-id {c} --snapshot-id latest --output {}",
+        copy.display()
+    ));
+    assert_eq!(&std::fs::read(&copy).unwrap()[..4], b"PARE");
+    let info = cli.json(&format!("{new} snapshot inspect --file {}", copy.display()));
+    assert_eq!(info["vector_count"], 50, "{info}");
+    cli.fails(14, &format!("snapshot inspect --file {}", copy.display()));
+    let again = cli.json(&format!(
+        "{new} snapshot create --collection-id {c} --input {}",
+        copy.display()
+    ));
+    assert_eq!(again["vector_count"], 50);
+    cli.fails(
+        14,
+        &format!(
+            "snapshot create --collection-id {c} --input {}",
+            copy.display()
+        ),
+    );
     // Same-format migrations other than Parquet's re-encryption are refused.
     cli.fails(
         2,

@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use opendal::Operator;
 
-use akidb_snapshot_codec::KeyRing;
-
-use crate::config::{EncryptionConfig, SnapshotterType, StorageBackendConfig};
+use crate::config::{SnapshotterType, StorageBackendConfig};
 use crate::encoder::Encoding;
 use crate::error::Result;
 use crate::snapshotter::{JsonSnapshotter, ParquetSnapshotter, Snapshotter};
@@ -76,19 +74,11 @@ impl StorageBackend {
         if let Some(parts) = config.concurrency {
             store = store.with_concurrency(parts);
         }
-        if let Some(encryption) = &config.encryption {
-            store = store.with_encryption(encryption.master_key()?);
+        let keys = config.key_ring()?;
+        if let Some(key) = (config.encryption.as_ref()).and_then(|e| keys.get(&e.key_id)) {
+            store = store.with_encryption(key.clone());
         }
-        let read_keys = config
-            .read_keys
-            .iter()
-            .map(EncryptionConfig::master_key)
-            .collect::<Result<Vec<_>>>()?;
-        store = store.with_keys(
-            read_keys
-                .into_iter()
-                .fold(KeyRing::default(), KeyRing::with),
-        );
+        store = store.with_keys(keys);
         Ok(StorageBackend { config, store })
     }
 

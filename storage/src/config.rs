@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use akidb_snapshot_codec::{MasterKey, ParquetConfig, SnapshotFormat};
+use akidb_snapshot_codec::{KeyRing, MasterKey, ParquetConfig, SnapshotFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -351,6 +351,15 @@ impl StorageBackendConfig {
             part_rows: self.part_rows,
             auto_compact_percent: self.auto_compact_percent,
         }
+    }
+
+    /// Every master key this configuration names: the key of `encryption` and the
+    /// `read_keys`, each read from its file or variable. What a reader of encrypted files
+    /// outside a store (a local snapshot file) opens them with.
+    pub fn key_ring(&self) -> Result<KeyRing> {
+        let keys = self.encryption.iter().chain(&self.read_keys);
+        keys.map(EncryptionConfig::master_key)
+            .try_fold(KeyRing::default(), |ring, key| Ok(ring.with(key?)))
     }
 
     /// Checks the values a TOML parse cannot.

@@ -132,6 +132,12 @@ impl SnapshotStore {
         &self.keys
     }
 
+    /// Whether this store can decrypt the snapshot `metadata` describes: it is not encrypted,
+    /// or its master key is among [`keys`](Self::keys).
+    pub fn can_decrypt(&self, metadata: &akidb_snapshot_codec::SnapshotMetadata) -> bool {
+        (metadata.encryption.as_ref()).is_none_or(|e| self.keys.get(&e.key_id).is_some())
+    }
+
     /// Keeps up to `parts` parts of a create in flight at once (one filling while the others
     /// complete their uploads) instead of the default, the number of cores.
     pub fn with_concurrency(mut self, parts: usize) -> Self {

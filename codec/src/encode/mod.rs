@@ -70,7 +70,7 @@ pub fn encode_parquet(
 }
 
 /// Writes a Parquet snapshot to any `io::Write`, batch by batch, holding about one row group in
-/// memory whatever the size of the snapshot. Each row group is encoded as soon as it is full,
+/// memory whatever the size of the snapshot (an encrypted one, one per core). Each row group is encoded as soon as it is full,
 /// its vector column cut in parts of rows encoded on all cores (feature `parallel`). The SHA-256
 /// and size of the file are computed as it is written.
 ///
@@ -476,9 +476,7 @@ impl<W: Write + Send> OpenFile<W> {
         chunks.insert(VECTOR, Chunk::Spliced(pages, close));
         Ok(chunks)
     }
-}
 
-impl<W: Write + Send> OpenFile<W> {
     /// Cuts the one row group of an encrypted file still waiting at its end in as many as there
     /// are cores (whole Arrow batches each, as the vector column of a plain file is cut): a
     /// file of one row group would otherwise be encoded on one core.

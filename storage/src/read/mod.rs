@@ -177,11 +177,7 @@ impl SnapshotStore {
             .await?;
         tracing::debug!(indexes, "id indexes checked");
         let span = tracing::Span::current();
-        if metadata
-            .encryption
-            .as_ref()
-            .is_some_and(|e| self.keys().get(&e.key_id).is_none())
-        {
+        if !self.can_decrypt(&metadata) {
             // Without the key the contents cannot be decoded, but every stored byte is still
             // checked against its SHA-256 (docs/ENCRYPTION.md).
             SnapshotFiles::of(self.clone(), &metadata)?
@@ -200,7 +196,8 @@ impl SnapshotStore {
 
     /// A snapshot's metadata and, for a snapshot of one Parquet file (a v1 snapshot or a v2
     /// snapshot of one part), what its footer says (row groups, sizes, schema), checked against
-    /// each other, without reading any row group.
+    /// each other, without reading any row group. No footer for an encrypted snapshot whose key
+    /// this store lacks.
     #[tracing::instrument(skip_all, fields(%collection_id, %snapshot_id,
         vector_count = Empty, size_bytes = Empty, duration_ms = Empty))]
     pub async fn inspect_snapshot(
@@ -211,7 +208,13 @@ impl SnapshotStore {
         let started = Instant::now();
         let metadata = self.read_metadata(collection_id, snapshot_id).await?;
         let span = tracing::Span::current();
-        let info = SnapshotFiles::of(self.clone(), &metadata)?.info().await?;
+        // Without its key, an encrypted snapshot's footer cannot be read: its metadata says
+        // what there is to say.
+        let info = if self.can_decrypt(&metadata) {
+            SnapshotFiles::of(self.clone(), &metadata)?.info().await?
+        } else {
+            None
+        };
         spans::finish(&span, started, "snapshot inspected");
         Ok((metadata, info))
     }
