@@ -459,6 +459,11 @@ fn a_key_rotation_re_encrypts_every_snapshot_by_migrate() {
         err.contains("bad.key") && !err.contains("not-hex-at-all"),
         "{err}"
     );
+    // A setting, not input: the codec's "invalid snapshot input" is not repeated.
+    assert!(
+        err.contains("hexadecimal") && !err.contains("snapshot input"),
+        "{err}"
+    );
 }
 
 #[test]

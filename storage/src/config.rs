@@ -168,8 +168,14 @@ impl EncryptionConfig {
                 format!("the environment variable {}", self.key_env),
             ),
         };
-        MasterKey::from_hex(&self.key_id, &hex)
-            .map_err(|e| Error::config_from(format!("{from}: {e}"), e))
+        MasterKey::from_hex(&self.key_id, &hex).map_err(|e| {
+            // The codec calls a bad key invalid input; here it is a bad setting.
+            let why = match &e {
+                akidb_snapshot_codec::Error::Validation { reason, .. } => reason.clone(),
+                other => other.to_string(),
+            };
+            Error::config_from(format!("{from}: {why}"), e)
+        })
     }
 }
 
