@@ -10,10 +10,11 @@ use bytes::Bytes;
 use crate::checksum::Sha256Digest;
 use crate::config::{Limits, ParquetConfig};
 use crate::decode::{
-    FooterParse, ParquetFooter, ParquetReader, decode_parquet, decode_parquet_verified,
-    inspect_parquet,
+    FooterParse, ParquetFooter, ParquetReader, SnapshotInfo, decode_parquet,
+    decode_parquet_verified, inspect_parquet,
 };
 use crate::encode::encode_parquet;
+use crate::encryption::KeyRing;
 use crate::file::SnapshotFile;
 use crate::id_index::decode_id_index;
 use crate::id_lookup::IdLookup;
@@ -68,22 +69,7 @@ pub fn decode_parquet_bytes(data: &[u8]) {
     }
 
     if let Ok(info) = &info {
-        // The footer parsed from a tail of the file is the one parsed from the whole file.
-        let tail_len = (ParquetFooter::SUGGESTED_TAIL_BYTES as usize).min(data.len());
-        let tail = file.slice(data.len() - tail_len..);
-        let parsed = match ParquetFooter::parse(tail, data.len() as u64, &limits) {
-            Ok(FooterParse::NeedTail(needed)) => {
-                assert!(needed as usize <= data.len(), "NeedTail beyond the file");
-                let tail = file.slice(data.len() - needed as usize..);
-                ParquetFooter::parse(tail, data.len() as u64, &limits)
-            }
-            other => other,
-        };
-        match parsed {
-            Ok(FooterParse::Complete(footer)) => assert_eq!(footer.info(), info),
-            Ok(FooterParse::NeedTail(_)) => panic!("a second NeedTail after fetching it"),
-            Err(e) => panic!("the tail's footer fails where the whole file's parses: {e}"),
-        }
+        assert_tail_footer(&file, info, &limits, &KeyRing::default());
     }
 
     if let Ok(snapshot) = SnapshotFile::open(file, &limits) {
@@ -116,7 +102,7 @@ pub fn decode_encrypted_bytes(data: &[u8]) {
     use crate::decode::{decode_parquet_with_keys, inspect_parquet_with_keys};
 
     let limits = limits();
-    let keys = crate::encryption::KeyRing::from(encrypted_seed_key());
+    let keys = KeyRing::from(encrypted_seed_key());
     let file = Bytes::copy_from_slice(data);
     let whole = decode_parquet_with_keys(file.clone(), &limits, &keys);
     let info = inspect_parquet_with_keys(data, &limits, &keys);
@@ -127,21 +113,28 @@ pub fn decode_encrypted_bytes(data: &[u8]) {
         assert_eq!(docs.len() as u64, info.vector_count, "count vs footer");
     }
     if let Ok(info) = &info {
-        let tail_len = (ParquetFooter::SUGGESTED_TAIL_BYTES as usize).min(data.len());
-        let mut tail = file.slice(data.len() - tail_len..);
-        let parsed = loop {
-            match ParquetFooter::parse_with_keys(tail, data.len() as u64, &limits, &keys) {
-                Ok(FooterParse::NeedTail(needed)) if needed as usize <= data.len() => {
-                    tail = file.slice(data.len() - needed as usize..);
-                }
-                other => break other,
-            }
-        };
-        match parsed {
-            Ok(FooterParse::Complete(footer)) => assert_eq!(footer.info(), info),
-            Ok(FooterParse::NeedTail(_)) => panic!("NeedTail beyond the file"),
-            Err(e) => panic!("the tail's footer fails where the whole file's parses: {e}"),
+        assert_tail_footer(&file, info, &limits, &keys);
+    }
+}
+
+/// The footer parsed from a tail of `file`, as a ranged reader gets it (the suggested tail,
+/// then once the tail the footer says it needs), is `info`, the whole file's.
+fn assert_tail_footer(file: &Bytes, info: &SnapshotInfo, limits: &Limits, keys: &KeyRing) {
+    let len = file.len();
+    let parse =
+        |from: usize| ParquetFooter::parse_with_keys(file.slice(from..), len as u64, limits, keys);
+    let tail_len = (ParquetFooter::SUGGESTED_TAIL_BYTES as usize).min(len);
+    let parsed = match parse(len - tail_len) {
+        Ok(FooterParse::NeedTail(needed)) => {
+            assert!(needed as usize <= len, "NeedTail beyond the file");
+            parse(len - needed as usize)
         }
+        other => other,
+    };
+    match parsed {
+        Ok(FooterParse::Complete(footer)) => assert_eq!(footer.info(), info),
+        Ok(FooterParse::NeedTail(_)) => panic!("a second NeedTail after fetching it"),
+        Err(e) => panic!("the tail's footer fails where the whole file's parses: {e}"),
     }
 }
 

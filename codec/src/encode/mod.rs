@@ -484,7 +484,7 @@ impl<W: Write + Send> OpenFile<W> {
         if self.waiting.len() != 1 {
             return;
         }
-        let batches = std::mem::take(&mut self.waiting).concat();
+        let batches = std::mem::take(&mut self.waiting).swap_remove(0);
         let parts = workers(batches.len());
         let mut batches = batches.into_iter();
         let total = batches.len();
