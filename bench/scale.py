@@ -146,7 +146,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--dim", type=int, default=768)
     parser.add_argument("--s3", help="an s3:// store URI for the smaller run (e.g. moto's server, as "
-                        "storage/tests/support/s3_server.py starts it)")
+                        "storage/tests/support/servers.py starts it)")
     parser.add_argument("--s3-rows", type=int, default=200_000)
     parser.add_argument("--s3-only", action="store_true", help="only the run on --s3")
     args = parser.parse_args()

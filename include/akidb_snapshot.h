@@ -637,7 +637,8 @@ akidb_result akidb_store_restore_shard(const akidb_store *store_ptr,
                                        akidb_documents **docs_out,
                                        akidb_error **error_out);
 
-// Opens the store at `uri` (`file://PATH`, `s3://bucket/prefix?…`, `memory://`) with the
+// Opens the store at `uri` (`file://PATH`, `s3://bucket/prefix?…`, `gs://bucket/prefix`,
+// `azblob://container/prefix`, `memory://`; docs/CONFIGURATION.md) with the
 // default configuration. On success, `*store_out` is a new store; free it with
 // `akidb_store_free`.
 //

@@ -11,9 +11,11 @@
 #     from PyPI's pyspark, reads a snapshot in local mode, and the encryption recipe's KMS client
 #     is compiled for it (tests/interop/check_spark.py, AkidbLocalKms.java);
 #   - cbindgen at a pinned version (cargo install): the committed C header is checked against it;
-#   - a Python venv in .venv with scripts/requirements-test.txt (moto's S3 server, which the
-#     storage tests start on 127.0.0.1 themselves; pyarrow, which writes a browser fixture;
+#   - a Python venv in .venv with scripts/requirements-test.txt (moto's S3 server and
+#     gcp-storage-emulator, which the storage tests start on 127.0.0.1 themselves; pyarrow, which writes a browser fixture;
 #     pyarrow, DuckDB, Polars and fastparquet, the readers of the interoperability test);
+#   - Azurite, the Azure Storage emulator, from the npm registry, pinned in
+#     tests/emulators/package-lock.json (the storage tests start it on 127.0.0.1 for azblob://);
 #   - Debian's chromium and Node.js with npm (the browser test drives Chromium with
 #     playwright-core, pinned in tests/browser/package-lock.json); wasm/build.sh installs
 #     wasm-bindgen-cli at the wasm-bindgen crate's version and binaryen from wasm/package-lock.json.
@@ -63,6 +65,13 @@ if ! cmp -s scripts/requirements-test.txt "$venv_stamp" 2>/dev/null; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check \
     -r scripts/requirements-test.txt
   cp scripts/requirements-test.txt "$venv_stamp"
+fi
+
+# `npm ci` only when the lock file changed since the last install: it empties node_modules first.
+emulators_stamp=tests/emulators/node_modules/.package-lock-installed
+if ! cmp -s tests/emulators/package-lock.json "$emulators_stamp" 2>/dev/null; then
+  (cd tests/emulators && npm ci --no-audit --no-fund --loglevel=error)
+  cp tests/emulators/package-lock.json "$emulators_stamp"
 fi
 
 step "format"

@@ -33,9 +33,12 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Args)]
 pub(crate) struct Global {
-    /// The store: file://PATH, s3://bucket/prefix or memory://. S3 takes its region, endpoint
-    /// and credentials from AWS_REGION, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
-    /// AWS_SECRET_ACCESS_KEY, or from the URI's query (?region=…&endpoint=…).
+    /// The store: file://PATH, s3://bucket/prefix, gs://bucket/prefix, azblob://container/prefix
+    /// or memory://. S3 takes its region, endpoint and credentials from AWS_REGION,
+    /// AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; Cloud Storage from
+    /// GOOGLE_APPLICATION_CREDENTIALS (or STORAGE_EMULATOR_HOST); Azure from
+    /// AZURE_STORAGE_CONNECTION_STRING (or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY); each
+    /// also from the URI's query (?region=…&endpoint=…).
     /// [default: the config file's uri, else file://./akidb-snapshots]
     #[arg(long, global = true, value_name = "URI", env = "AKIDB_STORE")]
     pub(crate) store: Option<String>,
@@ -194,6 +197,31 @@ pub(crate) enum SnapshotCommand {
     /// that no manifest names (left by deleted snapshots and interrupted creates) and v1 data
     /// files without a metadata file.
     Gc(GcArgs),
+    /// Copy snapshots to another store: another bucket, region or cloud (docs/OPERATIONS.md).
+    ///
+    /// File by file, each streamed across, then read back at the destination and checked
+    /// against the SHA-256 its commit marker names; the marker is written there last, so a copy
+    /// exists at the destination only once it is whole. A rerun after an interruption keeps
+    /// what is there and whole and copies the rest; a snapshot built on another copies only
+    /// the parts the destination lacks. The source is only read. Encrypted snapshots are
+    /// copied as stored, still encrypted, without their key.
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CopyArgs {
+    #[command(flatten)]
+    pub(crate) collection: CollectionArgs,
+    /// The snapshot to copy, or `latest` for the newest.
+    #[arg(long, value_name = "UUID|latest", required_unless_present = "all")]
+    pub(crate) snapshot_id: Option<SnapshotRef>,
+    /// Copy every snapshot of the collection, oldest first.
+    #[arg(long, conflicts_with = "snapshot_id")]
+    pub(crate) all: bool,
+    /// The store to copy to, a URI as --store takes (s3://, gs://, azblob://, file://), its
+    /// credentials found the same way; retries and timeouts as configured for --store.
+    #[arg(long, value_name = "URI")]
+    pub(crate) to: String,
 }
 
 #[derive(Debug, Args)]

@@ -15,9 +15,9 @@ use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{
-    BeginArgs, Cli, Command, CreateArgs, Format, Global, ImportArgs, InspectArgs, MigrateArgs,
-    PendingArgs, PruneArgs, RestoreArgs, SelectArgs, SnapshotArgs, SnapshotCommand, SnapshotRef,
-    SseKind,
+    BeginArgs, Cli, Command, CopyArgs, CreateArgs, Format, Global, ImportArgs, InspectArgs,
+    MigrateArgs, PendingArgs, PruneArgs, RestoreArgs, SelectArgs, SnapshotArgs, SnapshotCommand,
+    SnapshotRef, SseKind,
 };
 use crate::exit::CliError;
 use crate::input::{Input, InputError, Rows};
@@ -43,6 +43,7 @@ pub(crate) async fn run(cli: Cli) -> Result<i32, CliError> {
         SnapshotCommand::Migrate(args) => migrate(&global, args).await,
         SnapshotCommand::Import(args) => import(&global, args).await,
         SnapshotCommand::Gc(args) => gc(&global, args.grace).await,
+        SnapshotCommand::Copy(args) => copy(&global, args).await,
     }
     .map(|()| 0)
 }
@@ -1152,6 +1153,73 @@ async fn gc(global: &Global, grace: std::time::Duration) -> Result<(), CliError>
     }
     if !global.quiet {
         eprintln!("removed {} orphaned data file(s)", removed.len());
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(collection_id = %args.collection.collection_id))]
+async fn copy(global: &Global, args: CopyArgs) -> Result<(), CliError> {
+    let from = backend(global)?;
+    let mut to_config = config(global)?;
+    to_config.uri = args.to.clone();
+    // The destination stores what the source holds, as it is: nothing is encrypted anew by
+    // akidb. The copy writes only there, so --sse is the destination's, where it is on S3.
+    to_config.encryption = None;
+    to_config.read_keys.clear();
+    let to_s3 = (args.to.split_once("://")).is_some_and(|(s, _)| s.eq_ignore_ascii_case("s3"));
+    to_config.server_side_encryption = to_config.server_side_encryption.filter(|_| to_s3);
+    let to = StorageBackend::from_config(to_config)?;
+    let collection_id = args.collection.collection_id;
+    let print = |c: &akidb_snapshot::CopiedSnapshot| {
+        if global.json || global.quiet {
+            return;
+        }
+        if c.already_committed {
+            println!("{} already at the destination", c.snapshot_id);
+        } else {
+            println!(
+                "{} copied: {} file(s), {} ({} file(s) already there)",
+                c.snapshot_id,
+                c.files_copied,
+                output::megabytes(c.bytes_copied),
+                c.files_present
+            );
+        }
+    };
+    let copied = match args.snapshot_id {
+        Some(snapshot) => {
+            let snapshot_id = resolve(&from, collection_id, snapshot).await?.snapshot_id;
+            let bar = spinner(global, "copying");
+            let one = from
+                .store()
+                .copy_snapshot(collection_id, snapshot_id, to.store())
+                .await;
+            bar.finish_and_clear();
+            let one = one?;
+            print(&one);
+            vec![one]
+        }
+        None => {
+            let bar = spinner(global, "copying");
+            let all = from
+                .store()
+                .copy_collection(collection_id, to.store(), |c| bar.suspend(|| print(c)))
+                .await;
+            bar.finish_and_clear();
+            all?
+        }
+    };
+    if global.json {
+        return output::print_json(&serde_json::json!({ "copied": copied, "to": args.to }));
+    }
+    if !global.quiet {
+        let bytes: u64 = copied.iter().map(|c| c.bytes_copied).sum();
+        eprintln!(
+            "copied {} snapshot(s) of collection {collection_id} to {}: {} written",
+            copied.iter().filter(|c| !c.already_committed).count(),
+            args.to,
+            output::megabytes(bytes)
+        );
     }
     Ok(())
 }

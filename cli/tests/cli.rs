@@ -21,6 +21,8 @@ struct Cli {
     store: Option<String>,
     /// A config file in the working directory, passed as --config.
     config: Option<&'static str>,
+    /// Environment variables set for every run.
+    env: Vec<(&'static str, String)>,
 }
 
 impl Cli {
@@ -30,6 +32,7 @@ impl Cli {
             dir: tempfile::tempdir().unwrap(),
             store: None,
             config: None,
+            env: Vec::new(),
         }
     }
 
@@ -50,9 +53,35 @@ impl Cli {
 
     fn s3() -> Cli {
         Cli {
-            dir: tempfile::tempdir().unwrap(),
             store: Some(support::s3_uri()),
-            config: None,
+            ..Cli::local()
+        }
+    }
+
+    /// A fresh prefix of the Cloud Storage emulator, found as Google's client libraries find
+    /// one: by `STORAGE_EMULATOR_HOST`.
+    fn gcs() -> Cli {
+        Cli {
+            store: Some(format!("gs://{}/{}", support::BUCKET, uuid::Uuid::now_v7())),
+            env: vec![("STORAGE_EMULATOR_HOST", support::gcs_host())],
+            ..Cli::local()
+        }
+    }
+
+    /// A fresh prefix of Azurite's container, its account in `AZURE_STORAGE_CONNECTION_STRING`
+    /// as Azurite documents it.
+    fn azure() -> Cli {
+        Cli {
+            store: Some(format!(
+                "azblob://{}/{}",
+                support::BUCKET,
+                uuid::Uuid::now_v7()
+            )),
+            env: vec![(
+                "AZURE_STORAGE_CONNECTION_STRING",
+                support::azure_connection_string(),
+            )],
+            ..Cli::local()
         }
     }
 
@@ -80,6 +109,9 @@ impl Cli {
             "AKIDB_SSE_KMS_KEY_ID",
         ] {
             command.env_remove(encryption);
+        }
+        for (name, value) in &self.env {
+            command.env(name, value);
         }
         if let Some(store) = &self.store {
             command.args(["--store", store]);
@@ -313,6 +345,12 @@ fn every_command_on_the_local_store() {
 #[test]
 fn every_command_on_s3() {
     full_cycle(&Cli::s3());
+}
+
+#[test]
+fn every_command_on_gcs_and_azure_configured_by_their_environment() {
+    full_cycle(&Cli::gcs());
+    full_cycle(&Cli::azure());
 }
 
 #[test]
@@ -1678,7 +1716,7 @@ fn the_readme_s3_example_runs_with_the_aws_environment() {
             support::README_BUCKET,
             support::s3_endpoint()
         )),
-        config: None,
+        ..Cli::local()
     }
     .json(&format!("snapshot list --collection-id {c}"));
     assert_eq!(listed[0]["snapshot_id"], created);
@@ -2038,9 +2076,8 @@ fn many_writers_begin_write_their_shards_and_commit_one_snapshot() {
 async fn a_store_that_refuses_the_credentials_says_so() {
     let server = support::FakeS3::start(support::Answer::Status(403, "AccessDenied")).await;
     let cli = Cli {
-        dir: tempfile::tempdir().unwrap(),
         store: Some(server.uri.clone()),
-        config: None,
+        ..Cli::local()
     };
     let c = collection();
     let err = tokio::task::spawn_blocking(move || {
@@ -2050,4 +2087,81 @@ async fn a_store_that_refuses_the_credentials_says_so() {
     .unwrap();
     assert!(err.contains("refused the credentials"), "{err}");
     assert_eq!(server.requests(), 1, "a refusal is not retried");
+}
+
+#[test]
+fn copy_sends_snapshots_to_another_store_once() {
+    let cli = Cli::local();
+    let c = collection().to_string();
+    let first = cli.ok(&format!(
+        "snapshot create --collection-id {c} --input {SAMPLE}"
+    ));
+    let second = cli.ok(&format!(
+        "snapshot create --collection-id {c} --input {SAMPLE}"
+    ));
+    let offsite = cli.path("offsite");
+    let local_uri = format!("file://{}", offsite.display());
+    for to in [local_uri.as_str(), &support::s3_uri()] {
+        let copied = cli.json(&format!(
+            "snapshot copy --collection-id {c} --all --to {to}"
+        ));
+        let ids: Vec<&str> = copied["copied"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|one| {
+                assert_eq!(one["already_committed"], false, "{copied}");
+                assert_eq!(one["files_copied"], 2, "a part and its id index: {copied}");
+                one["snapshot_id"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(ids, [first.trim(), second.trim()], "oldest first");
+
+        let there = Cli {
+            store: Some(to.to_owned()),
+            ..Cli::local()
+        };
+        for id in &ids {
+            there.ok(&format!(
+                "snapshot verify --collection-id {c} --snapshot-id {id}"
+            ));
+        }
+        // Once there, a snapshot is not copied again.
+        let again = cli.ok(&format!(
+            "snapshot copy --collection-id {c} --snapshot-id latest --to {to}"
+        ));
+        assert_eq!(
+            again.trim(),
+            format!("{} already at the destination", second.trim())
+        );
+    }
+    let restored = Cli {
+        store: Some(local_uri),
+        ..Cli::local()
+    };
+    let restore = format!(
+        "snapshot restore --collection-id {c} --snapshot-id {} --output back.jsonl",
+        first.trim()
+    );
+    restored.ok(&restore);
+    cli.ok(&restore);
+    assert!(
+        read_jsonl(&restored.path("back.jsonl")) == read_jsonl(&cli.path("back.jsonl")),
+        "the copy restores what the source does"
+    );
+
+    // Say what to copy, and where.
+    cli.fails(
+        2,
+        &format!("snapshot copy --collection-id {c} --to memory://"),
+    );
+    cli.fails(2, &format!("snapshot copy --collection-id {c} --all"));
+    let err = cli.fails(
+        4,
+        &format!(
+            "snapshot copy --collection-id {c} --snapshot-id {} --to memory://",
+            uuid::Uuid::now_v7()
+        ),
+    );
+    assert!(err.contains("not found"), "{err}");
 }

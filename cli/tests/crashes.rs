@@ -1,5 +1,5 @@
 //! Kills a real `akidb-cli` process (SIGKILL) at many points of `snapshot create`, `delete`,
-//! `migrate`, and of creates on a base (an append, an update, a full export) and compactions
+//! `migrate`, `copy` (then reruns it: the copy ends whole, each part once), and of creates on a base (an append, an update, a full export) and compactions
 //! racing a delete of their base and a gc, on the local
 //! store and on the S3 test server, then checks what the commit protocol promises: every listed
 //! snapshot verifies, none is half-written, `gc` removes what the killed runs left, a retried
@@ -516,4 +516,83 @@ async fn every_input_is_kept(checker: &Checker, c: CollectionId, inputs: &[Vec<V
     for (i, input) in inputs.iter().enumerate() {
         assert!(held.contains(input), "the documents of source {i} are lost");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_copies_resume_to_a_verified_copy_with_no_duplicate_parts() {
+    let source = TestStore::fs();
+    let mut config = source.config();
+    config.part_rows = 5_000;
+    config.auto_compact_percent = 0;
+    let from = StorageBackend::from_config(config).unwrap();
+    let c = collection();
+    let base = from
+        .snapshotter()
+        .create_snapshot(c, docs(40_000, 128, 1))
+        .await
+        .unwrap();
+    let changed = support::update(&from, c, base, docs(5_000, 128, 2), Vec::new())
+        .await
+        .unwrap();
+    let before = support::contents(&from).await;
+    let c_text = c.to_string();
+    let copy_to = |to: &str| {
+        [
+            "snapshot",
+            "copy",
+            "--collection-id",
+            &c_text,
+            "--all",
+            "--to",
+            to,
+        ]
+        .map(String::from)
+    };
+    let expected = from
+        .snapshotter()
+        .restore_snapshot(c, changed.snapshot_id)
+        .await
+        .unwrap();
+    let mut figures = Vec::new();
+    for kind in ["fs", "s3"] {
+        let destination = || match kind {
+            "fs" => stores().swap_remove(0),
+            _ => (TestStore::s3(), None),
+        };
+        let span = run(&source.uri, &copy_to(&destination().0.uri));
+        let mut killed = 0;
+        // Each kill on a fresh destination: once a copy is whole, a rerun has nothing to do.
+        for at in points(span, kills()) {
+            let (to, root) = destination();
+            let uri = to.uri.as_str();
+            let mut checker = Checker::new(uri);
+            killed += usize::from(run_killed(&source.uri, &copy_to(uri), at));
+            // Whatever is listed at the destination is whole.
+            checker.listed(c).await;
+            run(&source.uri, &copy_to(uri));
+            assert_eq!(
+                checker.listed(c).await,
+                [changed.snapshot_id, base],
+                "{kind}: both copied after a kill at {at:?}"
+            );
+            assert!(
+                checker.restore(c, changed.snapshot_id).await == expected,
+                "{kind}: the copy restores what the source does"
+            );
+            checker.collect(uri, root.as_deref()).await;
+            // Each part once: exactly the source's parts, nothing left by the killed run.
+            assert_eq!(
+                support::keys_under(&checker.backend, "parts/").await,
+                support::keys_under(&from, "parts/").await,
+                "{kind}: after a kill at {at:?}"
+            );
+        }
+        figures.push(format!("{kind}: {killed} kills over {span:.1?}"));
+    }
+    assert_eq!(
+        support::contents(&from).await,
+        before,
+        "the source is never written"
+    );
+    record("crashes-copy", &figures.join("; "));
 }

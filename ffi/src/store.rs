@@ -133,7 +133,8 @@ pub(crate) fn snapshot_of<'a>(
     ))
 }
 
-/// Opens the store at `uri` (`file://PATH`, `s3://bucket/prefix?…`, `memory://`) with the
+/// Opens the store at `uri` (`file://PATH`, `s3://bucket/prefix?…`, `gs://bucket/prefix`,
+/// `azblob://container/prefix`, `memory://`; docs/CONFIGURATION.md) with the
 /// default configuration. On success, `*store_out` is a new store; free it with
 /// `akidb_store_free`.
 ///

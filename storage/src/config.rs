@@ -256,7 +256,8 @@ impl ServerSideEncryption {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct StorageBackendConfig {
-    /// The store: `file://PATH`, `memory://` or `s3://bucket/prefix?region=…&endpoint=…`.
+    /// The store: `file://PATH`, `memory://`, `s3://bucket/prefix?region=…&endpoint=…`,
+    /// `gs://bucket/prefix` or `azblob://container/prefix` (docs/CONFIGURATION.md).
     /// Default [`DEFAULT_URI`].
     pub uri: String,
     /// Which format new snapshots are written in. Default Parquet.

@@ -15,14 +15,12 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use uuid::Uuid;
 
+use crate::copy::stream_between;
 use crate::error::{Error, ErrorKind, Result, Target};
 use crate::ids::{IdSet, ids_of};
 use crate::keys;
 use crate::metrics;
 use crate::store::{SnapshotStore, blocking, now};
-
-/// Bytes read and written at a time where a store cannot copy by itself.
-const COPY_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
 
 impl SnapshotStore {
     /// Makes a snapshot of collection `collection_id` from Parquet files already in the store,
@@ -188,24 +186,8 @@ impl SnapshotStore {
             return Ok(());
         }
         let size = self.size_of(target, source).await?;
-        let mut writer = op
-            .writer(key)
-            .await
-            .map_err(|e| Error::store(target, "write", key, e))?;
-        let mut at = 0;
-        while at < size {
-            let end = (at + COPY_CHUNK_BYTES).min(size);
-            let chunk = self.read_range(target, source, at..end).await?;
-            writer
-                .write(chunk)
-                .await
-                .map_err(|e| Error::store(target, "write", key, e))?;
-            at = end;
-        }
-        writer
-            .close()
-            .await
-            .map_err(|e| Error::store(target, "write", key, e))?;
+        // The file is hashed when it is read whole, after the copy.
+        stream_between(self, self, target, source, key, size).await?;
         Ok(())
     }
 }

@@ -94,6 +94,12 @@ pub(crate) fn reused_key(collection_id: CollectionId, snapshot_id: SnapshotId) -
     format!("{}reused.json", pending_prefix(collection_id, snapshot_id))
 }
 
+/// `pending/{collection_id}/{snapshot_id}/copy.json`: the files a copy into this store relies
+/// on, before the snapshot's commit marker is written here.
+pub(crate) fn copy_key(collection_id: CollectionId, snapshot_id: SnapshotId) -> String {
+    format!("{}copy.json", pending_prefix(collection_id, snapshot_id))
+}
+
 /// What a key under [`ROOT`] or [`PARTS_ROOT`] names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Key {

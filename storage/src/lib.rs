@@ -51,6 +51,7 @@ mod base;
 mod commit;
 mod compact;
 mod config;
+mod copy;
 mod encoder;
 mod error;
 mod gc;
@@ -76,6 +77,7 @@ pub use config::{
     DEFAULT_URI, ENCRYPTION_KEY_ENV, EncryptionConfig, RetryConfig, ServerSideEncryption,
     SnapshotterType, StorageBackendConfig, TimeoutConfig,
 };
+pub use copy::CopiedSnapshot;
 pub use encoder::Encoding;
 pub use error::{BoxError, Error, ErrorKind, Result, StoreFailure, Target};
 pub use layout::{DEFAULT_AUTO_COMPACT_PERCENT, DEFAULT_PART_ROWS, Layout};

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::copy::CopyRecord;
 use crate::encoder::{Batch, Encoding};
 use crate::error::{BoxError, Error, Result, Target};
 use crate::keys;
@@ -325,7 +326,35 @@ impl SnapshotStore {
             Err(Error::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }
+        match self
+            .read_record::<CopyRecord>(target, &keys::copy_key(collection_id, snapshot_id))
+            .await
+        {
+            Ok(copy) => parts.extend(copy.files),
+            Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
         Ok(parts)
+    }
+
+    /// Records, at the destination of a copy, the files it relies on. Written anew by each
+    /// run, so that the record's age, by which gc judges it, is the latest run's.
+    pub(crate) async fn record_copy(&self, target: Target, record: &CopyRecord) -> Result<()> {
+        let (Some(c), Some(s)) = (target.collection_id, target.snapshot_id) else {
+            return Err(Error::Internal {
+                reason: "a copy of no snapshot".to_owned(),
+            });
+        };
+        let key = keys::copy_key(c, s);
+        let json = serde_json::to_vec_pretty(record).map_err(|e| Error::Internal {
+            reason: format!("{key} cannot be written as JSON: {e}"),
+        })?;
+        self.operator()
+            .write_with(&key, json)
+            .content_type("application/json")
+            .await
+            .map_err(|e| Error::store(target, "write", &key, e))?;
+        Ok(())
     }
 
     /// Records that the snapshot `target` being created relies on the parts of `base`.

@@ -58,6 +58,9 @@ pub struct SnapshotStore {
     keys: Arc<KeyRing>,
 }
 
+/// Bytes read at a time to hash a file.
+const DIGEST_READ_BYTES: u64 = 8 * 1024 * 1024;
+
 impl SnapshotStore {
     /// Snapshots in the store `op` reaches, read with the codec's default [`Limits`].
     pub fn new(op: Operator) -> Self {
@@ -231,6 +234,27 @@ impl SnapshotStore {
             .to_bytes();
         self.count_download(bytes.len() as u64);
         Ok(bytes)
+    }
+
+    /// The SHA-256 of the `size` bytes at `key`, read a range at a time.
+    pub(crate) async fn digest(
+        &self,
+        target: Target,
+        key: &str,
+        size: u64,
+    ) -> Result<akidb_snapshot_codec::Sha256Digest> {
+        let mut hasher = akidb_snapshot_codec::HashingWriter::new(std::io::sink());
+        let mut at = 0;
+        while at < size {
+            let end = (at + DIGEST_READ_BYTES).min(size);
+            // Writing to a sink never fails.
+            let _ = std::io::Write::write_all(
+                &mut hasher,
+                &self.read_range(target, key, at..end).await?,
+            );
+            at = end;
+        }
+        Ok(hasher.finish().1)
     }
 
     pub(crate) fn count_download(&self, bytes: u64) {

@@ -84,7 +84,7 @@ impl Victim {
     async fn put(&self, key: &str, bytes: Vec<u8>) {
         let op = self.backend.store().operator();
         op.delete(key).await.unwrap();
-        op.write(key, bytes).await.unwrap();
+        support::put(op, key, &bytes).await;
     }
 
     /// The pristine files, then `damage`.

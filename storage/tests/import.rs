@@ -18,12 +18,12 @@ async fn put_foreign(backend: &StorageBackend, name: &str) -> String {
         .join("../codec/tests/data/foreign")
         .join(name);
     let key = format!("imports/{name}");
-    backend
-        .store()
-        .operator()
-        .write(&key, std::fs::read(&path).unwrap())
-        .await
-        .unwrap();
+    support::put(
+        backend.store().operator(),
+        &key,
+        &std::fs::read(&path).unwrap(),
+    )
+    .await;
     key
 }
 

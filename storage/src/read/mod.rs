@@ -52,9 +52,6 @@ pub type RowStream<T> = BoxStream<'static, Result<Vec<T>>>;
 /// busy, while memory stays a few row groups.
 const READ_AHEAD: usize = 2;
 
-/// Bytes read at a time when a file is hashed again to explain a failure.
-const DIGEST_READ_BYTES: u64 = 8 * 1024 * 1024;
-
 impl SnapshotStore {
     /// Restores a snapshot as a stream of batches (one per row group), whatever format it was
     /// written in. Size, footer, count and dimension are checked before the first batch; the
@@ -958,15 +955,11 @@ impl DataFile {
 
     /// The SHA-256 of the data file, read again in parts.
     async fn digest(&self) -> Result<Sha256Digest> {
-        let mut hasher = HashingWriter::new(std::io::sink());
-        let mut at = 0;
-        while at < self.claim.size_bytes {
-            let end = (at + DIGEST_READ_BYTES).min(self.claim.size_bytes);
-            // Writing to a sink never fails.
-            let _ = hasher.write_all(&self.read(at..end).await?);
-            at = end;
+        let (target, key) = (self.target(), &self.claim.key);
+        match self.store.digest(target, key, self.claim.size_bytes).await {
+            Ok(digest) => Ok(digest),
+            Err(e) => Err(self.missing(e).await),
         }
-        Ok(hasher.finish().1)
     }
 
     fn check_ids(&self, collection_id: CollectionId, snapshot_id: SnapshotId) -> Result<()> {

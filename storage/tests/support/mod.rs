@@ -17,9 +17,9 @@ pub const BUCKET: &str = "akidb-tests";
 /// The bucket the README's S3 example names; the test server has it too.
 pub const README_BUCKET: &str = "my-bucket";
 
-/// The moto server of this test binary. Its standard input is a pipe from this process, so
-/// it exits when this process does.
-struct S3Server {
+/// An object-store server of this test binary (`servers.py`). Its standard input is a pipe
+/// from this process, so it exits when this process does.
+struct Server {
     port: u16,
     _child: Child,
 }
@@ -31,43 +31,57 @@ pub fn python() -> PathBuf {
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
     assert!(
         venv.exists(),
-        "the S3 tests need moto: run `bash scripts/test.sh` once (it creates .venv with \
-         moto[server]), or set AKIDB_TEST_PYTHON to a python that has it"
+        "the object-store tests need moto, gcp-storage-emulator and Azurite: run \
+         `bash scripts/test.sh` once (it creates .venv and installs Azurite in \
+         tests/emulators), or set AKIDB_TEST_PYTHON to a python that has them"
     );
     venv
 }
 
-fn s3_server() -> &'static S3Server {
-    static SERVER: OnceLock<S3Server> = OnceLock::new();
-    SERVER.get_or_init(|| {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port on 127.0.0.1")
-            .port();
-        // Beside this file, whichever crate's tests include it.
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(file!())
-            .with_file_name("s3_server.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg(port.to_string())
-            .args([BUCKET, README_BUCKET])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the S3 server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped stdout"))
-            .read_line(&mut line)
-            .expect("read the S3 server's first line");
-        assert_eq!(line.trim(), "ready", "the S3 server did not start");
-        S3Server {
-            port,
-            _child: child,
-        }
-    })
+/// Starts the server `kind` of `servers.py` (s3, gcs or azure) on a free port, with the test
+/// buckets.
+fn start(kind: &str) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port();
+    // Beside this file, whichever crate's tests include it.
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(file!())
+        .with_file_name("servers.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .args([kind, &port.to_string(), BUCKET, README_BUCKET])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start the {kind} server: {e}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("read the {kind} server's first line: {e}"));
+    assert_eq!(line.trim(), "ready", "the {kind} server did not start");
+    Server {
+        port,
+        _child: child,
+    }
+}
+
+fn s3_server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| start("s3"))
+}
+
+fn gcs_server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| start("gcs"))
+}
+
+fn azure_server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| start("azure"))
 }
 
 /// The endpoint of the S3 server.
@@ -82,6 +96,63 @@ pub fn s3_uri() -> String {
         Uuid::now_v7(),
         s3_endpoint()
     )
+}
+
+/// `host:port` of the Cloud Storage emulator, as `STORAGE_EMULATOR_HOST` takes it.
+pub fn gcs_host() -> String {
+    format!("127.0.0.1:{}", gcs_server().port)
+}
+
+/// A fresh prefix of the test bucket on the Cloud Storage emulator, its address in the query
+/// (a test process cannot set `STORAGE_EMULATOR_HOST` for one test among its threads).
+pub fn gcs_uri() -> String {
+    format!(
+        "gs://{BUCKET}/{}?endpoint=http://{}&skip_signature=true&disable_vm_metadata=true\
+         &disable_config_load=true",
+        Uuid::now_v7(),
+        gcs_host()
+    )
+}
+
+/// Azurite's development account and its key, as Microsoft documents them.
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// The blob endpoint of Azurite's development account.
+pub fn azure_endpoint() -> String {
+    format!("http://127.0.0.1:{}/{AZURITE_ACCOUNT}", azure_server().port)
+}
+
+/// `AZURE_STORAGE_CONNECTION_STRING` for Azurite, as Azurite documents it.
+pub fn azure_connection_string() -> String {
+    format!(
+        "DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};\
+         BlobEndpoint={};",
+        azure_endpoint()
+    )
+}
+
+/// A fresh prefix of the test container on Azurite, the account in the query.
+pub fn azure_uri() -> String {
+    let key: String = url_encode(AZURITE_KEY);
+    format!(
+        "azblob://{BUCKET}/{}?endpoint={}&account_name={AZURITE_ACCOUNT}&account_key={key}",
+        Uuid::now_v7(),
+        azure_endpoint()
+    )
+}
+
+/// `text` with every byte outside the unreserved set percent-encoded, for a URI's query.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// A store under test, with whatever keeps it alive.
@@ -117,9 +188,31 @@ impl TestStore {
         }
     }
 
-    /// All three kinds.
+    pub fn gcs() -> Self {
+        TestStore {
+            name: "gcs",
+            uri: gcs_uri(),
+            _dir: None,
+        }
+    }
+
+    pub fn azure() -> Self {
+        TestStore {
+            name: "azure",
+            uri: azure_uri(),
+            _dir: None,
+        }
+    }
+
+    /// Every kind: a folder, memory, and the S3, Cloud Storage and Azure emulators.
     pub fn all() -> Vec<TestStore> {
-        vec![Self::fs(), Self::memory(), Self::s3()]
+        vec![
+            Self::fs(),
+            Self::memory(),
+            Self::s3(),
+            Self::gcs(),
+            Self::azure(),
+        ]
     }
 
     pub fn config(&self) -> StorageBackendConfig {
@@ -269,6 +362,31 @@ pub fn write_npy(
         .expect("start the .npy");
     out.extend(values).expect("write the .npy");
     out.finish().expect("finish the .npy");
+}
+
+/// Writes `bytes` at `key`, as a test plants a file. With a content type: the Cloud Storage
+/// emulator stores none without one, and then cannot describe the object.
+pub async fn put(op: &opendal::Operator, key: &str, bytes: &[u8]) {
+    op.write_with(key, bytes.to_vec())
+        .content_type("application/octet-stream")
+        .await
+        .unwrap_or_else(|e| panic!("write {key}: {e}"));
+}
+
+/// Every key of `backend`'s store with the SHA-256 of its bytes: what a test compares to see
+/// that nothing was written.
+pub async fn contents(
+    backend: &StorageBackend,
+) -> Vec<(String, akidb_snapshot::codec::Sha256Digest)> {
+    let mut all = Vec::new();
+    for key in keys_under(backend, "").await {
+        let bytes = backend.store().operator().read(&key).await.unwrap();
+        all.push((
+            key,
+            akidb_snapshot::codec::Sha256Digest::of(&bytes.to_vec()),
+        ));
+    }
+    all
 }
 
 /// Every file's key under `prefix` of `backend`'s store, sorted.
