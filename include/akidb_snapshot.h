@@ -246,6 +246,20 @@ typedef struct {
   uint64_t file_bytes;
 } akidb_snapshot_info;
 
+// What `akidb_store_copy` did, summed over the snapshots it copied.
+typedef struct {
+  // Snapshots committed at the destination by this call.
+  uint64_t snapshots_copied;
+  // Snapshots the destination had committed already, left as they were.
+  uint64_t snapshots_present;
+  // Files written to the destination.
+  uint64_t files_copied;
+  // Files the destination held already, whole, and kept.
+  uint64_t files_present;
+  // Bytes written to the destination.
+  uint64_t bytes_copied;
+} akidb_copy_report;
+
 // A committed snapshot's metadata file.
 typedef struct {
   // The snapshot's UUID (v7: it sorts by creation time).
@@ -482,6 +496,26 @@ akidb_result akidb_inspect_parquet(const uint8_t *data,
                                    uintptr_t len,
                                    akidb_snapshot_info *info_out,
                                    akidb_error **error_out);
+
+// Copies snapshot `snapshot_id` of a collection from the store `from` to the store `to` (another
+// bucket, region or cloud), or every snapshot of the collection, oldest first, when
+// `snapshot_id` is NULL. File by file, each checked by its SHA-256 at `to`, the commit marker
+// written last; a call again after an interruption copies only what is missing, and a snapshot
+// built on another copies only the parts `to` lacks. Nothing is written to `from`. When
+// `report_out` is not NULL, what was done is written there (also on failure: what was done
+// before it).
+//
+// `AKIDB_ERR_NOT_FOUND` if `from` has no such snapshot; `AKIDB_ERR_DATA_CORRUPTION` if a file
+// at `from` is not what its commit marker says (nothing is committed at `to`).
+//
+// # Safety
+// Every pointer is NULL or valid for the call as its documentation says.
+akidb_result akidb_store_copy(const akidb_store *from,
+                              const akidb_store *to,
+                              const uint8_t (*collection_id)[16],
+                              const uint8_t (*snapshot_id)[16],
+                              akidb_copy_report *report_out,
+                              akidb_error **error_out);
 
 // How many documents; 0 for NULL.
 //

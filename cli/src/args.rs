@@ -85,6 +85,12 @@ pub(crate) struct Global {
         requires = "sse"
     )]
     pub(crate) sse_kms_key_id: Option<String>,
+    /// The storage class of every object written: on S3 STANDARD_IA, ONEZONE_IA,
+    /// INTELLIGENT_TIERING, GLACIER_IR, …; on Google Cloud Storage NEARLINE, COLDLINE, ARCHIVE.
+    /// For snapshot copy, the destination's. [default: the config file's storage_class, else
+    /// the bucket's default]
+    #[arg(long, global = true, value_name = "CLASS", env = "AKIDB_STORAGE_CLASS")]
+    pub(crate) storage_class: Option<String>,
     /// Print one JSON document on stdout instead of text (and no progress bar).
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -206,6 +212,25 @@ pub(crate) enum SnapshotCommand {
     /// the parts the destination lacks. The source is only read. Encrypted snapshots are
     /// copied as stored, still encrypted, without their key.
     Copy(CopyArgs),
+    /// The lifecycle rules of the config file's `[lifecycle]` table (docs/OPERATIONS.md).
+    #[command(subcommand)]
+    Lifecycle(LifecycleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LifecycleCommand {
+    /// Apply the rules to every collection of the store (or those the table names): first the
+    /// copies to other stores, then the moves (a copy, checked there, then the delete here),
+    /// then retention. Each action is printed as it is done. Safe to interrupt and run again:
+    /// the next run does what is left.
+    Run(LifecycleRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LifecycleRunArgs {
+    /// Print each action and its bytes, and do nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,8 +7,9 @@ use akidb_snapshot::codec::{
     decode_json, inspect_parquet_with_keys,
 };
 use akidb_snapshot::{
-    Change, EncryptionConfig, Error, RetentionPolicy, Selection, ServerSideEncryption, Shard,
-    SnapshotterType, StorageBackend, StorageBackendConfig, exclusive_bytes,
+    Change, EncryptionConfig, Error, LifecycleAction, LifecycleConfig, RetentionPolicy, Selection,
+    ServerSideEncryption, Shard, SnapshotterType, StorageBackend, StorageBackendConfig,
+    exclusive_bytes,
 };
 use clap::ValueEnum as _;
 use futures::TryStreamExt;
@@ -16,8 +17,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{
     BeginArgs, Cli, Command, CopyArgs, CreateArgs, Format, Global, ImportArgs, InspectArgs,
-    MigrateArgs, PendingArgs, PruneArgs, RestoreArgs, SelectArgs, SnapshotArgs, SnapshotCommand,
-    SnapshotRef, SseKind,
+    LifecycleCommand, MigrateArgs, PendingArgs, PruneArgs, RestoreArgs, SelectArgs, SnapshotArgs,
+    SnapshotCommand, SnapshotRef, SseKind,
 };
 use crate::exit::CliError;
 use crate::input::{Input, InputError, Rows};
@@ -44,6 +45,9 @@ pub(crate) async fn run(cli: Cli) -> Result<i32, CliError> {
         SnapshotCommand::Import(args) => import(&global, args).await,
         SnapshotCommand::Gc(args) => gc(&global, args.grace).await,
         SnapshotCommand::Copy(args) => copy(&global, args).await,
+        SnapshotCommand::Lifecycle(LifecycleCommand::Run(args)) => {
+            lifecycle(&global, args.dry_run).await
+        }
     }
     .map(|()| 0)
 }
@@ -96,6 +100,9 @@ fn config(global: &Global) -> Result<StorageBackendConfig, CliError> {
             });
         }
         (None, _) => {}
+    }
+    if let Some(class) = &global.storage_class {
+        config.storage_class = Some(class.clone());
     }
     Ok(config)
 }
@@ -1159,16 +1166,12 @@ async fn gc(global: &Global, grace: std::time::Duration) -> Result<(), CliError>
 
 #[tracing::instrument(skip_all, fields(collection_id = %args.collection.collection_id))]
 async fn copy(global: &Global, args: CopyArgs) -> Result<(), CliError> {
-    let from = backend(global)?;
-    let mut to_config = config(global)?;
-    to_config.uri = args.to.clone();
-    // The destination stores what the source holds, as it is: nothing is encrypted anew by
-    // akidb. The copy writes only there, so --sse is the destination's, where it is on S3.
-    to_config.encryption = None;
-    to_config.read_keys.clear();
-    let to_s3 = (args.to.split_once("://")).is_some_and(|(s, _)| s.eq_ignore_ascii_case("s3"));
-    to_config.server_side_encryption = to_config.server_side_encryption.filter(|_| to_s3);
-    let to = StorageBackend::from_config(to_config)?;
+    let config = config(global)?;
+    let (from, to) = config.copy_between(&args.to);
+    let (from, to) = (
+        StorageBackend::from_config(from)?,
+        StorageBackend::from_config(to)?,
+    );
     let collection_id = args.collection.collection_id;
     let print = |c: &akidb_snapshot::CopiedSnapshot| {
         if global.json || global.quiet {
@@ -1219,6 +1222,82 @@ async fn copy(global: &Global, args: CopyArgs) -> Result<(), CliError> {
             copied.iter().filter(|c| !c.already_committed).count(),
             args.to,
             output::megabytes(bytes)
+        );
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(dry_run))]
+async fn lifecycle(global: &Global, dry_run: bool) -> Result<(), CliError> {
+    let Some(path) = &global.config else {
+        return Err(CliError::usage(
+            "snapshot lifecycle run reads its rules from the [lifecycle] table of --config FILE \
+             (or AKIDB_CONFIG); docs/OPERATIONS.md shows one",
+        ));
+    };
+    let Some(rules) = LifecycleConfig::from_toml_file(path)? else {
+        return Err(CliError::usage(format!(
+            "{} has no [lifecycle] table: docs/OPERATIONS.md shows one",
+            path.display()
+        )));
+    };
+    let backend = backend(global)?;
+    let print = |action: &LifecycleAction| {
+        if global.json || global.quiet {
+            return;
+        }
+        let line = match action {
+            LifecycleAction::Copy {
+                collection_id,
+                snapshot_id,
+                to,
+                bytes,
+            } => format!(
+                "copy {snapshot_id} of {collection_id} to {to}: {} to write",
+                output::megabytes(*bytes)
+            ),
+            LifecycleAction::Move {
+                collection_id,
+                snapshot_id,
+                to,
+                bytes,
+            } => format!(
+                "move {snapshot_id} of {collection_id} to {to}: {} to write, then delete here",
+                output::megabytes(*bytes)
+            ),
+            LifecycleAction::Delete {
+                collection_id,
+                snapshot_id,
+                bytes,
+            } => format!(
+                "delete {snapshot_id} of {collection_id}: {} only it holds (gc frees them)",
+                output::megabytes(*bytes)
+            ),
+            _ => format!("{action:?}"),
+        };
+        println!("{}{line}", if dry_run { "would " } else { "" });
+    };
+    let bar = spinner(
+        global,
+        if dry_run {
+            "planning"
+        } else {
+            "running the lifecycle"
+        },
+    );
+    let actions = backend
+        .run_lifecycle(&rules, dry_run, |action| bar.suspend(|| print(action)))
+        .await;
+    bar.finish_and_clear();
+    let actions = actions?;
+    if global.json {
+        return output::print_json(&serde_json::json!({ "dry_run": dry_run, "actions": actions }));
+    }
+    if !global.quiet {
+        eprintln!(
+            "{} {} action(s)",
+            if dry_run { "planned" } else { "done:" },
+            actions.len()
         );
     }
     Ok(())

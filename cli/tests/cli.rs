@@ -2165,3 +2165,72 @@ fn copy_sends_snapshots_to_another_store_once() {
     );
     assert!(err.contains("not found"), "{err}");
 }
+
+#[test]
+fn a_lifecycle_run_does_what_its_dry_run_printed() {
+    let cli = Cli {
+        config: Some("akidb.toml"),
+        ..Cli::local()
+    };
+    std::fs::write(
+        cli.path("akidb.toml"),
+        "[lifecycle.retention]\nkeep_last = 1\n\n[[lifecycle.copy]]\nolder_than = \"0s\"\n\
+         to = \"file://./offsite\"\n",
+    )
+    .unwrap();
+    let c = collection().to_string();
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            let id = cli.ok(&format!(
+                "snapshot create --collection-id {c} --input {SAMPLE}"
+            ));
+            id.trim().to_owned()
+        })
+        .collect();
+    let dry = cli.ok("snapshot lifecycle run --dry-run");
+    let lines: Vec<&str> = dry.lines().collect();
+    assert_eq!(lines.len(), 5, "three copies, two deletes: {dry}");
+    for (line, id) in lines[..3].iter().zip(&ids) {
+        assert!(
+            line.starts_with(&format!("would copy {id} of {c} to file://./offsite: ")),
+            "{line}"
+        );
+    }
+    for (line, id) in lines[3..].iter().zip(&ids) {
+        assert!(
+            line.starts_with(&format!("would delete {id} of {c}: ")),
+            "{line}"
+        );
+    }
+    let planned = cli.json("snapshot lifecycle run --dry-run");
+    let before = files_under(cli.dir.path());
+    assert!(
+        !before
+            .iter()
+            .any(|(path, _)| path.starts_with(cli.path("offsite"))),
+        "a dry run writes nothing there"
+    );
+
+    let done = cli.json("snapshot lifecycle run");
+    assert_eq!(done["actions"], planned["actions"]);
+    assert_eq!(done["dry_run"], false);
+    let there = cli.json(&format!(
+        "--store file://./offsite snapshot list --collection-id {c}"
+    ));
+    assert_eq!(there.as_array().unwrap().len(), 3);
+    let here = cli.json(&format!("snapshot list --collection-id {c}"));
+    assert_eq!(here[0]["snapshot_id"], ids[2].as_str());
+    assert_eq!(here.as_array().unwrap().len(), 1);
+    assert_eq!(
+        cli.json("snapshot lifecycle run")["actions"],
+        serde_json::json!([])
+    );
+
+    // The rules come from a config file that has them.
+    let plain = Cli::local();
+    let err = plain.fails(2, "snapshot lifecycle run");
+    assert!(err.contains("--config"), "{err}");
+    std::fs::write(plain.path("akidb.toml"), "[storage]\n").unwrap();
+    let err = plain.fails(2, "--config akidb.toml snapshot lifecycle run");
+    assert!(err.contains("no [lifecycle] table"), "{err}");
+}

@@ -17,6 +17,7 @@
 mod arrow;
 mod changes;
 mod codec;
+mod copy;
 mod documents;
 mod error;
 mod handle;
@@ -35,6 +36,7 @@ pub use codec::{
     akidb_compression, akidb_decode_parquet, akidb_encode_parquet, akidb_inspect_parquet,
     akidb_parquet_options, akidb_snapshot_info,
 };
+pub use copy::{akidb_copy_report, akidb_store_copy};
 pub use documents::{
     akidb_bytes, akidb_bytes_data, akidb_bytes_free, akidb_bytes_len, akidb_documents,
     akidb_documents_count, akidb_documents_dimension, akidb_documents_external_id,

@@ -140,6 +140,11 @@ fn store_cycle() {
 }
 
 #[test]
+fn copies_to_another_store() {
+    c_test("copy", Argument::StoreFolder);
+}
+
+#[test]
 fn many_writers_and_shards() {
     c_test("shards", Argument::StoreFolder);
 }

@@ -49,7 +49,7 @@ impl StorageBackend {
     /// Opens the store the configuration names, with retries and timeouts.
     pub fn from_config(config: StorageBackendConfig) -> Result<Self> {
         config.validate()?;
-        let op = StoreUri::parse(&config.uri)?.open(config.server_side_encryption.as_ref())?;
+        let op = StoreUri::parse(&config.uri)?.open(&config)?;
         Self::with_operator(op, config)
     }
 

@@ -195,6 +195,28 @@ impl SnapshotStore {
         Ok(snapshots)
     }
 
+    /// The collections with at least one snapshot's folder in the store, sorted.
+    pub async fn list_collections(&self) -> Result<Vec<CollectionId>> {
+        let entries = self
+            .operator()
+            .list(keys::ROOT)
+            .await
+            .map_err(|e| Error::store(Target::default(), "list", keys::ROOT, e))?;
+        let mut collections: Vec<CollectionId> = entries
+            .iter()
+            .filter_map(|e| {
+                e.path()
+                    .strip_prefix(keys::ROOT)?
+                    .strip_suffix('/')?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        collections.sort_by_key(|c| *c.as_uuid());
+        collections.dedup();
+        Ok(collections)
+    }
+
     /// Deletes a snapshot: its commit marker first, so it stops existing at once. A v1
     /// snapshot's data file goes next; a v2 snapshot's parts stay, since other snapshots may
     /// share them, until [`gc`](Self::gc) finds that no snapshot names them.

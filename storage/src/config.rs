@@ -1,6 +1,6 @@
 //! Configuration: the `[storage]` table of DESIGN.md, read from TOML.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use akidb_snapshot_codec::{KeyRing, MasterKey, ParquetConfig, SnapshotFormat};
@@ -291,6 +291,12 @@ pub struct StorageBackendConfig {
     /// the bucket's default encryption applies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_side_encryption: Option<ServerSideEncryption>,
+    /// The storage class of every object written: S3's (`STANDARD_IA`, `INTELLIGENT_TIERING`,
+    /// `GLACIER_IR`, …; not `GLACIER` or `DEEP_ARCHIVE`, whose objects cannot be read until
+    /// restored) or Cloud Storage's (`NEARLINE`, `COLDLINE`, `ARCHIVE`). Default: none, so the
+    /// bucket's default class applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
 }
 
 impl Default for StorageBackendConfig {
@@ -308,15 +314,9 @@ impl Default for StorageBackendConfig {
             encryption: None,
             read_keys: Vec::new(),
             server_side_encryption: None,
+            storage_class: None,
         }
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    #[serde(default)]
-    storage: StorageBackendConfig,
 }
 
 impl StorageBackendConfig {
@@ -326,29 +326,6 @@ impl StorageBackendConfig {
             uri: uri.into(),
             ..Self::default()
         }
-    }
-
-    /// Parses a TOML document with a `[storage]` table. Unknown keys are errors, so a typo
-    /// never silently falls back to a default.
-    pub fn from_toml_str(toml: &str) -> Result<Self> {
-        let file: ConfigFile = toml::from_str(toml)
-            .map_err(|e| Error::config_from(format!("the TOML is not valid: {e}"), e))?;
-        file.storage.validate()?;
-        Ok(file.storage)
-    }
-
-    /// Reads and parses a TOML file.
-    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::config_from(format!("cannot read {}: {e}", path.display()), e))?;
-        Self::from_toml_str(&text).map_err(|e| match e {
-            Error::Config { reason, source } => Error::Config {
-                reason: format!("{}: {reason}", path.display()),
-                source,
-            },
-            other => other,
-        })
     }
 
     /// The layout new Parquet snapshots are written in.
@@ -367,6 +344,36 @@ impl StorageBackendConfig {
         let keys = self.encryption.iter().chain(&self.read_keys);
         keys.map(EncryptionConfig::master_key)
             .try_fold(KeyRing::default(), |ring, key| Ok(ring.with(key?)))
+    }
+
+    /// The configurations of the two ends of a copy from this store to the store `to`: the
+    /// source, only read, without the settings of what is written (storage class, S3
+    /// encryption at rest); the destination with them, its URI `to`, and no
+    /// `[storage.encryption]`, as a copy stores the files as they are. Retries and timeouts
+    /// are the same at both ends.
+    ///
+    /// ```
+    /// use akidb_snapshot::StorageBackendConfig;
+    ///
+    /// let mut config = StorageBackendConfig::with_uri("file://./akidb-snapshots");
+    /// config.storage_class = Some("STANDARD_IA".into());
+    /// let (from, to) = config.copy_between("s3://offsite/akidb");
+    /// assert_eq!((from.uri.as_str(), from.storage_class), ("file://./akidb-snapshots", None));
+    /// assert_eq!((to.uri.as_str(), to.storage_class.as_deref()), ("s3://offsite/akidb", Some("STANDARD_IA")));
+    /// ```
+    pub fn copy_between(&self, to: &str) -> (StorageBackendConfig, StorageBackendConfig) {
+        let from = StorageBackendConfig {
+            storage_class: None,
+            server_side_encryption: None,
+            ..self.clone()
+        };
+        let to = StorageBackendConfig {
+            uri: to.to_owned(),
+            encryption: None,
+            read_keys: Vec::new(),
+            ..self.clone()
+        };
+        (from, to)
     }
 
     /// Checks the values a TOML parse cannot.

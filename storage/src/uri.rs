@@ -137,17 +137,22 @@ impl StoreUri {
         }
     }
 
-    /// Opens the store, bare: [`with_layers`] adds retries and timeouts. `sse` is S3's
-    /// server-side encryption of what is written, which only an S3 store has.
-    pub(crate) fn open(&self, sse: Option<&ServerSideEncryption>) -> Result<Operator> {
-        match (self, sse) {
-            (StoreUri::Cloud(Cloud::S3, uri), sse) => s3_operator(uri, sse),
+    /// Opens the store, bare: [`with_layers`] adds retries and timeouts. Of `config`, what
+    /// only some stores have: S3's server-side encryption, and the storage class of what is
+    /// written (S3 and Cloud Storage).
+    pub(crate) fn open(&self, config: &StorageBackendConfig) -> Result<Operator> {
+        let class = config.storage_class.as_deref();
+        if let Some(class) = class {
+            self.check_storage_class(class)?;
+        }
+        match (self, config.server_side_encryption.as_ref()) {
+            (StoreUri::Cloud(Cloud::S3, uri), sse) => s3_operator(uri, sse, class),
             (_, Some(_)) => Err(Error::config(
                 "[storage.server_side_encryption] is S3's encryption at rest, and the store is \
                  not on S3 (Google Cloud Storage and Azure encrypt every object at rest \
                  already); to encrypt with keys of your own, use [storage.encryption]",
             )),
-            (StoreUri::Cloud(Cloud::Gcs, uri), None) => gcs_operator(uri),
+            (StoreUri::Cloud(Cloud::Gcs, uri), None) => gcs_operator(uri, class),
             (StoreUri::Cloud(Cloud::Azblob, uri), None) => azblob_operator(uri),
             (StoreUri::File(path), None) => fs_operator(path),
             (StoreUri::Memory, None) => Operator::new(services::Memory::default())
@@ -155,6 +160,32 @@ impl StoreUri {
         }
     }
 }
+
+impl StoreUri {
+    /// Whether new objects of this store can be written in storage class `class`.
+    fn check_storage_class(&self, class: &str) -> Result<()> {
+        match self {
+            StoreUri::Cloud(Cloud::S3, _) if S3_ARCHIVE_CLASSES.contains(&class) => {
+                Err(Error::config(format!(
+                    "storage class {class} keeps objects that cannot be read until restored, so a \
+                     snapshot there can be neither verified nor restored; use GLACIER_IR (read \
+                     at once) or move the objects later with a bucket lifecycle rule"
+                )))
+            }
+            StoreUri::Cloud(Cloud::S3 | Cloud::Gcs, _) if !class.is_empty() => Ok(()),
+            StoreUri::Cloud(Cloud::S3 | Cloud::Gcs, _) => Err(Error::config(
+                "storage_class is empty: name a class, or leave it out",
+            )),
+            _ => Err(Error::config(format!(
+                "storage class {class}: only S3 and Google Cloud Storage stores have storage \
+                 classes (Azure's access tiers are set on the container)"
+            ))),
+        }
+    }
+}
+
+/// S3's classes whose objects must be restored before they are read.
+const S3_ARCHIVE_CLASSES: [&str; 2] = ["GLACIER", "DEEP_ARCHIVE"];
 
 /// A cloud URI without its query or a trailing slash: what keys are appended to.
 fn base_of(uri: &str) -> &str {
@@ -228,8 +259,15 @@ fn cloud_config<C: Configurator>(uri: &str) -> Result<C> {
     C::from_uri(&parsed).map_err(|e| Error::config_from(format!("{uri:?}: {e}"), e))
 }
 
-fn s3_operator(uri: &str, sse: Option<&ServerSideEncryption>) -> Result<Operator> {
+fn s3_operator(
+    uri: &str,
+    sse: Option<&ServerSideEncryption>,
+    class: Option<&str>,
+) -> Result<Operator> {
     let mut config: services::S3Config = cloud_config(uri)?;
+    if let Some(class) = class {
+        config.default_storage_class = Some(class.to_owned());
+    }
     if let Some(sse) = sse {
         config.server_side_encryption = Some(sse.algorithm().to_owned());
         config.server_side_encryption_aws_kms_key_id = match sse {
@@ -254,8 +292,11 @@ const GCS_EMULATOR_ENV: &str = "STORAGE_EMULATOR_HOST";
 /// Google Cloud Storage, as Google's own client libraries find it: credentials from the file
 /// `GOOGLE_APPLICATION_CREDENTIALS` names (or the VM's metadata server), and, when
 /// `STORAGE_EMULATOR_HOST` is set and the URI names no `endpoint`, that emulator, unsigned.
-fn gcs_operator(uri: &str) -> Result<Operator> {
+fn gcs_operator(uri: &str, class: Option<&str>) -> Result<Operator> {
     let mut config: services::GcsConfig = cloud_config(uri)?;
+    if let Some(class) = class {
+        config.default_storage_class = Some(class.to_owned());
+    }
     let emulator = std::env::var(GCS_EMULATOR_ENV)
         .ok()
         .filter(|h| !h.is_empty());
@@ -422,7 +463,7 @@ mod tests {
             "s3://bucket/some/prefix?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A9&access_key_id=a&secret_access_key=b",
         )
         .unwrap();
-        let op = uri.open(None).unwrap();
+        let op = uri.open(&StorageBackendConfig::default()).unwrap();
         let info = op.info();
         assert_eq!(info.name(), "bucket");
         assert_eq!(info.root(), "/some/prefix/");
@@ -444,7 +485,7 @@ mod tests {
             ),
         ] {
             let parsed = StoreUri::parse(uri).unwrap();
-            let op = parsed.open(None).unwrap();
+            let op = parsed.open(&StorageBackendConfig::default()).unwrap();
             let info = op.info();
             assert_eq!(
                 (info.scheme(), info.name().as_str()),
@@ -464,14 +505,51 @@ mod tests {
 
     #[test]
     fn s3_encryption_at_rest_is_refused_elsewhere() {
-        let sse = ServerSideEncryption::S3;
+        let config = StorageBackendConfig {
+            server_side_encryption: Some(ServerSideEncryption::S3),
+            ..StorageBackendConfig::default()
+        };
         for uri in ["gs://bucket/p", "azblob://container/p", "memory://"] {
-            let err = StoreUri::parse(uri).unwrap().open(Some(&sse)).unwrap_err();
+            let err = StoreUri::parse(uri).unwrap().open(&config).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Config);
             assert!(
                 err.to_string().contains("[storage.encryption]"),
                 "{uri}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn storage_classes_are_for_s3_and_gcs_and_readable_ones_only() {
+        let with = |class: &str| StorageBackendConfig {
+            storage_class: Some(class.to_owned()),
+            ..StorageBackendConfig::default()
+        };
+        let s3 = "s3://bucket/p?region=eu-west-1";
+        assert!(
+            StoreUri::parse(s3)
+                .unwrap()
+                .open(&with("STANDARD_IA"))
+                .is_ok()
+        );
+        let gcs = StoreUri::parse("gs://bucket/p?endpoint=http://127.0.0.1:9&skip_signature=true");
+        assert!(gcs.unwrap().open(&with("NEARLINE")).is_ok());
+        for (uri, class, needle) in [
+            (s3, "DEEP_ARCHIVE", "GLACIER_IR"),
+            (s3, "", "empty"),
+            (
+                "azblob://container/p",
+                "Cool",
+                "only S3 and Google Cloud Storage",
+            ),
+            ("file:///tmp/akidb-class", "STANDARD_IA", "only S3"),
+        ] {
+            let err = StoreUri::parse(uri)
+                .unwrap()
+                .open(&with(class))
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(err.to_string().contains(needle), "{uri} {class}: {err}");
         }
     }
 }

@@ -263,26 +263,6 @@ async fn an_increment_is_encrypted_as_its_base_or_refused_and_nothing_is_left() 
     assert_eq!(encrypted.store().list_snapshots(c).await.unwrap().len(), 1);
 }
 
-/// What the S3 server says of an object's server-side encryption, its algorithm and KMS key,
-/// asked with boto3 (moto's own client), as an operator would check a bucket.
-fn server_side_encryption_of(bucket: &str, key: &str) -> String {
-    let script = "import boto3, sys\n\
-        c = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
-        aws_access_key_id='test', aws_secret_access_key='test')\n\
-        r = c.head_object(Bucket=sys.argv[2], Key=sys.argv[3])\n\
-        print(r.get('ServerSideEncryption'), r.get('SSEKMSKeyId'))\n";
-    let out = std::process::Command::new(support::python())
-        .args(["-c", script, &support::s3_endpoint(), bucket, key])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_server_side_encryption_is_asked_for_every_object() {
     for (sse, said) in [
@@ -309,7 +289,8 @@ async fn s3_server_side_encryption_is_asked_for_every_object() {
         let objects = keys_under(&backend, "").await;
         assert!(objects.len() >= 3, "{objects:?}");
         for object in objects {
-            let found = server_side_encryption_of(bucket, &format!("{prefix}/{object}"));
+            let key = format!("{prefix}/{object}");
+            let found = support::s3_head(bucket, &key, &["ServerSideEncryption", "SSEKMSKeyId"]);
             assert_eq!(found, said, "{object}");
         }
     }

@@ -98,6 +98,28 @@ pub fn s3_uri() -> String {
     )
 }
 
+/// What the S3 server says of object `key` of `bucket`: the `fields` of its HEAD response,
+/// asked with boto3 (moto's own client) as an operator would check a bucket, space-separated
+/// (`None` for a field it does not have).
+pub fn s3_head(bucket: &str, key: &str, fields: &[&str]) -> String {
+    let script = "import boto3, sys\n\
+        c = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+        aws_access_key_id='test', aws_secret_access_key='test')\n\
+        r = c.head_object(Bucket=sys.argv[2], Key=sys.argv[3])\n\
+        print(*[r.get(f) for f in sys.argv[4:]])\n";
+    let out = Command::new(python())
+        .args(["-c", script, &s3_endpoint(), bucket, key])
+        .args(fields)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// `host:port` of the Cloud Storage emulator, as `STORAGE_EMULATOR_HOST` takes it.
 pub fn gcs_host() -> String {
     format!("127.0.0.1:{}", gcs_server().port)
