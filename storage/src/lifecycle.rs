@@ -390,3 +390,25 @@ fn due(
         .rev()
         .filter(move |m| now.as_millis().saturating_sub(m.created_at.as_millis()) >= age_ms)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The configuration docs/OPERATIONS.md shows parses, and each of its stores opens with
+    /// the storage class it names.
+    #[test]
+    fn operations_md_config_is_valid() {
+        let doc = include_str!("../../docs/OPERATIONS.md");
+        let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
+        let toml = &doc[start..start + doc[start..].find("```").unwrap()];
+        let lifecycle = LifecycleConfig::from_toml_str(toml).unwrap().unwrap();
+        assert_eq!((lifecycle.copies.len(), lifecycle.moves.len()), (1, 1));
+        assert_eq!(lifecycle.retention.policy().keep_last(), Some(40));
+        let storage = crate::StorageBackendConfig::from_toml_str(toml).unwrap();
+        let backend = StorageBackend::from_config(storage).unwrap();
+        let opened = backend.destinations(&lifecycle.copies).unwrap().len()
+            + backend.destinations(&lifecycle.moves).unwrap().len();
+        assert_eq!(opened, 2);
+    }
+}
