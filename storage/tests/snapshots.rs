@@ -794,3 +794,32 @@ async fn an_invalid_parquet_config_is_refused_before_anything_is_written() {
             .all(|e| e.metadata().is_dir())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_class_is_asked_for_every_object_written() {
+    let store = TestStore::s3();
+    let mut config = store.config();
+    config.storage_class = Some("ONEZONE_IA".into());
+    let backend = StorageBackend::from_config(config).unwrap();
+    let c = collection();
+    backend
+        .snapshotter()
+        .create_snapshot(c, docs(50, 4, 9))
+        .await
+        .unwrap();
+    let path = store.uri["s3://".len()..].split('?').next().unwrap();
+    let (bucket, prefix) = path.split_once('/').unwrap();
+    let objects = support::keys_under(&backend, "").await;
+    assert!(
+        objects.len() >= 3,
+        "a part, its index, the manifest: {objects:?}"
+    );
+    for object in objects {
+        let key = format!("{prefix}/{object}");
+        assert_eq!(
+            support::s3_head(bucket, &key, &["StorageClass"]),
+            "ONEZONE_IA",
+            "{object}"
+        );
+    }
+}
