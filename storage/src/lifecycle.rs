@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::backend::StorageBackend;
 use crate::error::{Error, Result, Target};
+use crate::read::SnapshotFiles;
 use crate::retention::RetentionPolicy;
 use crate::space::exclusive_bytes;
 use crate::store::SnapshotStore;
@@ -343,10 +344,8 @@ impl StorageBackend {
             Err(Error::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }
-        let (_, files) = self
-            .store()
-            .snapshot_files(m.collection_id, m.snapshot_id)
-            .await?;
+        // The files as the listed marker names them: no second read of it.
+        let files = SnapshotFiles::of(self.store().clone(), m)?.described();
         let target = Target::snapshot(m.collection_id, m.snapshot_id);
         let mut bytes = 0;
         let sized = files.iter().flat_map(|f| {
